@@ -1,0 +1,123 @@
+# ctr — plain GNU make. `make` builds ./ctr; `make check` installs missing build/test packages
+# (Debian), builds and runs every test lane that runs on this machine.
+
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+DATADIR     ?= $(PREFIX)/share
+MANDIR      ?= $(DATADIR)/man
+TEMPLATEDIR ?= $(DATADIR)/ctr/templates
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+DESTDIR     ?=
+
+CC      ?= cc
+PKGS    := libseccomp libcap libmnl yajl
+CFLAGS  ?= -O2 -g
+# -Wno-format-truncation: messages and names are bounded on purpose; truncation is the intent.
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-truncation \
+           -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
+           -DTEMPLATEDIR='"$(TEMPLATEDIR)"'
+LDFLAGS += -pie -Wl,-z,relro,-z,now
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+LIB_SRCS := $(wildcard runtime/*.c cgroups/*.c netns/*.c rootfs/*.c)
+LIB_SRCS := $(filter-out runtime/main.c runtime/cmd_%.c,$(LIB_SRCS))
+CLI_SRCS := runtime/main.c $(wildcard runtime/cmd_*.c)
+
+BUILD   ?= build
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(BUILD)/unit-tests
+PROBE_BIN := $(BUILD)/ctr-probe
+
+DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnftnl-dev libyajl-dev \
+                  libcriterion-dev busybox-static
+DEB_BENCH_DEPS := crun bubblewrap hyperfine python3
+
+.PHONY: all check unit integration asan-check demo bench install uninstall clean deps format
+
+all: ctr
+
+ctr: $(BUILD)/ctr
+	cp -f $(BUILD)/ctr ctr
+
+$(BUILD)/ctr: $(LIB_OBJS) $(CLI_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/%.o: %.c $(wildcard */*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -c -o $@ $<
+
+# Unit tests link the library objects (no main) with criterion.
+$(UNIT_BIN): $(UNIT_SRCS) $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-field-initializers -o $@ $(UNIT_SRCS) $(LIB_OBJS) \
+	    $(PKG_LIBS) $(shell pkg-config --libs criterion)
+
+# The probe runs inside test containers, so it is static: no libraries needed in the rootfs.
+$(PROBE_BIN): tests/probe/ctr-probe.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
+
+# Install Debian packages the build and tests need, only when some are missing.
+deps:
+	@missing=$$(for p in $(DEB_BUILD_DEPS) $(EXTRA_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing: $$missing"; \
+	    if [ "$$(id -u)" != 0 ]; then echo "make deps: need root to apt-get install $$missing" >&2; exit 1; fi; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null || \
+	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
+	fi
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN) --jobs 2
+
+integration: ctr $(PROBE_BIN)
+	CTR=$(CURDIR)/ctr PROBE=$(CURDIR)/$(PROBE_BIN) tests/integration/run.sh
+
+check:
+	$(MAKE) deps
+	$(MAKE) all $(UNIT_BIN) $(PROBE_BIN)
+	$(MAKE) unit
+	$(MAKE) integration
+
+asan-check:
+	$(MAKE) deps
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    LDFLAGS="-fsanitize=address,undefined" all build-asan/unit-tests build-asan/ctr-probe
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build-asan/unit-tests --jobs 1
+	ASAN_OPTIONS=detect_leaks=1 CTR_ASAN=1 CTR=$(CURDIR)/build-asan/ctr PROBE=$(CURDIR)/build-asan/ctr-probe \
+	    tests/integration/run.sh
+
+demo:
+	$(MAKE) deps
+	$(MAKE) all
+	tests/demo.sh $(CURDIR)/ctr
+
+bench:
+	$(MAKE) deps EXTRA_DEPS="$(DEB_BENCH_DEPS)"
+	$(MAKE) all
+	tests/bench/bench.sh $(CURDIR)/ctr
+
+install: $(BUILD)/ctr
+	install -D -m 0755 $(BUILD)/ctr $(DESTDIR)$(BINDIR)/ctr
+	install -d $(DESTDIR)$(TEMPLATEDIR)
+	install -m 0755 templates/* $(DESTDIR)$(TEMPLATEDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -D -m 0644 completion/ctr.bash $(DESTDIR)$(COMPLETIONDIR)/ctr
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ctr $(DESTDIR)$(COMPLETIONDIR)/ctr
+	rm -rf $(DESTDIR)$(TEMPLATEDIR)
+	cd man && for f in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done
+	cd man && for f in *.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done
+
+format:
+	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(wildcard */*.h) $(UNIT_SRCS)
+
+clean:
+	rm -rf build build-asan ctr
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

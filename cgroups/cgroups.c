@@ -1,0 +1,359 @@
+/* cgroup v2 placement for containers: detection of pure/hybrid/legacy layouts, the ctr.slice
+ * parent, limits, kill/freeze through the core files that work even without controllers. */
+#define _GNU_SOURCE
+#include "cgroups.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../runtime/util.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+static bool is_cgroup2(const char *path)
+{
+        struct statfs sf;
+        return statfs(path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+const char *ctr_cgroup_layout_name(enum ctr_cg_layout l)
+{
+        return l == CTR_CG_UNIFIED ? "unified (cgroup v2)" : l == CTR_CG_HYBRID ? "hybrid (v1 controllers, v2 at /sys/fs/cgroup/unified)" : "legacy (cgroup v1 only)";
+}
+
+int ctr_cgroup_detect(struct ctr_cg_host *ret, struct ctr_error *err)
+{
+        _cleanup_free_ char *ctl = NULL;
+        char path[300];
+
+        memset(ret, 0, sizeof(*ret));
+        if (is_cgroup2("/sys/fs/cgroup")) {
+                ret->layout = CTR_CG_UNIFIED;
+                snprintf(ret->mount, sizeof(ret->mount), "/sys/fs/cgroup");
+        } else if (is_cgroup2("/sys/fs/cgroup/unified")) {
+                ret->layout = CTR_CG_HYBRID;
+                snprintf(ret->mount, sizeof(ret->mount), "/sys/fs/cgroup/unified");
+        } else {
+                ret->layout = CTR_CG_LEGACY;
+                return ctr_err(err, ENOTSUP, "cgroup",
+                               "this host has no cgroup2 hierarchy (cgroup v1 only); ctr needs cgroup v2 at "
+                               "/sys/fs/cgroup or /sys/fs/cgroup/unified");
+        }
+        snprintf(path, sizeof(path), "%s/cgroup.controllers", ret->mount);
+        if (ctr_read_file(path, 4096, &ctl, NULL) == 0) {
+                ctl[strcspn(ctl, "\n")] = 0;
+                snprintf(ret->controllers, sizeof(ret->controllers), "%s", ctl);
+        }
+        return 0;
+}
+
+static bool has_controller(const char *list, const char *name)
+{
+        size_t n = strlen(name);
+        for (const char *p = list; (p = strstr(p, name)); p += n)
+                if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ' '))
+                        return true;
+        return false;
+}
+
+/* Is the controller bound to a v1 hierarchy on this host? Used only to explain a refusal. */
+static bool bound_to_v1(const char *name)
+{
+        char path[300];
+        snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", name);
+        struct statfs sf;
+        return statfs(path, &sf) == 0 && sf.f_type != CGROUP2_SUPER_MAGIC && access(path, F_OK) == 0;
+}
+
+static const char *missing_controller(const struct ctr_cg_host *h, const struct ctr_cg_limits *l)
+{
+        if ((l->memory || l->memory_high) && !has_controller(h->controllers, "memory"))
+                return "memory";
+        if ((l->cpus > 0 || l->cpu_weight) && !has_controller(h->controllers, "cpu"))
+                return "cpu";
+        if (l->pids && !has_controller(h->controllers, "pids"))
+                return "pids";
+        return NULL;
+}
+
+int ctr_cgroup_check_limits(const struct ctr_cg_host *h, const struct ctr_cg_limits *l, struct ctr_error *err)
+{
+        const char *c = missing_controller(h, l);
+        if (!c)
+                return 0;
+        if (bound_to_v1(c))
+                return ctr_err(err, ENOTSUP, "cgroup",
+                               "cgroup %s controller not available (cgroup2 at %s lacks it; this %s host binds it "
+                               "to cgroup v1)",
+                               c, h->mount, h->layout == CTR_CG_HYBRID ? "hybrid" : "");
+        return ctr_err(err, ENOTSUP, "cgroup", "cgroup %s controller not available (cgroup2 at %s lacks it)", c,
+                       h->mount);
+}
+
+static int enable_controllers(const char *dir, const struct ctr_cg_limits *l, struct ctr_error *err)
+{
+        const char *want[3];
+        size_t n = 0;
+        if (l->memory || l->memory_high)
+                want[n++] = "+memory";
+        if (l->cpus > 0 || l->cpu_weight)
+                want[n++] = "+cpu";
+        if (l->pids)
+                want[n++] = "+pids";
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *p = xasprintf("%s/cgroup.subtree_control", dir);
+                int r = ctr_write_file(p, want[i]);
+                if (r < 0)
+                        return ctr_err_sys(err, -r, "cgroup", "enable %s controller in %s", want[i] + 1, dir);
+        }
+        return 0;
+}
+
+static int write_limit(const char *dir, const char *file, const char *val, struct ctr_error *err)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        int r = ctr_write_file(p, val);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "cgroup", "write %s=%s", file, val);
+        return 0;
+}
+
+int ctr_cgroup_apply_limits(const char *path, const struct ctr_cg_limits *l, struct ctr_error *err)
+{
+        char buf[64];
+        int r = 0;
+        if (l->memory) {
+                snprintf(buf, sizeof(buf), "%llu", (unsigned long long)l->memory);
+                r = write_limit(path, "memory.max", buf, err);
+        }
+        if (r >= 0 && l->memory_high) {
+                snprintf(buf, sizeof(buf), "%llu", (unsigned long long)l->memory_high);
+                r = write_limit(path, "memory.high", buf, err);
+        }
+        if (r >= 0 && l->cpus > 0) {
+                snprintf(buf, sizeof(buf), "%llu 100000", (unsigned long long)(l->cpus * 100000.0 + 0.5));
+                r = write_limit(path, "cpu.max", buf, err);
+        }
+        if (r >= 0 && l->cpu_weight) {
+                snprintf(buf, sizeof(buf), "%llu", (unsigned long long)l->cpu_weight);
+                r = write_limit(path, "cpu.weight", buf, err);
+        }
+        if (r >= 0 && l->pids) {
+                snprintf(buf, sizeof(buf), "%lld", (long long)l->pids);
+                r = write_limit(path, "pids.max", buf, err);
+        }
+        return r;
+}
+
+int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struct ctr_cg_limits *l,
+                      char **ret_path, int *ret_fd, struct ctr_error *err)
+{
+        _cleanup_free_ char *parent = xasprintf("%s/" CTR_CGROUP_PARENT, h->mount);
+        _cleanup_free_ char *path = xasprintf("%s/%s", parent, leaf);
+        int r;
+
+        r = ctr_cgroup_check_limits(h, l, err);
+        if (r < 0)
+                return r;
+        /* Another container's teardown may rmdir the shared parent between our two mkdirs. */
+        for (int attempt = 0;; attempt++) {
+                if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+                        return ctr_err_sys(err, errno, "cgroup", "create %s", parent);
+                if (mkdir(path, 0755) == 0)
+                        break;
+                if (errno == EEXIST) {
+                        if (ctr_cgroup_populated(path))
+                                return ctr_err(err, EBUSY, "cgroup", "%s already exists and holds processes", path);
+                        break;
+                }
+                if (errno != ENOENT || attempt > 20)
+                        return ctr_err_sys(err, errno, "cgroup", "create %s", path);
+        }
+        r = enable_controllers(h->mount, l, err);
+        if (r >= 0)
+                r = enable_controllers(parent, l, err);
+        if (r >= 0)
+                r = ctr_cgroup_apply_limits(path, l, err);
+        if (r < 0) {
+                rmdir(path);
+                rmdir(parent);
+                return r;
+        }
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                r = ctr_err_sys(err, errno, "cgroup", "open %s", path);
+                rmdir(path);
+                return r;
+        }
+        *ret_fd = fd;
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+bool ctr_cgroup_path_ours(const struct ctr_cg_host *h, const char *path)
+{
+        _cleanup_free_ char *prefix = xasprintf("%s/" CTR_CGROUP_PARENT "/", h->mount);
+        size_t n = strlen(prefix);
+        return path && !strncmp(path, prefix, n) && path[n] && !strchr(path + n, '/') && !strstr(path, "..");
+}
+
+int ctr_cgroup_enter(const char *path, pid_t pid, struct ctr_error *err)
+{
+        char buf[32];
+        _cleanup_free_ char *p = xasprintf("%s/cgroup.procs", path);
+        snprintf(buf, sizeof(buf), "%d", (int)pid);
+        int r = ctr_write_file(p, buf);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "cgroup", "move pid %d into %s", (int)pid, path);
+        return 0;
+}
+
+/* Read "key value" from cgroup.events. -1 when unreadable. */
+static int events_value(const char *path, const char *key)
+{
+        _cleanup_free_ char *p = xasprintf("%s/cgroup.events", path);
+        _cleanup_free_ char *buf = NULL;
+        size_t n = strlen(key);
+        if (ctr_read_file(p, 4096, &buf, NULL) < 0)
+                return -1;
+        for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+                if (!strncmp(line, key, n) && line[n] == ' ')
+                        return atoi(line + n + 1);
+        return -1;
+}
+
+bool ctr_cgroup_populated(const char *path)
+{
+        return events_value(path, "populated") == 1;
+}
+
+int ctr_cgroup_procs(const char *path, pid_t **ret, size_t *ret_n)
+{
+        _cleanup_free_ char *p = xasprintf("%s/cgroup.procs", path);
+        _cleanup_free_ char *buf = NULL;
+        int r = ctr_read_file(p, 1 << 22, &buf, NULL);
+        if (r < 0)
+                return r;
+        size_t n = 0, cap = 16;
+        pid_t *v = malloc(cap * sizeof(pid_t));
+        if (!v)
+                return -ENOMEM;
+        for (char *s = strtok(buf, "\n"); s; s = strtok(NULL, "\n")) {
+                if (n == cap) {
+                        cap *= 2;
+                        pid_t *nv = realloc(v, cap * sizeof(pid_t));
+                        if (!nv) {
+                                free(v);
+                                return -ENOMEM;
+                        }
+                        v = nv;
+                }
+                v[n++] = atoi(s);
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+int ctr_cgroup_kill(const char *path, struct ctr_error *err)
+{
+        _cleanup_free_ char *p = xasprintf("%s/cgroup.kill", path);
+        int r = ctr_write_file(p, "1");
+        if (r == 0 || access(path, F_OK) < 0)
+                return 0;
+        /* No cgroup.kill (kernel < 5.14): freeze so nothing forks, kill each, thaw. */
+        ctr_cgroup_freeze(path, true, 1000, NULL);
+        pid_t *pids = NULL;
+        size_t n = 0;
+        r = ctr_cgroup_procs(path, &pids, &n);
+        if (r < 0) {
+                ctr_cgroup_freeze(path, false, 1000, NULL);
+                return r == -ENOENT ? 0 : ctr_err_sys(err, -r, "cgroup", "read %s/cgroup.procs", path);
+        }
+        for (size_t i = 0; i < n; i++)
+                kill(pids[i], SIGKILL);
+        free(pids);
+        ctr_cgroup_freeze(path, false, 1000, NULL);
+        return 0;
+}
+
+static void sleep_ms(int ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+}
+
+/* Wait until cgroup.events shows key == want, polling the file (it signals POLLPRI on change). */
+static int wait_events(const char *path, const char *key, int want, int timeout_ms)
+{
+        _cleanup_free_ char *p = xasprintf("%s/cgroup.events", path);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+        uint64_t deadline = ctr_now_ms() + timeout_ms;
+        for (;;) {
+                int v = events_value(path, key);
+                if (v == want)
+                        return 0;
+                if (v < 0)
+                        return -ENOENT;
+                uint64_t now = ctr_now_ms();
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                if (fd >= 0) {
+                        struct pollfd pfd = {.fd = fd, .events = POLLPRI};
+                        int left = deadline - now;
+                        poll(&pfd, 1, left < 50 ? left : 50);
+                } else
+                        sleep_ms(10);
+        }
+}
+
+int ctr_cgroup_freeze(const char *path, bool freeze, int timeout_ms, struct ctr_error *err)
+{
+        _cleanup_free_ char *p = xasprintf("%s/cgroup.freeze", path);
+        int r = ctr_write_file(p, freeze ? "1" : "0");
+        if (r < 0)
+                return ctr_err_sys(err, -r, "cgroup", "write %s", p);
+        r = wait_events(path, "frozen", freeze ? 1 : 0, timeout_ms);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "cgroup", "%s did not %s", path, freeze ? "freeze" : "thaw");
+        return 0;
+}
+
+int ctr_cgroup_remove(const char *path, int timeout_ms, struct ctr_error *err)
+{
+        if (access(path, F_OK) < 0)
+                return 0;
+        int r = wait_events(path, "populated", 0, timeout_ms);
+        if (r == -ETIMEDOUT)
+                return ctr_err(err, EBUSY, "cgroup", "%s still holds processes after %d ms", path, timeout_ms);
+        /* Exiting tasks can keep the directory busy for a moment after populated drops. */
+        uint64_t deadline = ctr_now_ms() + timeout_ms;
+        while (rmdir(path) < 0) {
+                if (errno == ENOENT)
+                        break;
+                if (errno != EBUSY || ctr_now_ms() >= deadline)
+                        return ctr_err_sys(err, errno, "cgroup", "remove %s", path);
+                sleep_ms(5);
+        }
+        _cleanup_free_ char *parent = xstrdup(path);
+        char *slash = strrchr(parent, '/');
+        if (slash) {
+                *slash = 0;
+                const char *base = strrchr(parent, '/');
+                if (base && !strcmp(base + 1, CTR_CGROUP_PARENT))
+                        rmdir(parent); /* fails harmlessly while other containers use it */
+        }
+        return 0;
+}

@@ -1,0 +1,385 @@
+/* The mount plan: a list of operations built from the container's spec, then executed by the
+ * child. Every target is resolved inside the rootfs (openat2 RESOLVE_IN_ROOT) so a symlink
+ * planted in the container's tree cannot redirect a mount onto the host. */
+#define _GNU_SOURCE
+#include "rootfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "../runtime/util.h"
+
+static struct ctr_mnt_op *plan_add(struct ctr_mount_plan *p, enum ctr_mnt_kind kind, const char *source,
+                                   const char *target)
+{
+        if (p->n == p->cap) {
+                p->cap = p->cap ? p->cap * 2 : 32;
+                p->ops = realloc(p->ops, p->cap * sizeof(*p->ops));
+                if (!p->ops)
+                        abort();
+        }
+        struct ctr_mnt_op *op = &p->ops[p->n++];
+        memset(op, 0, sizeof(*op));
+        op->kind = kind;
+        op->source = source ? xstrdup(source) : NULL;
+        op->target = xstrdup(target);
+        return op;
+}
+
+static void plan_mount(struct ctr_mount_plan *p, const char *fstype, const char *target, unsigned long flags,
+                       const char *data)
+{
+        struct ctr_mnt_op *op = plan_add(p, CTR_MNT_MOUNT, fstype, target);
+        op->fstype = xstrdup(fstype);
+        op->flags = flags;
+        op->data = data ? xstrdup(data) : NULL;
+}
+
+static const struct {
+        const char *name;
+        unsigned maj, min;
+} std_devices[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+/* What Docker, LXC and crun hide by default: kernel memory, keys, timers, and trigger files. */
+static const char *const masked_paths[] = {
+        "/proc/kcore",       "/proc/keys",  "/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats",
+        "/proc/timer_stats", "/proc/acpi",  "/proc/scsi",       "/proc/asound",      "/proc/sysrq-trigger",
+        "/sys/firmware",     "/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"};
+
+int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_plan *ret, struct ctr_error *err)
+{
+        struct ctr_mount_plan p = {0};
+        const unsigned long nsd = MS_NOSUID | MS_NODEV, nsde = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+        if (!spec->rootfs || spec->rootfs[0] != '/')
+                return ctr_err(err, EINVAL, "mount plan", "rootfs must be an absolute path");
+        p.rootfs = xstrdup(spec->rootfs);
+
+        plan_mount(&p, "proc", "/proc", nsde, NULL);
+        plan_mount(&p, "sysfs", "/sys", nsde | MS_RDONLY, NULL);
+        plan_mount(&p, "cgroup2", "/sys/fs/cgroup", nsde, NULL);
+        plan_mount(&p, "tmpfs", "/dev", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+        for (size_t i = 0; i < ARRAY_SIZE(std_devices); i++) {
+                char tgt[32], src[32];
+                snprintf(tgt, sizeof(tgt), "/dev/%s", std_devices[i].name);
+                snprintf(src, sizeof(src), "/dev/%s", std_devices[i].name);
+                struct ctr_mnt_op *op = plan_add(&p, CTR_MNT_MKNOD, src, tgt);
+                op->mode = 0666;
+                op->dev = makedev(std_devices[i].maj, std_devices[i].min);
+        }
+        plan_add(&p, CTR_MNT_SYMLINK, "/proc/self/fd", "/dev/fd");
+        plan_add(&p, CTR_MNT_SYMLINK, "/proc/self/fd/0", "/dev/stdin");
+        plan_add(&p, CTR_MNT_SYMLINK, "/proc/self/fd/1", "/dev/stdout");
+        plan_add(&p, CTR_MNT_SYMLINK, "/proc/self/fd/2", "/dev/stderr");
+        plan_mount(&p, "devpts", "/dev/pts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+        plan_add(&p, CTR_MNT_SYMLINK, "pts/ptmx", "/dev/ptmx");
+        plan_mount(&p, "tmpfs", "/dev/shm", nsde, "mode=1777");
+        plan_mount(&p, "mqueue", "/dev/mqueue", nsde, NULL);
+        if (spec->console_path)
+                plan_add(&p, CTR_MNT_BIND, spec->console_path, "/dev/console");
+        plan_mount(&p, "tmpfs", "/run", nsd, "mode=755,size=20%");
+
+        for (size_t i = 0; i < spec->n_binds; i++) {
+                const struct ctr_bind *b = &spec->binds[i];
+                if (!b->source || b->source[0] != '/' || !b->target || b->target[0] != '/') {
+                        ctr_rootfs_plan_free(&p);
+                        return ctr_err(err, EINVAL, "mount plan", "bind mounts need absolute paths");
+                }
+                struct ctr_mnt_op *op = plan_add(&p, CTR_MNT_BIND, b->source, b->target);
+                op->flags = MS_REC | (b->readonly ? MS_RDONLY : 0);
+        }
+
+        for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++)
+                plan_add(&p, CTR_MNT_READONLY, NULL, readonly_paths[i])->optional = true;
+        /* A private network namespace may be tuned from inside (systemd-networkd, sysctl.d). */
+        if (spec->new_netns)
+                plan_add(&p, CTR_MNT_RW, NULL, "/proc/sys/net")->optional = true;
+        for (size_t i = 0; i < ARRAY_SIZE(masked_paths); i++)
+                plan_add(&p, CTR_MNT_MASK, NULL, masked_paths[i])->optional = true;
+        if (spec->readonly_root)
+                plan_add(&p, CTR_MNT_READONLY, NULL, "/");
+        *ret = p;
+        return 0;
+}
+
+void ctr_rootfs_plan_free(struct ctr_mount_plan *p)
+{
+        for (size_t i = 0; i < p->n; i++) {
+                free(p->ops[i].source);
+                free(p->ops[i].target);
+                free(p->ops[i].fstype);
+                free(p->ops[i].data);
+        }
+        free(p->ops);
+        free(p->rootfs);
+        memset(p, 0, sizeof(*p));
+}
+
+void ctr_rootfs_plan_print(const struct ctr_mount_plan *p, FILE *f)
+{
+        static const char *const kinds[] = {"mount", "bind", "mkdir", "mknod", "symlink", "mask", "readonly", "rw"};
+        fprintf(f, "rootfs %s\n", p->rootfs);
+        for (size_t i = 0; i < p->n; i++) {
+                const struct ctr_mnt_op *op = &p->ops[i];
+                fprintf(f, "%-8s %s", kinds[op->kind], op->target);
+                if (op->source)
+                        fprintf(f, " <- %s", op->source);
+                if (op->data)
+                        fprintf(f, " (%s)", op->data);
+                if (op->flags & MS_RDONLY)
+                        fprintf(f, " ro");
+                if (op->optional)
+                        fprintf(f, " optional");
+                fputc('\n', f);
+        }
+}
+
+/* --- execution --------------------------------------------------------------------------- */
+
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+        struct open_how how = {
+                .flags = flags | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        while (*path == '/')
+                path++;
+        if (!*path)
+                path = ".";
+        int fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+        return fd < 0 ? -errno : fd;
+}
+
+/* Make sure target exists inside the root, creating parents as directories. */
+static int ensure_path(int rootfd, const char *target, bool dir, mode_t mode)
+{
+        int fd = open_in_root(rootfd, target, O_PATH);
+        if (fd >= 0) {
+                close(fd);
+                return 0;
+        }
+        if (fd != -ENOENT)
+                return fd;
+        _cleanup_free_ char *parent = xstrdup(target);
+        char *slash = strrchr(parent, '/');
+        if (!slash || !slash[1])
+                return -EINVAL;
+        *slash = 0;
+        const char *base = slash + 1;
+        if (*parent) {
+                int r = ensure_path(rootfd, parent, true, 0755);
+                if (r < 0)
+                        return r;
+        }
+        _cleanup_close_ int pfd = open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+        if (pfd < 0)
+                return pfd;
+        if (dir) {
+                if (mkdirat(pfd, base, mode) < 0 && errno != EEXIST)
+                        return -errno;
+        } else {
+                int f = openat(pfd, base, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+                if (f < 0 && errno != EEXIST)
+                        return -errno;
+                if (f >= 0)
+                        close(f);
+        }
+        return 0;
+}
+
+static int mount_setattr_fd(int fd, bool recursive, uint64_t set, uint64_t clr)
+{
+        struct mount_attr attr = {.attr_set = set, .attr_clr = clr};
+        int r = syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+                        sizeof(attr));
+        return r < 0 ? -errno : 0;
+}
+
+static int fdpath(int fd, char *buf, size_t len)
+{
+        return snprintf(buf, len, "/proc/self/fd/%d", fd) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+static int do_bind(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *err)
+{
+        struct stat st;
+        char p[64];
+        if (stat(op->source, &st) < 0)
+                return ctr_err_sys(err, errno, "mount", "bind source %s", op->source);
+        int r = ensure_path(rootfd, op->target, S_ISDIR(st.st_mode), S_ISDIR(st.st_mode) ? 0755 : 0644);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "mount", "create bind target %s", op->target);
+        _cleanup_close_ int fd = open_in_root(rootfd, op->target, O_PATH);
+        if (fd < 0)
+                return ctr_err_sys(err, -fd, "mount", "open %s", op->target);
+        fdpath(fd, p, sizeof(p));
+        if (mount(op->source, p, NULL, MS_BIND | (op->flags & MS_REC), NULL) < 0)
+                return ctr_err_sys(err, errno, "mount", "bind %s on %s", op->source, op->target);
+        if (op->flags & MS_RDONLY) {
+                _cleanup_close_ int mfd = open_in_root(rootfd, op->target, O_PATH);
+                if (mfd < 0 || mount_setattr_fd(mfd, true, MOUNT_ATTR_RDONLY, 0) < 0)
+                        return ctr_err_sys(err, mfd < 0 ? -mfd : errno, "mount", "make %s read-only", op->target);
+        }
+        return 0;
+}
+
+static int do_self_bind(int rootfd, const struct ctr_mnt_op *op, bool ro, struct ctr_error *err)
+{
+        char p[64];
+        _cleanup_close_ int fd = open_in_root(rootfd, op->target, O_PATH);
+        if (fd < 0)
+                return fd == -ENOENT && op->optional ? 0 : ctr_err_sys(err, -fd, "mount", "open %s", op->target);
+        fdpath(fd, p, sizeof(p));
+        /* The root itself is already a mount of its own; anything else is bound onto itself
+         * first so the attribute change stays local to that subtree. */
+        if (strcmp(op->target, "/") && mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return ctr_err_sys(err, errno, "mount", "bind %s onto itself", op->target);
+        _cleanup_close_ int mfd = open_in_root(rootfd, op->target, O_PATH);
+        if (mfd < 0)
+                return ctr_err_sys(err, -mfd, "mount", "reopen %s", op->target);
+        int r = ro ? mount_setattr_fd(mfd, false, MOUNT_ATTR_RDONLY, 0)
+                   : mount_setattr_fd(mfd, false, 0, MOUNT_ATTR_RDONLY);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "mount", "make %s %s", op->target, ro ? "read-only" : "writable");
+        return 0;
+}
+
+static int do_mask(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *err)
+{
+        struct stat st;
+        char p[64];
+        _cleanup_close_ int fd = open_in_root(rootfd, op->target, O_PATH);
+        if (fd < 0)
+                return fd == -ENOENT && op->optional ? 0 : ctr_err_sys(err, -fd, "mount", "open %s", op->target);
+        if (fstat(fd, &st) < 0)
+                return ctr_err_sys(err, errno, "mount", "stat %s", op->target);
+        fdpath(fd, p, sizeof(p));
+        int r = S_ISDIR(st.st_mode)
+                        ? mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=555")
+                        : mount("/dev/null", p, NULL, MS_BIND, NULL);
+        if (r < 0)
+                return ctr_err_sys(err, errno, "mount", "mask %s", op->target);
+        return 0;
+}
+
+static int do_mknod(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *err)
+{
+        _cleanup_free_ char *parent = xstrdup(op->target);
+        char *slash = strrchr(parent, '/');
+        *slash = 0;
+        _cleanup_close_ int pfd = open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+        if (pfd < 0)
+                return ctr_err_sys(err, -pfd, "mount", "open %s", parent);
+        if (mknodat(pfd, slash + 1, S_IFCHR | op->mode, op->dev) == 0) {
+                _cleanup_close_ int fd = openat(pfd, slash + 1, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+                char p[64];
+                fdpath(fd, p, sizeof(p));
+                if (fd < 0 || chmod(p, op->mode) < 0)
+                        return ctr_err_sys(err, errno, "mount", "chmod %s", op->target);
+                return 0;
+        }
+        if (errno != EPERM)
+                return ctr_err_sys(err, errno, "mount", "mknod %s", op->target);
+        /* Without CAP_MKNOD (user namespaces) the host's node is bound instead. */
+        struct ctr_mnt_op b = *op;
+        b.kind = CTR_MNT_BIND;
+        b.flags = 0;
+        return do_bind(rootfd, &b, err);
+}
+
+static int do_symlink(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *err)
+{
+        _cleanup_free_ char *parent = xstrdup(op->target);
+        char *slash = strrchr(parent, '/');
+        *slash = 0;
+        _cleanup_close_ int pfd = open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+        if (pfd < 0)
+                return ctr_err_sys(err, -pfd, "mount", "open %s", parent);
+        if (symlinkat(op->source, pfd, slash + 1) < 0 && errno != EEXIST)
+                return ctr_err_sys(err, errno, "mount", "symlink %s", op->target);
+        return 0;
+}
+
+static int do_mount(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *err)
+{
+        char p[64];
+        int r = ensure_path(rootfd, op->target, true, 0755);
+        if (r < 0)
+                return op->optional && r == -ENOENT ? 0 : ctr_err_sys(err, -r, "mount", "create %s", op->target);
+        _cleanup_close_ int fd = open_in_root(rootfd, op->target, O_PATH | O_DIRECTORY);
+        if (fd < 0)
+                return ctr_err_sys(err, -fd, "mount", "open %s", op->target);
+        fdpath(fd, p, sizeof(p));
+        if (mount(op->source, p, op->fstype, op->flags, op->data) < 0)
+                return ctr_err_sys(err, errno, "mount", "mount %s on %s", op->fstype, op->target);
+        return 0;
+}
+
+int ctr_rootfs_plan_execute(const struct ctr_mount_plan *p, struct ctr_error *err)
+{
+        /* Nothing we do below may propagate back to the host's mount table. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return ctr_err_sys(err, errno, "mount", "make / private");
+        if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+                return ctr_err_sys(err, errno, "mount", "bind rootfs %s", p->rootfs);
+        /* Opened after the self-bind, so it refers to the mount that pivot_root will use. */
+        _cleanup_close_ int rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return ctr_err_sys(err, errno, "mount", "open rootfs %s", p->rootfs);
+
+        for (size_t i = 0; i < p->n; i++) {
+                const struct ctr_mnt_op *op = &p->ops[i];
+                int r = 0;
+                switch (op->kind) {
+                case CTR_MNT_MOUNT: r = do_mount(rootfd, op, err); break;
+                case CTR_MNT_BIND: r = do_bind(rootfd, op, err); break;
+                case CTR_MNT_MKDIR:
+                        r = ensure_path(rootfd, op->target, true, op->mode ? op->mode : 0755);
+                        if (r < 0)
+                                r = ctr_err_sys(err, -r, "mount", "mkdir %s", op->target);
+                        break;
+                case CTR_MNT_MKNOD: r = do_mknod(rootfd, op, err); break;
+                case CTR_MNT_SYMLINK: r = do_symlink(rootfd, op, err); break;
+                case CTR_MNT_MASK: r = do_mask(rootfd, op, err); break;
+                case CTR_MNT_READONLY: r = do_self_bind(rootfd, op, true, err); break;
+                case CTR_MNT_RW: r = do_self_bind(rootfd, op, false, err); break;
+                }
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int ctr_rootfs_pivot(const char *rootfs, struct ctr_error *err)
+{
+        _cleanup_close_ int newroot = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (newroot < 0)
+                return ctr_err_sys(err, errno, "pivot_root", "open %s", rootfs);
+        if (fchdir(newroot) < 0)
+                return ctr_err_sys(err, errno, "pivot_root", "chdir %s", rootfs);
+        /* pivot_root(".", ".") stacks the old root on top of the new one; detaching "." then
+         * leaves only the new root, with no temporary directory needed inside the container. */
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return ctr_err_sys(err, errno, "pivot_root", "%s", rootfs);
+        if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+                return ctr_err_sys(err, errno, "pivot_root", "make old root a slave");
+        if (umount2(".", MNT_DETACH) < 0)
+                return ctr_err_sys(err, errno, "pivot_root", "detach old root");
+        if (chdir("/") < 0)
+                return ctr_err_sys(err, errno, "pivot_root", "chdir /");
+        return 0;
+}

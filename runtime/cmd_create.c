@@ -1,0 +1,136 @@
+/* ctr create: turn flags into a config, run the template, claim the name atomically. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "config.h"
+#include "container.h"
+#include "util.h"
+
+enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT };
+
+struct create_args {
+        struct ctr_config cfg;
+        const char *release;
+        struct ctr_error err;
+        int bad; /* exit status of a bad flag */
+};
+
+static int bad_flag(struct create_args *a, const char *flag, const char *v, const char *want)
+{
+        ctr_err(&a->err, EINVAL, "usage", "%s: '%s' is not %s", flag, v, want);
+        return a->bad = EXIT_CTR_FAILURE;
+}
+
+static int on_opt(int c, const char *arg, void *ud)
+{
+        struct create_args *a = ud;
+        uint64_t sz;
+        char *end;
+        switch (c) {
+        case 't':
+                free(a->cfg.template_name);
+                a->cfg.template_name = xstrdup(arg);
+                return 0;
+        case 'r': a->release = arg; return 0;
+        case OPT_MEMORY:
+                if (ctr_parse_size(arg, &sz) < 0)
+                        return bad_flag(a, "--memory", arg, "a size (like 512M)");
+                a->cfg.limits.memory = sz;
+                return 0;
+        case OPT_CPUS:
+                a->cfg.limits.cpus = strtod(arg, &end);
+                if (*end || end == arg || a->cfg.limits.cpus <= 0)
+                        return bad_flag(a, "--cpus", arg, "a positive number");
+                return 0;
+        case OPT_PIDS:
+                a->cfg.limits.pids = strtoll(arg, &end, 10);
+                if (*end || end == arg || a->cfg.limits.pids <= 0)
+                        return bad_flag(a, "--pids", arg, "a positive integer");
+                return 0;
+        case OPT_NET:
+                if (ctr_net_mode_from_name(arg, &a->cfg.net_mode) < 0)
+                        return bad_flag(a, "--net", arg, "none or host");
+                return 0;
+        case OPT_HOSTNAME:
+                free(a->cfg.hostname);
+                a->cfg.hostname = xstrdup(arg);
+                return 0;
+        case OPT_INIT:
+                strv_free(a->cfg.init);
+                a->cfg.init = calloc(2, sizeof(char *));
+                if (!a->cfg.init)
+                        abort();
+                a->cfg.init[0] = xstrdup(arg);
+                return 0;
+        case 'e':
+                if (ctr_config_env_set(&a->cfg.env, arg, &a->err) < 0)
+                        return a->bad = EXIT_CTR_FAILURE;
+                return 0;
+        case 'v': {
+                struct ctr_mount m;
+                if (ctr_config_parse_volume(arg, &m, &a->err) < 0)
+                        return a->bad = EXIT_CTR_FAILURE;
+                a->cfg.mounts = realloc(a->cfg.mounts, (a->cfg.n_mounts + 1) * sizeof(m));
+                if (!a->cfg.mounts)
+                        abort();
+                a->cfg.mounts[a->cfg.n_mounts++] = m;
+                return 0;
+        }
+        }
+        return EXIT_CTR_FAILURE;
+}
+
+int cmd_create(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"template", required_argument, NULL, 't'}, {"release", required_argument, NULL, 'r'},
+                {"memory", required_argument, NULL, OPT_MEMORY}, {"cpus", required_argument, NULL, OPT_CPUS},
+                {"pids", required_argument, NULL, OPT_PIDS}, {"net", required_argument, NULL, OPT_NET},
+                {"hostname", required_argument, NULL, OPT_HOSTNAME}, {"init", required_argument, NULL, OPT_INIT},
+                {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
+        struct create_args a = {0};
+        struct ctr_paths p = {0};
+        struct ctr_cli_parse cp = {.verb = "create", .shortopts = "t:r:e:v:", .longopts = opts, .on_opt = on_opt,
+                                   .userdata = &a, .min_pos = 1, .max_pos = 1, .pos_name = "NAME"};
+        int r;
+
+        /* Flags fill a config with placeholder name; the real name is known after parsing. */
+        ctr_config_init(&a.cfg, "placeholder");
+        free(a.cfg.hostname);
+        a.cfg.hostname = NULL;
+        r = ctr_cli_parse(argc, argv, &cp);
+        if (a.bad) {
+                r = ctr_cli_fail("create", cp.npos ? cp.pos[0] : NULL, &a.err);
+                goto out;
+        }
+        if (r)
+                goto out;
+        const char *name = cp.pos[0];
+        free(a.cfg.name);
+        a.cfg.name = xstrdup(name);
+        if (!a.cfg.hostname)
+                a.cfg.hostname = xstrdup(ctr_hostname_valid(name) ? name : "container");
+        if (!ctr_name_valid(name)) {
+                ctr_err(&a.err, EINVAL, "name",
+                        "'%s' is not a valid container name (1-64 characters of A-Z a-z 0-9 _ . -, starting "
+                        "with a letter or digit)",
+                        name);
+                r = ctr_cli_fail("create", name, &a.err);
+                goto out;
+        }
+        if ((r = ctr_cli_paths(&p, "create")))
+                goto out;
+        struct ctr_create_opts o = {.release = a.release, .quiet = arg_quiet};
+        if (ctr_container_create(&p, &a.cfg, &o, &a.err) < 0)
+                r = ctr_cli_fail("create", name, &a.err);
+        else if (!arg_quiet)
+                printf("Created %s (template %s)\n", name, a.cfg.template_name);
+out:
+        ctr_paths_free(&p);
+        ctr_config_free(&a.cfg);
+        return CTR_CLI_RETURN(r);
+}

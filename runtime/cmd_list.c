@@ -1,0 +1,236 @@
+/* ctr list and ctr info: what exists and what is true now, as a table or JSON. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "config.h"
+#include "container.h"
+#include "json.h"
+#include "monitor.h"
+#include "util.h"
+
+struct view {
+        const char *name;
+        struct ctr_config cfg;
+        bool cfg_ok;
+        struct ctr_state st;
+        struct ctr_error err;
+};
+
+static void view_load(const struct ctr_paths *p, const char *name, struct view *v)
+{
+        bool stale;
+        memset(v, 0, sizeof(*v));
+        v->name = name;
+        v->cfg_ok = ctr_container_load(p, name, &v->cfg, &v->err) == 0;
+        ctr_state_probe(p, name, &v->st, &stale, NULL);
+}
+
+static void view_free(struct view *v)
+{
+        if (v->cfg_ok)
+                ctr_config_free(&v->cfg);
+        ctr_state_free(&v->st);
+}
+
+static const char *address(const struct view *v)
+{
+        if (!v->cfg_ok)
+                return "-";
+        return v->cfg.net_mode == CTR_NET_HOST ? "host" : "-";
+}
+
+static bool live(const struct view *v)
+{
+        return v->st.status != CTR_STOPPED && v->st.init_pid > 0;
+}
+
+static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const struct view *v, bool full)
+{
+        char buf[64];
+        ctr_json_obj_open(g);
+        ctr_json_key_(g, "name");
+        ctr_json_str(g, v->name);
+        ctr_json_key_(g, "state");
+        ctr_json_str(g, v->cfg_ok ? ctr_status_name(v->st.status) : "broken");
+        ctr_json_key_(g, "pid");
+        if (live(v))
+                ctr_json_int_(g, v->st.init_pid);
+        else
+                ctr_json_null(g);
+        ctr_json_key_(g, "addresses");
+        ctr_json_arr_open(g);
+        ctr_json_arr_close(g);
+        ctr_json_key_(g, "template");
+        ctr_json_str(g, v->cfg_ok ? v->cfg.template_name : NULL);
+        if (!v->cfg_ok) {
+                ctr_json_key_(g, "error");
+                ctr_json_str(g, v->err.msg);
+        }
+        if (full && v->cfg_ok) {
+                _cleanup_free_ char *rootfs = ctr_path_rootfs(p, v->name);
+                _cleanup_free_ char *log = ctr_path_console_log(p, v->name);
+                ctr_json_key_(g, "monitor_pid");
+                if (live(v))
+                        ctr_json_int_(g, v->st.monitor_pid);
+                else
+                        ctr_json_null(g);
+                ctr_json_key_(g, "started_at");
+                if (live(v))
+                        ctr_json_int_(g, v->st.started_at);
+                else
+                        ctr_json_null(g);
+                ctr_json_key_(g, "cgroup");
+                ctr_json_str(g, live(v) ? v->st.cgroup : NULL);
+                ctr_json_key_(g, "release");
+                ctr_json_str(g, v->cfg.template_release);
+                ctr_json_key_(g, "arch");
+                ctr_json_str(g, v->cfg.template_arch);
+                ctr_json_key_(g, "hostname");
+                ctr_json_str(g, v->cfg.hostname);
+                ctr_json_key_(g, "init");
+                ctr_json_arr_open(g);
+                for (char **a = v->cfg.init; *a; a++)
+                        ctr_json_str(g, *a);
+                ctr_json_arr_close(g);
+                ctr_json_key_(g, "rootfs");
+                ctr_json_str(g, rootfs);
+                ctr_json_key_(g, "network");
+                ctr_json_str(g, ctr_net_mode_name(v->cfg.net_mode));
+                ctr_json_key_(g, "limits");
+                ctr_json_obj_open(g);
+                ctr_json_key_(g, "memory");
+                if (v->cfg.limits.memory) {
+                        ctr_format_size(v->cfg.limits.memory, buf, sizeof(buf));
+                        ctr_json_str(g, buf);
+                } else
+                        ctr_json_null(g);
+                ctr_json_key_(g, "cpus");
+                if (v->cfg.limits.cpus > 0)
+                        ctr_json_dbl(g, v->cfg.limits.cpus);
+                else
+                        ctr_json_null(g);
+                ctr_json_key_(g, "pids");
+                if (v->cfg.limits.pids)
+                        ctr_json_int_(g, v->cfg.limits.pids);
+                else
+                        ctr_json_null(g);
+                ctr_json_obj_close(g);
+                ctr_json_key_(g, "console_log");
+                ctr_json_str(g, log);
+        }
+        ctr_json_obj_close(g);
+}
+
+int cmd_list(int argc, char **argv)
+{
+        struct ctr_cli_parse cp = {.verb = "list"};
+        struct ctr_paths p = {0};
+        struct ctr_error err = {0};
+        char **names = NULL;
+        int r = ctr_cli_parse(argc, argv, &cp);
+        if (r)
+                return CTR_CLI_RETURN(r);
+        if ((r = ctr_cli_paths(&p, "list")))
+                return r;
+        if (ctr_container_names(&p, &names, &err) < 0) {
+                ctr_paths_free(&p);
+                return ctr_cli_fail("list", NULL, &err);
+        }
+        _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(true);
+        if (arg_format == CTR_FORMAT_JSON)
+                ctr_json_arr_open(g);
+        else if (!arg_quiet)
+                printf("%-24s %-9s %-8s %-18s %s\n", "NAME", "STATE", "PID", "ADDRESS", "TEMPLATE");
+        for (char **n = names; *n; n++) {
+                struct view v;
+                if (arg_quiet && arg_format != CTR_FORMAT_JSON) {
+                        puts(*n);
+                        continue;
+                }
+                view_load(&p, *n, &v);
+                if (arg_format == CTR_FORMAT_JSON)
+                        gen_view(g, &p, &v, false);
+                else {
+                        char pid[16] = "-";
+                        if (live(&v))
+                                snprintf(pid, sizeof(pid), "%d", (int)v.st.init_pid);
+                        printf("%-24s %-9s %-8s %-18s %s\n", *n, v.cfg_ok ? ctr_status_name(v.st.status) : "broken",
+                               pid, address(&v), v.cfg_ok && v.cfg.template_name ? v.cfg.template_name : "-");
+                }
+                view_free(&v);
+        }
+        if (arg_format == CTR_FORMAT_JSON) {
+                ctr_json_arr_close(g);
+                fputs(ctr_json_gen_text(g, NULL), stdout);
+        }
+        strv_free(names);
+        ctr_paths_free(&p);
+        return 0;
+}
+
+int cmd_info(int argc, char **argv)
+{
+        struct ctr_cli_parse cp = {.verb = "info", .min_pos = 1, .max_pos = 1, .pos_name = "NAME"};
+        struct ctr_paths p = {0};
+        struct view v;
+        _cleanup_free_ char *rootfs = NULL, *log = NULL;
+        int r = ctr_cli_parse(argc, argv, &cp);
+        if (r)
+                return CTR_CLI_RETURN(r);
+        if ((r = ctr_cli_paths(&p, "info")))
+                return r;
+        view_load(&p, cp.pos[0], &v);
+        if (!v.cfg_ok) {
+                r = ctr_cli_fail("info", cp.pos[0], &v.err);
+                goto out;
+        }
+        if (arg_format == CTR_FORMAT_JSON) {
+                _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(true);
+                gen_view(g, &p, &v, true);
+                fputs(ctr_json_gen_text(g, NULL), stdout);
+                goto out;
+        }
+        rootfs = ctr_path_rootfs(&p, v.name);
+        log = ctr_path_console_log(&p, v.name);
+        char started[64] = "-", lim[128] = "", buf[32];
+        if (live(&v)) {
+                time_t t = v.st.started_at;
+                struct tm tm;
+                strftime(started, sizeof(started), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+        }
+        if (v.cfg.limits.memory) {
+                ctr_format_size(v.cfg.limits.memory, buf, sizeof(buf));
+                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "memory=%s ", buf);
+        }
+        if (v.cfg.limits.cpus > 0)
+                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "cpus=%g ", v.cfg.limits.cpus);
+        if (v.cfg.limits.pids)
+                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "pids=%" PRId64 " ", v.cfg.limits.pids);
+        printf("Name:        %s\n", v.name);
+        printf("State:       %s\n", ctr_status_name(v.st.status));
+        if (live(&v)) {
+                printf("PID:         %d\n", (int)v.st.init_pid);
+                printf("Monitor:     %d\n", (int)v.st.monitor_pid);
+                printf("Started:     %s\n", started);
+                printf("Cgroup:      %s\n", v.st.cgroup ? v.st.cgroup : "-");
+        }
+        printf("Template:    %s%s%s (%s)\n", v.cfg.template_name ? v.cfg.template_name : "-",
+               v.cfg.template_release ? " " : "", v.cfg.template_release ? v.cfg.template_release : "",
+               v.cfg.template_arch ? v.cfg.template_arch : "-");
+        printf("Hostname:    %s\n", v.cfg.hostname);
+        printf("Rootfs:      %s\n", rootfs);
+        printf("Network:     %s%s\n", ctr_net_mode_name(v.cfg.net_mode),
+               v.cfg.net_mode == CTR_NET_HOST ? " (shares the host's network namespace)" : " (loopback only)");
+        printf("Limits:      %s\n", *lim ? lim : "none");
+        printf("Console log: %s\n", log);
+out:
+        view_free(&v);
+        ctr_paths_free(&p);
+        return r;
+}

@@ -1,0 +1,602 @@
+/* config.json parsing, validation and serialisation. Parsing is strict: every key is known,
+ * every value has the right type, and the first problem is reported with its key path. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+#define CONFIG_MAX_BYTES (1 << 20)
+
+void ctr_config_init(struct ctr_config *c, const char *name)
+{
+        memset(c, 0, sizeof(*c));
+        c->version = CTR_CONFIG_VERSION;
+        c->name = xstrdup(name);
+        c->hostname = xstrdup(name);
+        c->storage_driver = xstrdup("dir");
+        c->init = calloc(2, sizeof(char *));
+        if (!c->init)
+                abort();
+        c->init[0] = xstrdup("/sbin/init");
+        c->net_mode = CTR_NET_NONE;
+        c->stop_timeout = 30;
+}
+
+void ctr_config_free(struct ctr_config *c)
+{
+        if (!c)
+                return;
+        free(c->name);
+        free(c->template_name);
+        free(c->template_release);
+        free(c->template_arch);
+        free(c->storage_driver);
+        strv_free(c->init);
+        free(c->hostname);
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                free(c->mounts[i].source);
+                free(c->mounts[i].target);
+        }
+        free(c->mounts);
+        strv_free(c->env);
+        free(c->stop_signal);
+        memset(c, 0, sizeof(*c));
+}
+
+const char *ctr_net_mode_name(enum ctr_net_mode m)
+{
+        return m == CTR_NET_HOST ? "host" : "none";
+}
+
+int ctr_net_mode_from_name(const char *s, enum ctr_net_mode *ret)
+{
+        if (!strcmp(s, "none"))
+                *ret = CTR_NET_NONE;
+        else if (!strcmp(s, "host"))
+                *ret = CTR_NET_HOST;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+bool ctr_hostname_valid(const char *h)
+{
+        size_t n = h ? strlen(h) : 0;
+        if (n == 0 || n > 64 || h[0] == '-' || h[0] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.')
+                        return false;
+        return true;
+}
+
+static bool env_key_valid(const char *kv)
+{
+        const char *eq = strchr(kv, '=');
+        if (!eq || eq == kv)
+                return false;
+        for (const char *p = kv; p < eq; p++)
+                if (!isalnum((unsigned char)*p) && *p != '_')
+                        return false;
+        return !isdigit((unsigned char)kv[0]);
+}
+
+int ctr_config_env_set(char ***env, const char *kv, struct ctr_error *err)
+{
+        if (!env_key_valid(kv))
+                return ctr_err(err, EINVAL, "environment", "'%s' is not KEY=VALUE with a valid KEY", kv);
+        size_t klen = strchr(kv, '=') - kv + 1, n = strv_len(*env);
+        for (size_t i = 0; i < n; i++)
+                if (!strncmp((*env)[i], kv, klen)) {
+                        free((*env)[i]);
+                        (*env)[i] = xstrdup(kv);
+                        return 0;
+                }
+        char **v = realloc(*env, (n + 2) * sizeof(char *));
+        if (!v)
+                abort();
+        v[n] = xstrdup(kv);
+        v[n + 1] = NULL;
+        *env = v;
+        return 0;
+}
+
+static bool path_clean_absolute(const char *p)
+{
+        if (!p || p[0] != '/')
+                return false;
+        /* No ".." components: targets are resolved inside the rootfs and must not climb out. */
+        for (const char *s = p; (s = strstr(s, "..")); s += 2)
+                if ((s == p || s[-1] == '/') && (s[2] == 0 || s[2] == '/'))
+                        return false;
+        return true;
+}
+
+int ctr_config_parse_volume(const char *spec, struct ctr_mount *ret, struct ctr_error *err)
+{
+        _cleanup_free_ char *s = xstrdup(spec);
+        char *ct = strchr(s, ':'), *opt;
+        if (!ct)
+                return ctr_err(err, EINVAL, "volume", "'%s' is not HOST:CONTAINER[:ro]", spec);
+        *ct++ = 0;
+        opt = strchr(ct, ':');
+        if (opt)
+                *opt++ = 0;
+        if (opt && strcmp(opt, "ro") && strcmp(opt, "rw"))
+                return ctr_err(err, EINVAL, "volume", "'%s': unknown option '%s' (ro or rw)", spec, opt);
+        if (!path_clean_absolute(s) || !path_clean_absolute(ct))
+                return ctr_err(err, EINVAL, "volume", "'%s': both paths must be absolute, without '..'", spec);
+        ret->source = xstrdup(s);
+        ret->target = xstrdup(ct);
+        ret->readonly = opt && !strcmp(opt, "ro");
+        return 0;
+}
+
+/* --- parsing ------------------------------------------------------------------------------ */
+
+struct parse_ctx {
+        struct ctr_error *err;
+};
+
+static int type_error(struct ctr_error *err, const char *key, const char *want, const ctr_json *v)
+{
+        return ctr_err(err, EINVAL, "config", "key '%s' must be %s, not %s", key, want, ctr_json_type_name(v));
+}
+
+static int get_string(const ctr_json *v, const char *key, bool nullable, char **ret, struct ctr_error *err)
+{
+        if (nullable && ctr_json_type(v) == CTR_JSON_NULL) {
+                free(*ret);
+                *ret = NULL;
+                return 0;
+        }
+        if (ctr_json_type(v) != CTR_JSON_STRING)
+                return type_error(err, key, nullable ? "a string or null" : "a string", v);
+        free(*ret);
+        *ret = xstrdup(ctr_json_string(v));
+        return 0;
+}
+
+static int get_size(const ctr_json *v, const char *key, uint64_t *ret, struct ctr_error *err)
+{
+        if (ctr_json_type(v) == CTR_JSON_NULL) {
+                *ret = 0;
+                return 0;
+        }
+        if (ctr_json_type(v) != CTR_JSON_STRING)
+                return type_error(err, key, "a size string like \"512M\" or null", v);
+        if (ctr_parse_size(ctr_json_string(v), ret) < 0)
+                return ctr_err(err, EINVAL, "config", "key '%s': '%s' is not a size (like 512M or 2G)", key,
+                               ctr_json_string(v));
+        return 0;
+}
+
+static int get_int(const ctr_json *v, const char *key, int64_t min, int64_t max, int64_t *ret,
+                   struct ctr_error *err)
+{
+        if (ctr_json_type(v) == CTR_JSON_NULL) {
+                *ret = 0;
+                return 0;
+        }
+        if (!ctr_json_is_integer(v))
+                return type_error(err, key, "an integer or null", v);
+        int64_t x = ctr_json_int(v);
+        if (x < min || x > max)
+                return ctr_err(err, ERANGE, "config", "key '%s': %lld is out of range %lld..%lld", key,
+                               (long long)x, (long long)min, (long long)max);
+        *ret = x;
+        return 0;
+}
+
+static int unknown_key(struct ctr_error *err, const char *prefix, const char *key)
+{
+        return ctr_err(err, EINVAL, "config", "unknown key '%s%s%s'", prefix ? prefix : "", prefix ? "." : "",
+                       key);
+}
+
+static int parse_template(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
+{
+        if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                return type_error(err, "template", "an object", o);
+        for (size_t i = 0; i < ctr_json_len(o); i++) {
+                const char *k = ctr_json_key(o, i);
+                ctr_json *v = ctr_json_at(o, i);
+                int r;
+                if (!strcmp(k, "name"))
+                        r = get_string(v, "template.name", true, &c->template_name, err);
+                else if (!strcmp(k, "release"))
+                        r = get_string(v, "template.release", true, &c->template_release, err);
+                else if (!strcmp(k, "arch"))
+                        r = get_string(v, "template.arch", true, &c->template_arch, err);
+                else
+                        r = unknown_key(err, "template", k);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_storage(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
+{
+        if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                return type_error(err, "storage", "an object", o);
+        for (size_t i = 0; i < ctr_json_len(o); i++) {
+                const char *k = ctr_json_key(o, i);
+                int r = !strcmp(k, "driver") ? get_string(ctr_json_at(o, i), "storage.driver", false,
+                                                          &c->storage_driver, err)
+                                             : unknown_key(err, "storage", k);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_strv(const ctr_json *a, const char *key, char ***ret, struct ctr_error *err)
+{
+        if (ctr_json_type(a) != CTR_JSON_ARRAY)
+                return type_error(err, key, "an array of strings", a);
+        char **v = calloc(ctr_json_len(a) + 1, sizeof(char *));
+        if (!v)
+                abort();
+        for (size_t i = 0; i < ctr_json_len(a); i++) {
+                ctr_json *e = ctr_json_at(a, i);
+                if (ctr_json_type(e) != CTR_JSON_STRING) {
+                        strv_free(v);
+                        return type_error(err, key, "an array of strings", a);
+                }
+                v[i] = xstrdup(ctr_json_string(e));
+        }
+        strv_free(*ret);
+        *ret = v;
+        return 0;
+}
+
+static int parse_limits(const ctr_json *o, struct ctr_limits *l, struct ctr_error *err)
+{
+        if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                return type_error(err, "limits", "an object", o);
+        for (size_t i = 0; i < ctr_json_len(o); i++) {
+                const char *k = ctr_json_key(o, i);
+                ctr_json *v = ctr_json_at(o, i);
+                int64_t x = 0;
+                int r;
+                if (!strcmp(k, "memory"))
+                        r = get_size(v, "limits.memory", &l->memory, err);
+                else if (!strcmp(k, "memory_high"))
+                        r = get_size(v, "limits.memory_high", &l->memory_high, err);
+                else if (!strcmp(k, "cpus")) {
+                        if (ctr_json_type(v) == CTR_JSON_NULL) {
+                                l->cpus = 0;
+                                r = 0;
+                        } else if (ctr_json_type(v) != CTR_JSON_NUMBER)
+                                r = type_error(err, "limits.cpus", "a number or null", v);
+                        else {
+                                l->cpus = ctr_json_double(v);
+                                r = 0;
+                        }
+                } else if (!strcmp(k, "cpu_weight")) {
+                        r = get_int(v, "limits.cpu_weight", 1, 10000, &x, err);
+                        l->cpu_weight = x;
+                } else if (!strcmp(k, "pids")) {
+                        r = get_int(v, "limits.pids", 1, INT32_MAX, &x, err);
+                        l->pids = x;
+                } else
+                        r = unknown_key(err, "limits", k);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_network(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
+{
+        if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                return type_error(err, "network", "an object", o);
+        for (size_t i = 0; i < ctr_json_len(o); i++) {
+                const char *k = ctr_json_key(o, i);
+                ctr_json *v = ctr_json_at(o, i);
+                if (strcmp(k, "mode"))
+                        return unknown_key(err, "network", k);
+                if (ctr_json_type(v) != CTR_JSON_STRING)
+                        return type_error(err, "network.mode", "a string", v);
+                if (ctr_net_mode_from_name(ctr_json_string(v), &c->net_mode) < 0)
+                        return ctr_err(err, EINVAL, "config", "key 'network.mode': '%s' is not none or host",
+                                       ctr_json_string(v));
+        }
+        return 0;
+}
+
+static int parse_mounts(const ctr_json *a, struct ctr_config *c, struct ctr_error *err)
+{
+        if (ctr_json_type(a) != CTR_JSON_ARRAY)
+                return type_error(err, "mounts", "an array of objects", a);
+        c->mounts = calloc(ctr_json_len(a) + 1, sizeof(*c->mounts));
+        if (!c->mounts)
+                abort();
+        for (size_t i = 0; i < ctr_json_len(a); i++) {
+                ctr_json *o = ctr_json_at(a, i);
+                struct ctr_mount *m = &c->mounts[c->n_mounts++];
+                if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                        return type_error(err, "mounts[]", "an object", o);
+                for (size_t j = 0; j < ctr_json_len(o); j++) {
+                        const char *k = ctr_json_key(o, j);
+                        ctr_json *v = ctr_json_at(o, j);
+                        int r;
+                        if (!strcmp(k, "source"))
+                                r = get_string(v, "mounts[].source", false, &m->source, err);
+                        else if (!strcmp(k, "target"))
+                                r = get_string(v, "mounts[].target", false, &m->target, err);
+                        else if (!strcmp(k, "readonly")) {
+                                if (ctr_json_type(v) != CTR_JSON_BOOL)
+                                        return type_error(err, "mounts[].readonly", "a boolean", v);
+                                m->readonly = ctr_json_bool(v);
+                                r = 0;
+                        } else
+                                r = unknown_key(err, "mounts[]", k);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int parse_environment(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
+{
+        if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                return type_error(err, "environment", "an object of strings", o);
+        for (size_t i = 0; i < ctr_json_len(o); i++) {
+                ctr_json *v = ctr_json_at(o, i);
+                if (ctr_json_type(v) != CTR_JSON_STRING)
+                        return type_error(err, "environment", "an object of strings", o);
+                _cleanup_free_ char *kv = xasprintf("%s=%s", ctr_json_key(o, i), ctr_json_string(v));
+                int r = ctr_config_env_set(&c->env, kv, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int parse_stop(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
+{
+        if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                return type_error(err, "stop", "an object", o);
+        for (size_t i = 0; i < ctr_json_len(o); i++) {
+                const char *k = ctr_json_key(o, i);
+                ctr_json *v = ctr_json_at(o, i);
+                int64_t x = 0;
+                int r;
+                if (!strcmp(k, "signal"))
+                        r = get_string(v, "stop.signal", true, &c->stop_signal, err);
+                else if (!strcmp(k, "timeout")) {
+                        r = get_int(v, "stop.timeout", 0, 86400, &x, err);
+                        c->stop_timeout = x;
+                } else
+                        r = unknown_key(err, "stop", k);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error *err)
+{
+        _cleanup_json_ ctr_json *root = NULL;
+        struct ctr_config c;
+        int r;
+
+        r = ctr_json_parse(text, &root, err);
+        if (r < 0)
+                return r;
+        if (ctr_json_type(root) != CTR_JSON_OBJECT)
+                return ctr_err(err, EINVAL, "config", "the document must be an object, not %s",
+                               ctr_json_type_name(root));
+
+        ctr_json *ver = ctr_json_get(root, "version");
+        if (!ver)
+                return ctr_err(err, EINVAL, "config", "missing key 'version'");
+        if (!ctr_json_is_integer(ver) || ctr_json_int(ver) < 1)
+                return ctr_err(err, EINVAL, "config", "key 'version' must be a positive integer");
+        if (ctr_json_int(ver) > CTR_CONFIG_VERSION)
+                return ctr_err(err, EPROTONOSUPPORT, "config",
+                               "format version %lld is newer than this ctr understands (%d)",
+                               (long long)ctr_json_int(ver), CTR_CONFIG_VERSION);
+
+        ctr_json *name = ctr_json_get(root, "name");
+        if (ctr_json_type(name) != CTR_JSON_STRING)
+                return ctr_err(err, EINVAL, "config", "key 'name' must be a string");
+        ctr_config_init(&c, ctr_json_string(name));
+        /* Unlike a fresh create, a loaded config without hostname means "no hostname set". */
+
+        for (size_t i = 0; i < ctr_json_len(root) && r >= 0; i++) {
+                const char *k = ctr_json_key(root, i);
+                ctr_json *v = ctr_json_at(root, i);
+                if (!strcmp(k, "version") || !strcmp(k, "name"))
+                        continue;
+                if (!strcmp(k, "template"))
+                        r = parse_template(v, &c, err);
+                else if (!strcmp(k, "storage"))
+                        r = parse_storage(v, &c, err);
+                else if (!strcmp(k, "init"))
+                        r = parse_strv(v, "init", &c.init, err);
+                else if (!strcmp(k, "hostname"))
+                        r = get_string(v, "hostname", false, &c.hostname, err);
+                else if (!strcmp(k, "mode")) {
+                        if (ctr_json_type(v) != CTR_JSON_STRING || strcmp(ctr_json_string(v), "container"))
+                                r = ctr_err(err, EINVAL, "config", "key 'mode' must be \"container\"");
+                } else if (!strcmp(k, "limits"))
+                        r = parse_limits(v, &c.limits, err);
+                else if (!strcmp(k, "network"))
+                        r = parse_network(v, &c, err);
+                else if (!strcmp(k, "mounts"))
+                        r = parse_mounts(v, &c, err);
+                else if (!strcmp(k, "environment"))
+                        r = parse_environment(v, &c, err);
+                else if (!strcmp(k, "stop"))
+                        r = parse_stop(v, &c, err);
+                else
+                        r = unknown_key(err, NULL, k);
+        }
+        if (r >= 0)
+                r = ctr_config_validate(&c, err);
+        if (r < 0) {
+                ctr_config_free(&c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
+{
+        if (!ctr_name_valid(c->name))
+                return ctr_err(err, EINVAL, "config",
+                               "name '%s' is invalid (1-64 characters of A-Z a-z 0-9 _ . -, starting with a "
+                               "letter or digit)",
+                               c->name);
+        if (strcmp(c->storage_driver, "dir"))
+                return ctr_err(err, EINVAL, "config", "key 'storage.driver': '%s' is not a known driver (dir)",
+                               c->storage_driver);
+        if (!c->init || !c->init[0] || c->init[0][0] != '/')
+                return ctr_err(err, EINVAL, "config", "key 'init' must start with an absolute path");
+        if (!ctr_hostname_valid(c->hostname))
+                return ctr_err(err, EINVAL, "config", "key 'hostname': '%s' is not a valid host name",
+                               c->hostname);
+        if (c->limits.cpus < 0 || (c->limits.cpus > 0 && c->limits.cpus < 0.01) || c->limits.cpus > 4096 ||
+            isnan(c->limits.cpus))
+                return ctr_err(err, ERANGE, "config", "key 'limits.cpus' must be between 0.01 and 4096");
+        if (c->limits.memory && c->limits.memory < (1 << 20))
+                return ctr_err(err, ERANGE, "config", "key 'limits.memory' must be at least 1M");
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                const struct ctr_mount *m = &c->mounts[i];
+                if (!path_clean_absolute(m->source) || !path_clean_absolute(m->target))
+                        return ctr_err(err, EINVAL, "config",
+                                       "mounts[%zu]: source and target must be absolute paths without '..'", i);
+        }
+        if (c->stop_signal && ctr_signal_from_name(c->stop_signal) < 0)
+                return ctr_err(err, EINVAL, "config", "key 'stop.signal': '%s' is not a signal", c->stop_signal);
+        return 0;
+}
+
+static void gen_str_or_null(struct ctr_json_gen *g, const char *key, const char *v)
+{
+        ctr_json_key_(g, key);
+        ctr_json_str(g, v);
+}
+
+static void gen_size(struct ctr_json_gen *g, const char *key, uint64_t v)
+{
+        char buf[32];
+        ctr_json_key_(g, key);
+        if (!v) {
+                ctr_json_null(g);
+                return;
+        }
+        ctr_format_size(v, buf, sizeof(buf));
+        ctr_json_str(g, buf);
+}
+
+char *ctr_config_to_json(const struct ctr_config *c)
+{
+        _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(true);
+
+        ctr_json_obj_open(g);
+        ctr_json_key_(g, "version");
+        ctr_json_int_(g, c->version);
+        gen_str_or_null(g, "name", c->name);
+        ctr_json_key_(g, "template");
+        ctr_json_obj_open(g);
+        gen_str_or_null(g, "name", c->template_name);
+        gen_str_or_null(g, "release", c->template_release);
+        gen_str_or_null(g, "arch", c->template_arch);
+        ctr_json_obj_close(g);
+        ctr_json_key_(g, "storage");
+        ctr_json_obj_open(g);
+        gen_str_or_null(g, "driver", c->storage_driver);
+        ctr_json_obj_close(g);
+        ctr_json_key_(g, "init");
+        ctr_json_arr_open(g);
+        for (char **p = c->init; p && *p; p++)
+                ctr_json_str(g, *p);
+        ctr_json_arr_close(g);
+        gen_str_or_null(g, "hostname", c->hostname);
+        gen_str_or_null(g, "mode", "container");
+        ctr_json_key_(g, "limits");
+        ctr_json_obj_open(g);
+        gen_size(g, "memory", c->limits.memory);
+        gen_size(g, "memory_high", c->limits.memory_high);
+        ctr_json_key_(g, "cpus");
+        if (c->limits.cpus > 0)
+                ctr_json_dbl(g, c->limits.cpus);
+        else
+                ctr_json_null(g);
+        ctr_json_key_(g, "cpu_weight");
+        if (c->limits.cpu_weight)
+                ctr_json_int_(g, c->limits.cpu_weight);
+        else
+                ctr_json_null(g);
+        ctr_json_key_(g, "pids");
+        if (c->limits.pids)
+                ctr_json_int_(g, c->limits.pids);
+        else
+                ctr_json_null(g);
+        ctr_json_obj_close(g);
+        ctr_json_key_(g, "network");
+        ctr_json_obj_open(g);
+        gen_str_or_null(g, "mode", ctr_net_mode_name(c->net_mode));
+        ctr_json_obj_close(g);
+        ctr_json_key_(g, "mounts");
+        ctr_json_arr_open(g);
+        for (size_t i = 0; i < c->n_mounts; i++) {
+                ctr_json_obj_open(g);
+                gen_str_or_null(g, "source", c->mounts[i].source);
+                gen_str_or_null(g, "target", c->mounts[i].target);
+                ctr_json_key_(g, "readonly");
+                ctr_json_boolean(g, c->mounts[i].readonly);
+                ctr_json_obj_close(g);
+        }
+        ctr_json_arr_close(g);
+        ctr_json_key_(g, "environment");
+        ctr_json_obj_open(g);
+        for (char **p = c->env; p && *p; p++) {
+                const char *eq = strchr(*p, '=');
+                _cleanup_free_ char *k = strndup(*p, eq - *p);
+                ctr_json_key_(g, k);
+                ctr_json_str(g, eq + 1);
+        }
+        ctr_json_obj_close(g);
+        ctr_json_key_(g, "stop");
+        ctr_json_obj_open(g);
+        gen_str_or_null(g, "signal", c->stop_signal);
+        ctr_json_key_(g, "timeout");
+        ctr_json_int_(g, c->stop_timeout);
+        ctr_json_obj_close(g);
+        ctr_json_obj_close(g);
+        return xstrdup(ctr_json_gen_text(g, NULL));
+}
+
+int ctr_config_load(const char *path, struct ctr_config *ret, struct ctr_error *err)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = ctr_read_file(path, CONFIG_MAX_BYTES, &text, NULL);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "config", "read %s", path);
+        r = ctr_config_parse(text, ret, err);
+        if (r < 0)
+                ctr_err_prefix(err, "%s", path);
+        return r;
+}
+
+int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_error *err)
+{
+        _cleanup_free_ char *text = ctr_config_to_json(c);
+        int r = ctr_write_atomic(path, text, strlen(text), 0644);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "config", "write %s", path);
+        return 0;
+}

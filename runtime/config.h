@@ -1,0 +1,63 @@
+/* A container's config.json: the in-memory form, strict parsing (unknown keys are errors naming
+ * the key), validation, and serialisation. Later features extend it under their own keys. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define CTR_CONFIG_VERSION 1
+
+enum ctr_net_mode { CTR_NET_NONE, CTR_NET_HOST };
+
+struct ctr_mount {
+        char *source;
+        char *target;
+        bool readonly;
+};
+
+struct ctr_limits {
+        uint64_t memory;      /* bytes, 0 = unset */
+        uint64_t memory_high; /* bytes, 0 = unset */
+        double cpus;          /* 0 = unset */
+        uint64_t cpu_weight;  /* 1..10000, 0 = unset */
+        int64_t pids;         /* 0 = unset */
+};
+
+struct ctr_config {
+        int version;
+        char *name;
+        char *template_name;
+        char *template_release;
+        char *template_arch;
+        char *storage_driver; /* "dir" */
+        char **init;          /* argv of the container's init */
+        char *hostname;
+        struct ctr_limits limits;
+        enum ctr_net_mode net_mode;
+        struct ctr_mount *mounts;
+        size_t n_mounts;
+        char **env;        /* "K=V" strings */
+        char *stop_signal; /* NULL: automatic (SIGRTMIN+3 for systemd, SIGPWR otherwise) */
+        int stop_timeout;  /* seconds */
+};
+
+/* Fill defaults for a new container called name. */
+void ctr_config_init(struct ctr_config *c, const char *name);
+void ctr_config_free(struct ctr_config *c);
+int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error *err);
+int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err);
+/* Returns malloc'd JSON text. */
+char *ctr_config_to_json(const struct ctr_config *c);
+int ctr_config_load(const char *path, struct ctr_config *ret, struct ctr_error *err);
+int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_error *err);
+
+const char *ctr_net_mode_name(enum ctr_net_mode m);
+int ctr_net_mode_from_name(const char *s, enum ctr_net_mode *ret);
+/* Add or replace "K=V" in the environment list. */
+int ctr_config_env_set(char ***env, const char *kv, struct ctr_error *err);
+/* "HOST:CT[:ro]" -> mount. */
+int ctr_config_parse_volume(const char *spec, struct ctr_mount *ret, struct ctr_error *err);
+bool ctr_hostname_valid(const char *h);

@@ -1,0 +1,483 @@
+/* Lifecycle verbs over the state root. Every change takes the container's flock; create and
+ * destroy use renames so a crash leaves either the old or the new tree, never half of one. */
+#define _GNU_SOURCE
+#include "container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../cgroups/cgroups.h"
+#include "../rootfs/rootfs.h"
+#include "control.h"
+#include "monitor.h"
+#include "spawn.h"
+#include "util.h"
+
+static const char *host_arch(void)
+{
+        static struct utsname u;
+        uname(&u);
+        if (!strcmp(u.machine, "x86_64"))
+                return "amd64";
+        if (!strcmp(u.machine, "aarch64"))
+                return "arm64";
+        return u.machine;
+}
+
+int ctr_container_load(const struct ctr_paths *p, const char *name, struct ctr_config *ret, struct ctr_error *err)
+{
+        _cleanup_free_ char *path = ctr_path_config(p, name);
+        if (!ctr_name_valid(name))
+                return ctr_err(err, EINVAL, "name",
+                               "'%s' is not a valid container name (1-64 characters of A-Z a-z 0-9 _ . -, "
+                               "starting with a letter or digit)",
+                               name);
+        if (access(path, F_OK) < 0)
+                return ctr_err(err, ENOENT, "lookup", "no such container");
+        int r = ctr_config_load(path, ret, err);
+        if (r < 0)
+                return r;
+        if (strcmp(ret->name, name)) {
+                ctr_config_free(ret);
+                return ctr_err(err, EINVAL, "config", "%s names container '%s', not '%s'", path, ret->name, name);
+        }
+        return 0;
+}
+
+/* Temp directories of creates and destroys are dot-names that are never valid container names. */
+static void sweep_leftovers(const struct ctr_paths *p)
+{
+        DIR *d = opendir(p->containers);
+        struct dirent *de;
+        if (!d)
+                return;
+        while ((de = readdir(d))) {
+                const char *tag = strstr(de->d_name, ".create-");
+                if (!tag)
+                        tag = strstr(de->d_name, ".destroy-");
+                if (de->d_name[0] != '.' || !tag)
+                        continue;
+                pid_t pid = atoi(strchr(tag + 1, '-') + 1);
+                if (pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH))
+                        continue; /* its owner is still at work */
+                _cleanup_free_ char *path = xasprintf("%s/%s", p->containers, de->d_name);
+                ctr_rm_rf(path);
+        }
+        closedir(d);
+}
+
+int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
+                         struct ctr_error *err)
+{
+        _cleanup_free_ char *final = ctr_path_container(p, cfg->name);
+        _cleanup_free_ char *tmp = xasprintf("%s/.%s.create-%d", p->containers, cfg->name, (int)getpid());
+        _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", tmp);
+        _cleanup_free_ char *cfgpath = xasprintf("%s/config.json", tmp);
+        int r;
+
+        r = ctr_config_validate(cfg, err);
+        if (r < 0)
+                return r;
+        if (access(final, F_OK) == 0)
+                return ctr_err(err, EEXIST, "create", "a container with this name already exists");
+        if (!cfg->template_name)
+                cfg->template_name = xstrdup(cfg->name);
+        if (!cfg->template_arch)
+                cfg->template_arch = xstrdup(host_arch());
+        if (o->release && !cfg->template_release)
+                cfg->template_release = xstrdup(o->release);
+        _cleanup_free_ char *exe = ctr_template_find(cfg->template_name, err);
+        if (!exe)
+                return -err->errnum;
+
+        r = ctr_mkdir_p(p->containers, 0700);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "create", "create %s", p->containers);
+        sweep_leftovers(p);
+        if (mkdir(tmp, 0700) < 0)
+                return ctr_err_sys(err, errno, "create", "create %s", tmp);
+        if (mkdir(rootfs, 0755) < 0) {
+                r = ctr_err_sys(err, errno, "create", "create %s", rootfs);
+                goto fail;
+        }
+        struct ctr_template_args ta = {
+                .template = cfg->template_name,
+                .rootfs = rootfs,
+                .name = cfg->name,
+                .release = cfg->template_release,
+                .arch = cfg->template_arch,
+                .cache = p->cache,
+                .quiet = o->quiet,
+        };
+        r = ctr_template_run(&ta, err);
+        if (r < 0)
+                goto fail;
+        r = ctr_config_save(cfgpath, cfg, err);
+        if (r < 0)
+                goto fail;
+        /* The name is claimed atomically: of concurrent creates exactly one rename wins. */
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
+                r = errno == EEXIST || errno == ENOTEMPTY
+                            ? ctr_err(err, EEXIST, "create", "a container with this name already exists")
+                            : ctr_err_sys(err, errno, "create", "rename %s", tmp);
+                goto fail;
+        }
+        return 0;
+fail:
+        ctr_rm_rf(tmp);
+        return r;
+}
+
+int ctr_container_cleanup_stale(const struct ctr_paths *p, const char *name, const struct ctr_state *st,
+                                struct ctr_error *err)
+{
+        struct ctr_cg_host cg;
+        int r = 0;
+        if (st && st->cgroup && ctr_cgroup_detect(&cg, NULL) == 0 && ctr_cgroup_path_ours(&cg, st->cgroup)) {
+                if (ctr_cgroup_populated(st->cgroup))
+                        ctr_cgroup_kill(st->cgroup, NULL);
+                r = ctr_cgroup_remove(st->cgroup, 5000, err);
+        }
+        _cleanup_free_ char *rundir = ctr_path_rundir(p, name);
+        int q = ctr_rm_rf(rundir);
+        if (q < 0 && r >= 0)
+                r = ctr_err_sys(err, -q, "cleanup", "remove %s", rundir);
+        return r;
+}
+
+/* Wait for a monitor that is tearing down (init already gone) to finish. */
+static int wait_monitor_gone(const struct ctr_state *st, int timeout_ms)
+{
+        _cleanup_close_ int pfd = ctr_pidfd_open(st->monitor_pid, 0);
+        if (pfd < 0 || !ctr_proc_alive(st->monitor_pid, st->monitor_start))
+                return 0;
+        struct pollfd pf = {.fd = pfd, .events = POLLIN};
+        int r = poll(&pf, 1, timeout_ms);
+        return r > 0 ? 0 : -ETIMEDOUT;
+}
+
+static int settle_state(const struct ctr_paths *p, const char *name, struct ctr_state *st, struct ctr_error *err)
+{
+        bool stale;
+        int r = ctr_state_probe(p, name, st, &stale, err);
+        if (r < 0)
+                return r;
+        if (st->status == CTR_STOPPING && !stale) {
+                if (wait_monitor_gone(st, 10000) < 0)
+                        return ctr_err(err, EBUSY, "state", "the container is still stopping");
+                ctr_state_free(st);
+                r = ctr_state_probe(p, name, st, &stale, err);
+                if (r < 0)
+                        return r;
+        }
+        if (stale) {
+                r = ctr_container_cleanup_stale(p, name, st, err);
+                ctr_state_free(st);
+                st->status = CTR_STOPPED;
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void __attribute__((noreturn)) monitor_process(const struct ctr_paths *p, const struct ctr_config *cfg,
+                                                      int report_fd)
+{
+        /* Detach: new session, reparented away from the caller, stdio to the monitor log. */
+        setsid();
+        pid_t pid = fork();
+        if (pid < 0) {
+                struct ctr_error e;
+                ctr_err_sys(&e, errno, "monitor", "fork");
+                ctr_sync_die(report_fd, &e, 125);
+        }
+        if (pid > 0)
+                _exit(0);
+        if (report_fd != 3) {
+                dup3(report_fd, 3, O_CLOEXEC);
+                report_fd = 3;
+        }
+        /* The caller's lock fd and anything else it had open are not the monitor's business. */
+        syscall(SYS_close_range, 4, ~0U, 0);
+        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+        _cleanup_free_ char *logp = ctr_path_monitor_log(p, cfg->name);
+        int log = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+        dup2(nul, 0);
+        dup2(log >= 0 ? log : nul, 1);
+        dup2(log >= 0 ? log : nul, 2);
+        if (nul > 2)
+                close(nul);
+        if (log > 2)
+                close(log);
+        if (chdir("/") < 0)
+                _exit(125);
+        umask(022);
+        struct ctr_monitor_args a = {.paths = p, .cfg = cfg, .foreground = false, .report_fd = report_fd};
+        _exit(ctr_monitor_run(&a));
+}
+
+int ctr_container_start(const struct ctr_paths *p, const char *name, bool foreground, int *ret_code,
+                        struct ctr_error *err)
+{
+        struct ctr_config cfg = {0};
+        struct ctr_state st = {0};
+        _cleanup_close_ int lock = -1;
+        _cleanup_free_ char *rootfs = ctr_path_rootfs(p, name);
+        int r;
+
+        *ret_code = 0;
+        r = ctr_container_load(p, name, &cfg, err);
+        if (r < 0)
+                return r;
+        r = ctr_lock_container(p, name, &lock, err);
+        if (r < 0)
+                goto out;
+        r = settle_state(p, name, &st, err);
+        if (r < 0)
+                goto out;
+        if (st.status != CTR_STOPPED) {
+                r = ctr_err(err, EBUSY, "start", "the container is already %s", ctr_status_name(st.status));
+                goto out;
+        }
+        if (access(rootfs, F_OK) < 0) {
+                r = ctr_err_sys(err, errno, "start", "rootfs %s", rootfs);
+                goto out;
+        }
+        r = ctr_mkdir_p(p->log, 0750);
+        if (r < 0) {
+                r = ctr_err_sys(err, -r, "start", "create %s", p->log);
+                goto out;
+        }
+
+        if (foreground) {
+                struct ctr_monitor_args a = {.paths = p, .cfg = &cfg, .foreground = true, .report_fd = -1};
+                /* Other verbs may lock the container while it runs in the foreground. */
+                close(TAKE_FD(lock));
+                *ret_code = ctr_monitor_run(&a);
+                r = 0;
+                goto out;
+        }
+
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                r = ctr_err_sys(err, errno, "start", "socketpair");
+                goto out;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = ctr_err_sys(err, errno, "start", "fork");
+                close(sv[0]);
+                close(sv[1]);
+                goto out;
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                monitor_process(p, &cfg, sv[1]);
+        }
+        close(sv[1]);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        struct ctr_sync_msg m;
+        int q = ctr_sync_recv(sv[0], &m, NULL);
+        close(sv[0]);
+        if (q > 0 && m.step == CTR_SYNC_GO)
+                r = 0;
+        else if (q > 0 && m.step == CTR_SYNC_ERROR) {
+                err->errnum = m.errnum > 0 ? m.errnum : EIO;
+                memcpy(err->op, m.op, sizeof(err->op));
+                memcpy(err->msg, m.msg, sizeof(err->msg));
+                r = -err->errnum;
+        } else {
+                _cleanup_free_ char *logp = ctr_path_monitor_log(p, name);
+                r = ctr_err(err, EIO, "monitor", "the monitor died during start (see %s)", logp);
+        }
+out:
+        ctr_state_free(&st);
+        ctr_config_free(&cfg);
+        return r;
+}
+
+int ctr_container_stop(const struct ctr_paths *p, const char *name, int timeout, bool force_kill,
+                       struct ctr_error *err)
+{
+        struct ctr_config cfg = {0};
+        struct ctr_state st = {0};
+        _cleanup_close_ int lock = -1, sock = -1;
+        bool stale;
+        int r;
+
+        r = ctr_container_load(p, name, &cfg, err);
+        if (r < 0)
+                return r;
+        if (timeout < 0)
+                timeout = cfg.stop_timeout;
+        r = ctr_lock_container(p, name, &lock, err);
+        if (r < 0)
+                goto out;
+        r = ctr_state_probe(p, name, &st, &stale, err);
+        if (r < 0)
+                goto out;
+        if (stale) {
+                r = ctr_container_cleanup_stale(p, name, &st, err);
+                goto out;
+        }
+        if (st.status == CTR_STOPPED)
+                goto out;
+        r = ctr_ctl_connect(p, name, &sock, err);
+        if (r >= 0)
+                r = ctr_ctl_send(sock, CTR_CTL_STOP, timeout, force_kill, NULL, 0);
+        if (r < 0) {
+                r = ctr_err_sys(err, -r, "stop", "cannot reach the monitor (pid %d)", (int)st.monitor_pid);
+                goto out;
+        }
+        /* The monitor closes our connection once the container is torn down. Should it hang,
+         * give it the stop timeout plus a grace period, then end it: init dies with it. */
+        uint64_t deadline = ctr_now_ms() + (uint64_t)timeout * 1000 + 15000;
+        for (;;) {
+                struct pollfd pf = {.fd = sock, .events = POLLIN};
+                uint64_t now = ctr_now_ms();
+                if (now >= deadline) {
+                        if (ctr_proc_alive(st.monitor_pid, st.monitor_start))
+                                kill(st.monitor_pid, SIGKILL);
+                        wait_monitor_gone(&st, 2000);
+                        r = ctr_container_cleanup_stale(p, name, &st, err);
+                        if (r >= 0)
+                                r = ctr_err(err, ETIMEDOUT, "stop", "the monitor did not finish; it was killed");
+                        break;
+                }
+                int n = poll(&pf, 1, (int)(deadline - now));
+                if (n < 0 && errno != EINTR) {
+                        r = ctr_err_sys(err, errno, "stop", "poll");
+                        break;
+                }
+                if (n > 0) {
+                        char buf[64];
+                        if (recv(sock, buf, sizeof(buf), 0) <= 0) {
+                                /* Make sure the monitor has exited, so a following start sees a clean slate. */
+                                wait_monitor_gone(&st, 5000);
+                                r = 0;
+                                break;
+                        }
+                }
+        }
+out:
+        ctr_state_free(&st);
+        ctr_config_free(&cfg);
+        return r;
+}
+
+int ctr_container_destroy(const struct ctr_paths *p, const char *name, bool force, struct ctr_error *err)
+{
+        struct ctr_config cfg = {0};
+        struct ctr_state st = {0};
+        _cleanup_close_ int lock = -1;
+        _cleanup_free_ char *dir = ctr_path_container(p, name);
+        _cleanup_free_ char *gone = xasprintf("%s/.%s.destroy-%d", p->containers, name, (int)getpid());
+        int r;
+
+        r = ctr_container_load(p, name, &cfg, err);
+        if (r == -EINVAL && ctr_name_valid(name) && force) {
+                /* --force removes even a container whose config no longer parses. */
+                r = 0;
+        } else if (r < 0)
+                return r;
+        r = ctr_lock_container(p, name, &lock, err);
+        if (r < 0)
+                goto out;
+        r = settle_state(p, name, &st, err);
+        if (r < 0)
+                goto out;
+        if (st.status != CTR_STOPPED) {
+                if (!force) {
+                        r = ctr_err(err, EBUSY, "destroy", "the container is %s (stop it first, or use --force)",
+                                    ctr_status_name(st.status));
+                        goto out;
+                }
+                /* Release our lock for the stop, which takes it itself. */
+                close(TAKE_FD(lock));
+                r = ctr_container_stop(p, name, 0, true, err);
+                if (r < 0)
+                        goto out;
+                r = ctr_lock_container(p, name, &lock, err);
+                if (r < 0)
+                        goto out;
+                ctr_state_free(&st);
+                r = settle_state(p, name, &st, err);
+                if (r < 0)
+                        goto out;
+                if (st.status != CTR_STOPPED) {
+                        r = ctr_err(err, EBUSY, "destroy", "the container was started again meanwhile");
+                        goto out;
+                }
+        }
+        if (rename(dir, gone) < 0) {
+                r = ctr_err_sys(err, errno, "destroy", "rename %s", dir);
+                goto out;
+        }
+        r = ctr_rm_rf(gone);
+        if (r < 0) {
+                r = ctr_err_sys(err, -r, "destroy", "remove %s (left for inspection)", gone);
+                goto out;
+        }
+        const char *suffixes[] = {".log", ".log.1", ".monitor.log"};
+        for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+                _cleanup_free_ char *l = xasprintf("%s/%s%s", p->log, name, suffixes[i]);
+                unlink(l);
+        }
+out:
+        ctr_state_free(&st);
+        ctr_config_free(&cfg);
+        return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ctr_container_names(const struct ctr_paths *p, char ***ret, struct ctr_error *err)
+{
+        DIR *d = opendir(p->containers);
+        size_t n = 0, cap = 16;
+        char **v = calloc(cap, sizeof(char *));
+        if (!v)
+                abort();
+        if (!d) {
+                if (errno == ENOENT) {
+                        *ret = v;
+                        return 0;
+                }
+                free(v);
+                return ctr_err_sys(err, errno, "list", "open %s", p->containers);
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!ctr_name_valid(de->d_name))
+                        continue;
+                if (n + 1 >= cap) {
+                        cap *= 2;
+                        v = realloc(v, cap * sizeof(char *));
+                        if (!v)
+                                abort();
+                }
+                v[n++] = xstrdup(de->d_name);
+        }
+        v[n] = NULL;
+        closedir(d);
+        qsort(v, n, sizeof(char *), cmp_str);
+        *ret = v;
+        return 0;
+}

@@ -1,0 +1,32 @@
+/* Container lifecycle as the CLI sees it: create (template, atomic), start (forks the monitor),
+ * stop (through the monitor's socket), destroy, and repair of what a dead monitor left. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "error.h"
+#include "state.h"
+
+struct ctr_create_opts {
+        const char *release;
+        bool quiet;
+};
+
+int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
+                         struct ctr_error *err);
+/* foreground: run the monitor in this process; *ret_code gets its exit status. */
+int ctr_container_start(const struct ctr_paths *p, const char *name, bool foreground, int *ret_code,
+                        struct ctr_error *err);
+/* timeout < 0: the config's stop.timeout. Stopping a stopped container is not an error. */
+int ctr_container_stop(const struct ctr_paths *p, const char *name, int timeout, bool force_kill,
+                       struct ctr_error *err);
+int ctr_container_destroy(const struct ctr_paths *p, const char *name, bool force, struct ctr_error *err);
+
+/* Load config.json of an existing container (ENOENT with "no such container" otherwise). */
+int ctr_container_load(const struct ctr_paths *p, const char *name, struct ctr_config *ret, struct ctr_error *err);
+/* Remove what a dead monitor left behind: its cgroup (killing stragglers) and run directory. */
+int ctr_container_cleanup_stale(const struct ctr_paths *p, const char *name, const struct ctr_state *st,
+                                struct ctr_error *err);
+/* Names of all containers, sorted. */
+int ctr_container_names(const struct ctr_paths *p, char ***ret, struct ctr_error *err);

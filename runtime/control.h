@@ -1,0 +1,33 @@
+/* The monitor's control socket (RUN/NAME/monitor.sock): typed SOCK_SEQPACKET messages so that
+ * stop and attach work the same whoever started the container. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "state.h"
+
+enum ctr_ctl_type {
+        CTR_CTL_STOP = 1,   /* arg1: timeout seconds, arg2: 1 = kill at once. Reply: EOF when stopped. */
+        CTR_CTL_ATTACH = 2, /* arg1: rows, arg2: cols. Then DATA both ways. */
+        CTR_CTL_DATA = 3,   /* payload: console bytes */
+        CTR_CTL_RESIZE = 4, /* arg1: rows, arg2: cols */
+};
+
+struct ctr_ctl_hdr {
+        uint32_t type;
+        uint32_t arg1;
+        uint32_t arg2;
+        uint32_t len;
+};
+
+#define CTR_CTL_MAX_DATA 4096
+
+/* Path used to bind/connect, short enough for sun_path whatever the --root: /proc/self/fd/N/... */
+int ctr_ctl_listen(int rundir_fd, struct ctr_error *err);
+int ctr_ctl_connect(const struct ctr_paths *p, const char *name, int *ret_fd, struct ctr_error *err);
+int ctr_ctl_send(int fd, uint32_t type, uint32_t a1, uint32_t a2, const void *data, size_t len);
+/* Returns payload length (>= 0), -ECONNRESET on EOF, or -errno. */
+ssize_t ctr_ctl_recv(int fd, struct ctr_ctl_hdr *h, void *buf, size_t cap);

@@ -1,0 +1,478 @@
+/* exec: a child born in the container's cgroup (CLONE_INTO_CGROUP) and pid namespace, which
+ * joins the other namespaces through a pidfd of init and execs the command; with -t the pty is
+ * allocated from the container's own devpts and its master relayed here. */
+#define _GNU_SOURCE
+#include "exec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "../cgroups/cgroups.h"
+#include "config.h"
+#include "container.h"
+#include "control.h"
+#include "spawn.h"
+#include "util.h"
+
+extern char **environ;
+
+int ctr_user_lookup(const char *text, const char *spec, struct ctr_user *ret, struct ctr_error *err)
+{
+        char sbuf[128];
+        const char *gidpart = NULL;
+        bool numeric = true;
+
+        snprintf(sbuf, sizeof(sbuf), "%s", spec);
+        char *colon = strchr(sbuf, ':');
+        if (colon) {
+                *colon = 0;
+                gidpart = colon + 1;
+        }
+        if (!*sbuf)
+                return ctr_err(err, EINVAL, "user", "empty user in '%s'", spec);
+        for (const char *c = sbuf; *c; c++)
+                numeric &= isdigit((unsigned char)*c) != 0;
+        memset(ret, 0, sizeof(*ret));
+        bool found = false;
+        for (const char *line = text; line && *line;) {
+                const char *end = strchr(line, '\n');
+                size_t len = end ? (size_t)(end - line) : strlen(line);
+                char l[1024];
+                if (len < sizeof(l)) {
+                        memcpy(l, line, len);
+                        l[len] = 0;
+                        char *f[7] = {0};
+                        char *s = l;
+                        int nf = 0;
+                        for (; nf < 7; nf++) {
+                                f[nf] = s;
+                                s = strchr(s, ':');
+                                if (!s)
+                                        break;
+                                *s++ = 0;
+                        }
+                        if (nf >= 6 && (numeric ? (strtoul(f[2], NULL, 10) == strtoul(sbuf, NULL, 10))
+                                                : !strcmp(f[0], sbuf))) {
+                                ret->uid = strtoul(f[2], NULL, 10);
+                                ret->gid = strtoul(f[3], NULL, 10);
+                                snprintf(ret->name, sizeof(ret->name), "%s", f[0]);
+                                snprintf(ret->home, sizeof(ret->home), "%s", f[5]);
+                                snprintf(ret->shell, sizeof(ret->shell), "%s", f[6] ? f[6] : "");
+                                found = true;
+                                break;
+                        }
+                }
+                line = end ? end + 1 : NULL;
+        }
+        if (!found) {
+                if (!numeric)
+                        return ctr_err(err, ENOENT, "user", "no user '%s' in the container's /etc/passwd", sbuf);
+                ret->uid = ret->gid = strtoul(sbuf, NULL, 10);
+                snprintf(ret->home, sizeof(ret->home), "/");
+        }
+        if (gidpart) {
+                char *e;
+                unsigned long g = strtoul(gidpart, &e, 10);
+                if (!*gidpart || *e)
+                        return ctr_err(err, EINVAL, "user", "group '%s' must be numeric", gidpart);
+                ret->gid = g;
+        }
+        return 0;
+}
+
+struct exec_child {
+        const struct ctr_exec_opts *o;
+        const struct ctr_config *cfg;
+        int pidfd;
+        int sock;
+};
+
+static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
+{
+        struct ctr_error err = {0};
+        struct ctr_sync_msg m;
+        int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_NEWNET;
+
+        /* Not ptrace-able by the container's processes while we still hold host state. */
+        prctl(PR_SET_DUMPABLE, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (ctr_sync_recv(c->sock, &m, NULL) <= 0 || m.step != CTR_SYNC_GO)
+                _exit(125);
+        if (setns(c->pidfd, flags) < 0)
+                ctr_err_sys(&err, errno, "setns", "join the container's namespaces"), ctr_sync_die(c->sock, &err, 125);
+
+        struct ctr_user u = {.uid = 0, .gid = 0, .home = "/root"};
+        _cleanup_free_ char *passwd = NULL;
+        ctr_read_file("/etc/passwd", 1 << 20, &passwd, NULL);
+        if (c->o->user && ctr_user_lookup(passwd ? passwd : "", c->o->user, &u, &err) < 0)
+                ctr_sync_die(c->sock, &err, 125);
+        if (!c->o->user && passwd)
+                ctr_user_lookup(passwd, "0", &u, NULL);
+
+        char **env = NULL;
+        ctr_config_env_set(&env, "PATH=" CTR_DEFAULT_PATH, NULL);
+        _cleanup_free_ char *home = xasprintf("HOME=%s", *u.home ? u.home : "/");
+        ctr_config_env_set(&env, home, NULL);
+        if (*u.name) {
+                _cleanup_free_ char *user = xasprintf("USER=%s", u.name);
+                ctr_config_env_set(&env, user, NULL);
+        }
+        ctr_config_env_set(&env, "container=ctr", NULL);
+        if (c->o->tty) {
+                const char *term = getenv("TERM");
+                _cleanup_free_ char *t = xasprintf("TERM=%s", term && *term ? term : "xterm");
+                ctr_config_env_set(&env, t, NULL);
+        }
+        for (char **e = c->cfg->env; e && *e; e++)
+                ctr_config_env_set(&env, *e, NULL);
+        for (char **e = c->o->env; e && *e; e++)
+                ctr_config_env_set(&env, *e, NULL);
+
+        const char *cwd = c->o->cwd ? c->o->cwd : (*u.home ? u.home : "/");
+        if (chdir(cwd) < 0) {
+                if (c->o->cwd)
+                        ctr_err_sys(&err, errno, "workdir", "chdir %s", cwd), ctr_sync_die(c->sock, &err, 125);
+                if (chdir("/") < 0)
+                        _exit(125);
+        }
+
+        if (c->o->tty) {
+                /* The pty comes from the container's devpts, so the command sees /dev/pts/N there. */
+                int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+                if (master < 0 || unlockpt(master) < 0)
+                        ctr_err_sys(&err, errno, "tty", "open the container's /dev/ptmx"), ctr_sync_die(c->sock, &err, 125);
+                int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+                if (slave < 0)
+                        ctr_err_sys(&err, errno, "tty", "open the pty peer"), ctr_sync_die(c->sock, &err, 125);
+                struct winsize ws;
+                if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                        ioctl(slave, TIOCSWINSZ, &ws);
+                if (ctr_sync_send(c->sock, CTR_SYNC_FD, NULL, 0, master) < 0)
+                        _exit(125);
+                close(master);
+                setsid();
+                if (ioctl(slave, TIOCSCTTY, 0) < 0)
+                        ctr_err_sys(&err, errno, "tty", "set controlling terminal"), ctr_sync_die(c->sock, &err, 125);
+                for (int fd = 0; fd < 3; fd++)
+                        dup2(slave, fd);
+                if (slave > 2)
+                        close(slave);
+        }
+
+        if (setgroups(0, NULL) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0)
+                ctr_err_sys(&err, errno, "user", "switch to %u:%u", (unsigned)u.uid, (unsigned)u.gid),
+                        ctr_sync_die(c->sock, &err, 125);
+        syscall(SYS_close_range, 3, ~0U, 1U << 2 /* CLOSE_RANGE_CLOEXEC */);
+        ctr_reset_signals();
+        environ = env;
+        execvp(c->o->argv[0], c->o->argv);
+        int e = errno;
+        ctr_err_sys(&err, e, "exec", "%s", c->o->argv[0]);
+        ctr_sync_die(c->sock, &err, e == ENOENT ? 127 : 126);
+}
+
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void restore_tty(void)
+{
+        if (tio_saved)
+                tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+        tio_saved = false;
+}
+
+static void raw_tty(void)
+{
+        struct termios t;
+        if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+                return;
+        tio_saved = true;
+        t = saved_tio;
+        cfmakeraw(&t);
+        tcsetattr(STDIN_FILENO, TCSANOW, &t);
+}
+
+/* Copy stdin -> master and master -> stdout until the master closes. */
+static void relay_pty(int master, int sfd, pid_t child)
+{
+        bool in_open = true;
+        char buf[8192];
+        for (;;) {
+                struct pollfd pf[3] = {{.fd = master, .events = POLLIN},
+                                       {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+                                       {.fd = sfd, .events = POLLIN}};
+                if (poll(pf, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return;
+                }
+                if (pf[2].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                if (si.ssi_signo == SIGWINCH) {
+                                        struct winsize ws;
+                                        if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                                                ioctl(master, TIOCSWINSZ, &ws);
+                                } else if (si.ssi_signo != SIGCHLD)
+                                        kill(child, si.ssi_signo);
+                        }
+                }
+                if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t n = read(master, buf, sizeof(buf));
+                        if (n <= 0)
+                                return; /* EIO: every slave closed, the command is done */
+                        ctr_write_all(STDOUT_FILENO, buf, n);
+                }
+                if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (n <= 0) {
+                                in_open = false;
+                                /* End of input: send the terminal's EOF character. */
+                                ctr_write_all(master, "\x04", 1);
+                        } else
+                                ctr_write_all(master, buf, n);
+                }
+        }
+}
+
+int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_opts *o, int *ret_status,
+             struct ctr_error *err)
+{
+        struct ctr_config cfg = {0};
+        struct ctr_state st = {0};
+        bool stale;
+        int r, sv[2] = {-1, -1}, status = 0;
+        _cleanup_close_ int pidfd = -1, cgfd = -1, cpidfd = -1, master = -1, sfd = -1;
+
+        *ret_status = 125;
+
+        r = ctr_container_load(p, name, &cfg, err);
+        if (r < 0)
+                return r;
+        r = ctr_state_probe(p, name, &st, &stale, err);
+        if (r < 0)
+                goto out;
+        if (st.status != CTR_RUNNING) {
+                r = ctr_err(err, ESRCH, "exec", "the container is %s, not running", ctr_status_name(st.status));
+                goto out;
+        }
+        pidfd = ctr_pidfd_open(st.init_pid, 0);
+        /* Checked after opening: the pidfd pins the process, so a recycled pid cannot slip in. */
+        if (pidfd < 0 || !ctr_proc_alive(st.init_pid, st.init_start)) {
+                r = ctr_err(err, ESRCH, "exec", "the container's init (pid %d) is gone", (int)st.init_pid);
+                goto out;
+        }
+        cgfd = open(st.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgfd < 0) {
+                r = ctr_err_sys(err, errno, "exec", "open cgroup %s", st.cgroup);
+                goto out;
+        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                r = ctr_err_sys(err, errno, "exec", "socketpair");
+                goto out;
+        }
+        /* Our children are born in the container's pid namespace; we stay outside to wait. */
+        if (setns(pidfd, CLONE_NEWPID) < 0) {
+                r = ctr_err_sys(err, errno, "setns", "join the container's pid namespace");
+                goto out;
+        }
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        int fwd[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+        for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
+                sigaddset(&mask, fwd[i]);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+        bool need_move;
+        pid_t pid = ctr_clone_into_cgroup(0, cgfd, &cpidfd, &need_move);
+        if (pid < 0) {
+                r = ctr_err_sys(err, -pid, "clone3", "create the exec process");
+                goto out;
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                struct exec_child c = {.o = o, .cfg = &cfg, .pidfd = pidfd, .sock = sv[1]};
+                exec_child_main(&c);
+        }
+        close(sv[1]);
+        sv[1] = -1;
+        if (need_move && ctr_cgroup_enter(st.cgroup, pid, err) < 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                r = -err->errnum;
+                goto out;
+        }
+        ctr_sync_send(sv[0], CTR_SYNC_GO, NULL, 0, -1);
+
+        struct ctr_sync_msg m;
+        for (;;) {
+                int fd = -1;
+                int q = ctr_sync_recv(sv[0], &m, &fd);
+                if (q <= 0)
+                        break; /* exec'd */
+                if (m.step == CTR_SYNC_FD) {
+                        master = fd;
+                        continue;
+                }
+                if (m.step == CTR_SYNC_ERROR) {
+                        waitpid(pid, NULL, 0);
+                        err->errnum = m.errnum > 0 ? m.errnum : EIO;
+                        memcpy(err->op, m.op, sizeof(err->op));
+                        memcpy(err->msg, m.msg, sizeof(err->msg));
+                        /* Command not found / not executable keep the shell's 127 / 126. */
+                        *ret_status = m.exit_code == 127 || m.exit_code == 126 ? m.exit_code : 125;
+                        r = -err->errnum;
+                        goto out;
+                }
+        }
+
+        if (master >= 0) {
+                raw_tty();
+                relay_pty(master, sfd, pid);
+                restore_tty();
+        }
+        for (;;) {
+                struct pollfd pf = {.fd = sfd, .events = POLLIN};
+                siginfo_t si = {0};
+                if (waitid(P_PIDFD, cpidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
+                        status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+                        break;
+                }
+                if (poll(&pf, 1, -1) > 0) {
+                        struct signalfd_siginfo ssi;
+                        while (read(sfd, &ssi, sizeof(ssi)) == sizeof(ssi))
+                                if (ssi.ssi_signo != SIGCHLD && ssi.ssi_signo != SIGWINCH)
+                                        kill(pid, ssi.ssi_signo);
+                }
+        }
+        *ret_status = status;
+        r = 0;
+out:
+        if (sv[0] >= 0)
+                close(sv[0]);
+        if (sv[1] >= 0)
+                close(sv[1]);
+        ctr_state_free(&st);
+        ctr_config_free(&cfg);
+        return r;
+}
+
+/* --- attach ----------------------------------------------------------------------------- */
+
+#define DETACH_KEY 0x1d /* Ctrl-] */
+#define QUIET_AFTER_EOF_MS 500
+
+int ctr_attach(const struct ctr_paths *p, const char *name, struct ctr_error *err)
+{
+        struct ctr_config cfg = {0};
+        struct ctr_state st = {0};
+        bool stale;
+        _cleanup_close_ int sock = -1, sfd = -1;
+        int r = ctr_container_load(p, name, &cfg, err);
+        if (r < 0)
+                return r;
+        ctr_config_free(&cfg);
+        r = ctr_state_probe(p, name, &st, &stale, err);
+        if (r < 0)
+                return r;
+        enum ctr_status s = st.status;
+        ctr_state_free(&st);
+        if (s != CTR_RUNNING && s != CTR_FROZEN)
+                return ctr_err(err, ESRCH, "attach", "the container is %s, not running", ctr_status_name(s));
+        r = ctr_ctl_connect(p, name, &sock, err);
+        if (r < 0)
+                return r;
+        struct winsize ws = {0};
+        bool tty = isatty(STDIN_FILENO);
+        if (tty)
+                ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
+        r = ctr_ctl_send(sock, CTR_CTL_ATTACH, ws.ws_row, ws.ws_col, NULL, 0);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "attach", "talk to the monitor");
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (tty) {
+                fprintf(stderr, "Connected to %s's console; detach with Ctrl-]\r\n", name);
+                raw_tty();
+        }
+        bool in_open = true;
+        uint64_t eof_at = 0, last_out = 0;
+        char buf[CTR_CTL_MAX_DATA];
+        r = 0;
+        for (;;) {
+                int timeout = -1;
+                if (!in_open) {
+                        uint64_t now = ctr_now_ms(), ref = last_out > eof_at ? last_out : eof_at;
+                        if (now >= ref + QUIET_AFTER_EOF_MS)
+                                break;
+                        timeout = (int)(ref + QUIET_AFTER_EOF_MS - now);
+                }
+                struct pollfd pf[3] = {{.fd = sock, .events = POLLIN},
+                                       {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+                                       {.fd = sfd, .events = POLLIN}};
+                int n = poll(pf, 3, timeout);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        break;
+                }
+                if (pf[2].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                                if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+                                        ctr_ctl_send(sock, CTR_CTL_RESIZE, ws.ws_row, ws.ws_col, NULL, 0);
+                }
+                if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        struct ctr_ctl_hdr h;
+                        ssize_t len = ctr_ctl_recv(sock, &h, buf, sizeof(buf));
+                        if (len < 0)
+                                break; /* the container stopped */
+                        if (h.type == CTR_CTL_DATA) {
+                                ctr_write_all(STDOUT_FILENO, buf, len);
+                                last_out = ctr_now_ms();
+                        }
+                }
+                if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t len = read(STDIN_FILENO, buf, sizeof(buf));
+                        if (len <= 0) {
+                                in_open = false;
+                                eof_at = ctr_now_ms();
+                                continue;
+                        }
+                        char *k = tty ? memchr(buf, DETACH_KEY, len) : NULL;
+                        if (k)
+                                len = k - buf;
+                        if (len > 0)
+                                ctr_ctl_send(sock, CTR_CTL_DATA, 0, 0, buf, len);
+                        if (k)
+                                break;
+                }
+        }
+        if (tty) {
+                restore_tty();
+                fprintf(stderr, "\nDetached from %s.\n", name);
+        }
+        return r;
+}

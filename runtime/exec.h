@@ -1,0 +1,34 @@
+/* exec and attach: join a running container (exec through a pidfd of its init, into every
+ * namespace and its cgroup), or connect to its console through the monitor. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "state.h"
+
+struct ctr_exec_opts {
+        char **argv;
+        bool tty;
+        const char *user; /* name or uid[:gid], NULL = root */
+        const char *cwd;  /* NULL = the user's home, else / */
+        char **env;       /* extra "K=V" */
+};
+
+/* 0 with *ret_status = the command's exit status (128+N when killed by signal N), or -errno with
+ * err set and *ret_status = 125 (ctr failed), 126 (not executable) or 127 (not found). */
+int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_opts *o, int *ret_status,
+             struct ctr_error *err);
+
+/* Returns 0 on detach or when the container stops, -errno with err set. */
+int ctr_attach(const struct ctr_paths *p, const char *name, struct ctr_error *err);
+
+/* Parse /etc/passwd text for a user given by name or number. Exposed for unit tests. */
+struct ctr_user {
+        uid_t uid;
+        gid_t gid;
+        char home[256];
+        char shell[256];
+        char name[64];
+};
+int ctr_user_lookup(const char *passwd_text, const char *spec, struct ctr_user *ret, struct ctr_error *err);

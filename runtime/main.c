@@ -1,0 +1,232 @@
+/* ctr's entry point: global options, dispatch to the verb, and the error/usage printing that
+ * every verb shares. The library code below never prints; this file and cmd_*.c do. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "util.h"
+
+const char *arg_root;
+enum ctr_format arg_format = CTR_FORMAT_TABLE;
+bool arg_quiet;
+bool arg_debug;
+
+static const struct verb {
+        const char *name;
+        int (*run)(int argc, char **argv);
+        const char *usage;
+        const char *summary;
+} verbs[] = {
+        {"create", cmd_create,
+         "create NAME [-t TEMPLATE] [-r RELEASE] [--memory SIZE] [--cpus N] [--pids N] [--net none|host]\n"
+         "          [--hostname NAME] [-e KEY=VALUE]... [-v HOST:CT[:ro]]... [--init PATH]",
+         "build a container from a template"},
+        {"start", cmd_start, "start NAME [--foreground]", "start a container under its own monitor"},
+        {"stop", cmd_stop, "stop NAME [-t SECONDS] [--kill]", "stop gracefully, SIGKILL after the timeout"},
+        {"restart", cmd_restart, "restart NAME [-t SECONDS]", "stop (if running), then start"},
+        {"destroy", cmd_destroy, "destroy NAME [--force]", "remove a container and its files"},
+        {"list", cmd_list, "list [--format table|json] [-q]", "list containers and their state"},
+        {"info", cmd_info, "info NAME [--format table|json]", "show a container's state and settings"},
+        {"exec", cmd_exec, "exec NAME [-t] [-u USER] [-e KEY=VALUE]... [-w DIR] -- CMD [ARG]...",
+         "run a command inside a running container"},
+        {"attach", cmd_attach, "attach NAME", "connect to the container's console (detach: Ctrl-])"},
+        {"template", cmd_template, "template list [-q]", "list the available templates"},
+};
+
+static void print_main_help(FILE *f)
+{
+        fprintf(f, "Usage: ctr [--root DIR] [--format table|json] [-q] [--debug] VERB [ARGS]\n\n"
+                   "A daemonless system container runtime.\n\nVerbs:\n");
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+        fprintf(f, "\nRun 'ctr VERB --help' for a verb's options; man ctr(1) for the whole story.\n");
+}
+
+void ctr_cli_help(const char *verb)
+{
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                if (!strcmp(verbs[i].name, verb)) {
+                        printf("Usage: ctr %s\n\n%s.\nSee ctr-%s(1).\n", verbs[i].usage, verbs[i].summary, verb);
+                        return;
+                }
+        print_main_help(stdout);
+}
+
+int ctr_cli_usage_error(const char *verb, const char *fmt, ...)
+{
+        char msg[300];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (arg_format == CTR_FORMAT_JSON) {
+                struct ctr_error e = {.errnum = EINVAL};
+                snprintf(e.op, sizeof(e.op), "usage");
+                snprintf(e.msg, sizeof(e.msg), "%s (see ctr %s --help)", msg, verb ? verb : "");
+                return ctr_cli_fail(verb, NULL, &e);
+        }
+        fprintf(stderr, "ctr%s%s: %s (see 'ctr %s%s--help')\n", verb ? " " : "", verb ? verb : "", msg,
+                verb ? verb : "", verb ? " " : "");
+        return EXIT_CTR_FAILURE;
+}
+
+int ctr_cli_fail(const char *verb, const char *name, const struct ctr_error *err)
+{
+        if (arg_format == CTR_FORMAT_JSON) {
+                _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(false);
+                ctr_json_obj_open(g);
+                ctr_json_key_(g, "error");
+                ctr_json_obj_open(g);
+                ctr_json_key_(g, "errno");
+                ctr_json_int_(g, err->errnum);
+                ctr_json_key_(g, "op");
+                ctr_json_str(g, err->op);
+                ctr_json_key_(g, "message");
+                ctr_json_str(g, err->msg);
+                if (verb) {
+                        ctr_json_key_(g, "verb");
+                        ctr_json_str(g, verb);
+                }
+                if (name) {
+                        ctr_json_key_(g, "name");
+                        ctr_json_str(g, name);
+                }
+                ctr_json_obj_close(g);
+                ctr_json_obj_close(g);
+                fputs(ctr_json_gen_text(g, NULL), stderr);
+                return EXIT_CTR_FAILURE;
+        }
+        fprintf(stderr, "ctr:%s%s%s%s: %s%s%s\n", verb ? " " : "", verb ? verb : "", name ? " " : "", name ? name : "",
+                err->op, *err->op ? ": " : "", *err->msg ? err->msg : strerror(err->errnum));
+        return EXIT_CTR_FAILURE;
+}
+
+int ctr_cli_global_opt(int c, const char *optarg, const char *verb)
+{
+        switch (c) {
+        case OPT_ROOT:
+                if (!*optarg)
+                        return ctr_cli_usage_error(verb, "--root needs a directory"), -1;
+                arg_root = optarg;
+                return 1;
+        case OPT_FORMAT:
+                if (!strcmp(optarg, "json"))
+                        arg_format = CTR_FORMAT_JSON;
+                else if (!strcmp(optarg, "table"))
+                        arg_format = CTR_FORMAT_TABLE;
+                else
+                        return ctr_cli_usage_error(verb, "--format must be table or json, not '%s'", optarg), -1;
+                return 1;
+        case 'q': arg_quiet = true; return 1;
+        case OPT_DEBUG: arg_debug = true; return 1;
+        default: return 0;
+        }
+}
+
+int ctr_cli_parse(int argc, char **argv, struct ctr_cli_parse *cp)
+{
+        struct option all[64];
+        char shortopts[64];
+        size_t n = 0;
+        int c;
+
+        for (const struct option *o = cp->longopts; o && o->name; o++)
+                all[n++] = *o;
+        static const struct option globals[] = {CTR_GLOBAL_LONG_OPTS, {}};
+        for (const struct option *o = globals; o->name; o++)
+                all[n++] = *o;
+        memset(&all[n], 0, sizeof(all[n]));
+        snprintf(shortopts, sizeof(shortopts), "+:qh%s", cp->shortopts ? cp->shortopts : "");
+        cp->npos = 0;
+        cp->rest = NULL;
+        cp->nrest = 0;
+        optind = 1;
+        for (;;) {
+                c = getopt_long(argc, argv, shortopts, all, NULL);
+                if (c == -1) {
+                        /* A positional: keep it and scan on, unless what follows is the command. */
+                        if (optind >= argc)
+                                break;
+                        if (!strcmp(argv[optind - 1], "--") || cp->npos >= cp->max_pos) {
+                                if (!cp->takes_rest)
+                                        return ctr_cli_usage_error(cp->verb, "unexpected argument '%s'", argv[optind]);
+                                cp->rest = argv + optind;
+                                cp->nrest = argc - optind;
+                                break;
+                        }
+                        cp->pos[cp->npos++] = argv[optind++];
+                        continue;
+                }
+                if (c == 'h') {
+                        ctr_cli_help(cp->verb);
+                        return -1;
+                }
+                if (c == '?')
+                        return ctr_cli_usage_error(cp->verb, "unknown option '%s'", argv[optind - 1]);
+                if (c == ':')
+                        return ctr_cli_usage_error(cp->verb, "option '%s' needs a value", argv[optind - 1]);
+                int r = ctr_cli_global_opt(c, optarg, cp->verb);
+                if (r < 0)
+                        return EXIT_CTR_FAILURE;
+                if (r > 0)
+                        continue;
+                r = cp->on_opt ? cp->on_opt(c, optarg, cp->userdata) : EXIT_CTR_FAILURE;
+                if (r)
+                        return r;
+        }
+        if (cp->npos < cp->min_pos)
+                return ctr_cli_usage_error(cp->verb, "missing %s", cp->pos_name ? cp->pos_name : "argument");
+        return 0;
+}
+
+int ctr_cli_paths(struct ctr_paths *p, const char *verb)
+{
+        struct ctr_error err = {0};
+        if (ctr_paths_init(p, arg_root, &err) < 0)
+                return ctr_cli_fail(verb, NULL, &err);
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {CTR_GLOBAL_LONG_OPTS, {"version", no_argument, NULL, 'V'}, {}};
+        int c;
+
+        /* Global options end at the verb: '+' stops at the first non-option. */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
+                if (c == 'h') {
+                        print_main_help(stdout);
+                        return 0;
+                }
+                if (c == 'V') {
+                        printf("ctr %s\n", CTR_VERSION);
+                        return 0;
+                }
+                int r = ctr_cli_global_opt(c, optarg, NULL);
+                if (r < 0)
+                        return EXIT_CTR_FAILURE;
+                if (r == 0)
+                        return ctr_cli_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
+        }
+        if (optind >= argc) {
+                print_main_help(stderr);
+                return EXIT_CTR_FAILURE;
+        }
+        const char *verb = argv[optind];
+        for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+                if (!strcmp(verbs[i].name, verb)) {
+                        /* The verb sees argv starting at itself, with getopt reset. */
+                        int vargc = argc - optind;
+                        char **vargv = argv + optind;
+                        optind = 0;
+                        opterr = 0;
+                        return verbs[i].run(vargc, vargv);
+                }
+        return ctr_cli_usage_error(NULL, "unknown verb '%s'", verb);
+}

@@ -1,0 +1,526 @@
+/* The monitor: creates the cgroup and console, spawns init, records state, then serves the
+ * control socket and console until init exits; stop policy (signal, timeout, cgroup kill) and
+ * teardown live here, so nothing (cgroup, socket, state) outlives the container's run. */
+#define _GNU_SOURCE
+#include "monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../cgroups/cgroups.h"
+#include "control.h"
+#include "spawn.h"
+#include "util.h"
+
+#define CONSOLE_LOG_MAX (1 << 20)
+#define MAX_CLIENTS 64
+
+struct client {
+        int fd;
+        bool attached;
+};
+
+struct monitor {
+        const struct ctr_monitor_args *a;
+        const struct ctr_config *cfg;
+        struct ctr_state st;
+        struct ctr_cg_host cg;
+        char *rundir;
+        int rundir_fd;
+        int epfd, sfd, lfd, tfd;
+        int master, slave;
+        int logfd;
+        uint64_t log_size;
+        char *log_path;
+        int cgfd;
+        pid_t init;
+        int init_pidfd;
+        int stop_signal;
+        bool stop_requested;
+        bool init_exited;
+        int init_status; /* wait status */
+        struct client clients[MAX_CLIENTS];
+        size_t n_clients;
+};
+
+static void mlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void mlog(const char *fmt, ...)
+{
+        char ts[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        va_list ap;
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
+        fprintf(stderr, "%s monitor[%d]: ", ts, (int)getpid());
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        fflush(stderr);
+}
+
+char *ctr_monitor_cgroup_leaf(const struct ctr_paths *p, const char *name)
+{
+        if (!strcmp(p->root, "/var/lib/ctr"))
+                return xasprintf("%s.scope", name);
+        /* Private roots (tests) may reuse names: a hash of the root keeps their cgroups apart. */
+        uint32_t h = 2166136261u;
+        for (const char *s = p->root; *s; s++)
+                h = (h ^ (unsigned char)*s) * 16777619u;
+        return xasprintf("%s-%08x.scope", name, h);
+}
+
+int ctr_monitor_stop_signal(const struct ctr_config *cfg, const char *rootfs)
+{
+        if (cfg->stop_signal)
+                return ctr_signal_from_name(cfg->stop_signal);
+        /* Follow init's symlinks inside the rootfs: systemd wants SIGRTMIN+3, busybox init powers
+         * off on SIGUSR2 (it ignores SIGPWR), other inits get SIGPWR as in LXC. */
+        char path[PATH_MAX], target[PATH_MAX];
+        snprintf(path, sizeof(path), "%s", cfg->init[0]);
+        for (int hops = 0; hops < 16; hops++) {
+                const char *base = strrchr(path, '/');
+                if (base && !strcmp(base + 1, "systemd"))
+                        return SIGRTMIN + 3;
+                if (base && !strcmp(base + 1, "busybox"))
+                        return SIGUSR2;
+                _cleanup_free_ char *full = xasprintf("%s%s", rootfs, path);
+                ssize_t n = readlink(full, target, sizeof(target) - 1);
+                if (n <= 0)
+                        break;
+                target[n] = 0;
+                if (target[0] == '/')
+                        snprintf(path, sizeof(path), "%s", target);
+                else {
+                        char *slash = strrchr(path, '/');
+                        slash[1] = 0;
+                        size_t l = strlen(path);
+                        snprintf(path + l, sizeof(path) - l, "%s", target);
+                }
+        }
+        return SIGPWR;
+}
+
+static int save_state(struct monitor *m, enum ctr_status s)
+{
+        struct ctr_error err = {0};
+        m->st.status = s;
+        m->st.transition_at = time(NULL);
+        int r = ctr_state_save(m->a->paths, m->cfg->name, &m->st, &err);
+        if (r < 0)
+                mlog("%s", err.msg);
+        return r;
+}
+
+/* --- console ---------------------------------------------------------------------------- */
+
+static int open_console(struct monitor *m, char **ret_path, struct ctr_error *err)
+{
+        m->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (m->master < 0)
+                return ctr_err_sys(err, errno, "console", "open /dev/ptmx");
+        if (grantpt(m->master) < 0 || unlockpt(m->master) < 0)
+                return ctr_err_sys(err, errno, "console", "unlock pty");
+        char name[64];
+        if (ptsname_r(m->master, name, sizeof(name)) != 0)
+                return ctr_err_sys(err, errno, "console", "ptsname");
+        /* The monitor keeps a slave open so the master never reports a hang-up while init has
+         * no console open (e.g. between a getty's exit and its respawn). */
+        m->slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (m->slave < 0)
+                return ctr_err_sys(err, errno, "console", "open %s", name);
+        struct winsize ws = {.ws_row = 24, .ws_col = 80};
+        ioctl(m->master, TIOCSWINSZ, &ws);
+        ctr_fd_set_nonblock(m->master, true);
+        *ret_path = xstrdup(name);
+        return 0;
+}
+
+static void log_open(struct monitor *m)
+{
+        m->logfd = open(m->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+        struct stat st;
+        m->log_size = m->logfd >= 0 && fstat(m->logfd, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static void log_console(struct monitor *m, const char *buf, size_t n)
+{
+        if (m->logfd < 0)
+                return;
+        /* Bounded: one rotation keeps at most 2 MiB per container. */
+        if (m->log_size + n > CONSOLE_LOG_MAX) {
+                _cleanup_free_ char *old = xasprintf("%s.1", m->log_path);
+                close(m->logfd);
+                rename(m->log_path, old);
+                log_open(m);
+                if (m->logfd < 0)
+                        return;
+        }
+        if (ctr_write_all(m->logfd, buf, n) > 0)
+                m->log_size += n;
+}
+
+static void drop_client(struct monitor *m, size_t i)
+{
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->clients[i].fd, NULL);
+        close(m->clients[i].fd);
+        m->clients[i] = m->clients[--m->n_clients];
+}
+
+static void console_readable(struct monitor *m)
+{
+        char buf[CTR_CTL_MAX_DATA];
+        for (;;) {
+                ssize_t n = read(m->master, buf, sizeof(buf));
+                if (n <= 0)
+                        return;
+                log_console(m, buf, n);
+                if (m->a->foreground)
+                        ctr_write_all(STDOUT_FILENO, buf, n);
+                for (size_t i = 0; i < m->n_clients;) {
+                        if (m->clients[i].attached &&
+                            ctr_ctl_send(m->clients[i].fd, CTR_CTL_DATA, 0, 0, buf, n) < 0 && errno != EAGAIN) {
+                                drop_client(m, i);
+                                continue;
+                        }
+                        i++;
+                }
+        }
+}
+
+/* --- stop policy ------------------------------------------------------------------------- */
+
+static void kill_now(struct monitor *m)
+{
+        struct ctr_error err = {0};
+        if (m->init_exited)
+                return;
+        mlog("killing the container (SIGKILL to every process of its cgroup)");
+        if (ctr_cgroup_kill(m->st.cgroup, &err) < 0)
+                mlog("%s", err.msg);
+        syscall(SYS_pidfd_send_signal, m->init_pidfd, SIGKILL, NULL, 0);
+}
+
+static void begin_stop(struct monitor *m, int timeout, bool kill)
+{
+        char sname[32];
+        if (m->init_exited)
+                return;
+        if (kill || timeout == 0) {
+                kill_now(m);
+                return;
+        }
+        if (m->stop_requested)
+                return; /* the first request's timer runs; only --kill escalates */
+        m->stop_requested = true;
+        save_state(m, CTR_STOPPING);
+        ctr_signal_name(m->stop_signal, sname, sizeof(sname));
+        mlog("stopping: %s to init, SIGKILL after %d s", sname, timeout);
+        if (syscall(SYS_pidfd_send_signal, m->init_pidfd, m->stop_signal, NULL, 0) < 0)
+                mlog("signal init: %s", strerror(errno));
+        struct itimerspec its = {.it_value = {.tv_sec = timeout}};
+        timerfd_settime(m->tfd, 0, &its, NULL);
+}
+
+static void client_readable(struct monitor *m, size_t i)
+{
+        struct ctr_ctl_hdr h;
+        char buf[CTR_CTL_MAX_DATA];
+        ssize_t n = ctr_ctl_recv(m->clients[i].fd, &h, buf, sizeof(buf));
+        if (n < 0) {
+                if (n != -EAGAIN)
+                        drop_client(m, i);
+                return;
+        }
+        switch (h.type) {
+        case CTR_CTL_STOP:
+                /* The client keeps its connection: EOF tells it the container is gone. */
+                begin_stop(m, (int)h.arg1, h.arg2 != 0);
+                break;
+        case CTR_CTL_ATTACH:
+                m->clients[i].attached = true;
+                /* the attach request carries the client's window size */
+                __attribute__((fallthrough));
+        case CTR_CTL_RESIZE:
+                if (h.arg1 && h.arg2) {
+                        struct winsize ws = {.ws_row = h.arg1, .ws_col = h.arg2};
+                        ioctl(m->master, TIOCSWINSZ, &ws);
+                }
+                break;
+        case CTR_CTL_DATA:
+                if (m->clients[i].attached)
+                        if (write(m->master, buf, n) < 0 && errno != EAGAIN) /* full queue drops keys */
+                                mlog("console input: %s", strerror(errno));
+                break;
+        default: drop_client(m, i); break;
+        }
+}
+
+static void accept_client(struct monitor *m)
+{
+        int fd = accept4(m->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0)
+                return;
+        if (m->n_clients == MAX_CLIENTS) {
+                close(fd);
+                return;
+        }
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+        if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+                close(fd);
+                return;
+        }
+        m->clients[m->n_clients++] = (struct client){.fd = fd};
+}
+
+static void reap_init(struct monitor *m)
+{
+        siginfo_t si = {0};
+        if (m->init_exited || waitid(P_PIDFD, m->init_pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+                return;
+        m->init_exited = true;
+        if (si.si_code == CLD_EXITED) {
+                m->init_status = si.si_status;
+                mlog("init exited with status %d", si.si_status);
+        } else {
+                m->init_status = 128 + si.si_status;
+                mlog("init killed by signal %d", si.si_status);
+        }
+}
+
+/* --- setup and teardown ------------------------------------------------------------------ */
+
+static void teardown(struct monitor *m)
+{
+        struct ctr_error err = {0};
+        if (m->st.cgroup) {
+                /* Anything left (processes that joined through exec) goes with the container. */
+                if (ctr_cgroup_populated(m->st.cgroup))
+                        ctr_cgroup_kill(m->st.cgroup, NULL);
+                if (ctr_cgroup_remove(m->st.cgroup, 5000, &err) < 0)
+                        mlog("%s", err.msg);
+        }
+        if (m->rundir_fd >= 0) {
+                unlinkat(m->rundir_fd, "monitor.sock", 0);
+                unlinkat(m->rundir_fd, "state.json", 0);
+                close(m->rundir_fd);
+                m->rundir_fd = -1;
+                if (rmdir(m->rundir) < 0 && errno != ENOENT)
+                        mlog("remove %s: %s", m->rundir, strerror(errno));
+        }
+        /* Clients see EOF only now, when the container is really gone. */
+        while (m->n_clients)
+                drop_client(m, m->n_clients - 1);
+}
+
+static int setup(struct monitor *m, struct ctr_error *err)
+{
+        const struct ctr_paths *p = m->a->paths;
+        _cleanup_free_ char *rootfs = ctr_path_rootfs(p, m->cfg->name);
+        _cleanup_free_ char *leaf = ctr_monitor_cgroup_leaf(p, m->cfg->name);
+        _cleanup_free_ char *console = NULL;
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        m->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        m->epfd = epoll_create1(EPOLL_CLOEXEC);
+        m->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (m->sfd < 0 || m->epfd < 0 || m->tfd < 0)
+                return ctr_err_sys(err, errno, "monitor", "event setup");
+
+        r = ctr_mkdir_p(p->run, 0711);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "state", "create %s", p->run);
+        m->rundir = ctr_path_rundir(p, m->cfg->name);
+        if (mkdir(m->rundir, 0700) < 0 && errno != EEXIST)
+                return ctr_err_sys(err, errno, "state", "create %s", m->rundir);
+        m->rundir_fd = open(m->rundir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (m->rundir_fd < 0)
+                return ctr_err_sys(err, errno, "state", "open %s", m->rundir);
+
+        m->st.monitor_pid = getpid();
+        m->st.monitor_start = ctr_proc_starttime(getpid());
+        m->st.net_mode = xstrdup(ctr_net_mode_name(m->cfg->net_mode));
+        m->st.foreground = m->a->foreground;
+        if (save_state(m, CTR_STARTING) < 0)
+                return ctr_err(err, EIO, "state", "cannot write state under %s", m->rundir);
+
+        struct ctr_cg_limits lim = {
+                .memory = m->cfg->limits.memory,
+                .memory_high = m->cfg->limits.memory_high,
+                .cpus = m->cfg->limits.cpus,
+                .cpu_weight = m->cfg->limits.cpu_weight,
+                .pids = m->cfg->limits.pids,
+        };
+        r = ctr_cgroup_detect(&m->cg, err);
+        if (r < 0)
+                return r;
+        r = ctr_cgroup_create(&m->cg, leaf, &lim, &m->st.cgroup, &m->cgfd, err);
+        if (r < 0)
+                return r;
+
+        r = open_console(m, &console, err);
+        if (r < 0)
+                return r;
+        r = ctr_mkdir_p(p->log, 0750);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "console", "create %s", p->log);
+        m->log_path = ctr_path_console_log(p, m->cfg->name);
+        log_open(m);
+
+        m->lfd = ctr_ctl_listen(m->rundir_fd, err);
+        if (m->lfd < 0)
+                return m->lfd;
+
+        m->stop_signal = ctr_monitor_stop_signal(m->cfg, rootfs);
+        struct ctr_spawn sp = {
+                .cfg = m->cfg,
+                .rootfs = rootfs,
+                .cgroup_path = m->st.cgroup,
+                .cgroup_fd = m->cgfd,
+                .console_fd = m->slave,
+                .console_path = console,
+        };
+        r = ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
+        if (r < 0)
+                return r;
+        close(m->cgfd);
+        m->cgfd = -1;
+        m->st.init_pid = m->init;
+        m->st.init_start = ctr_proc_starttime(m->init);
+        m->st.started_at = time(NULL);
+
+        struct epoll_event ev = {.events = EPOLLIN};
+        int fds[] = {m->sfd, m->tfd, m->lfd, m->master};
+        for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+                ev.data.fd = fds[i];
+                if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
+                        return ctr_err_sys(err, errno, "monitor", "epoll");
+        }
+        if (save_state(m, CTR_RUNNING) < 0)
+                return ctr_err(err, EIO, "state", "cannot write state under %s", m->rundir);
+        mlog("started init pid %d (cgroup %s, console %s)", (int)m->init, m->st.cgroup, console);
+        return 0;
+}
+
+static void notify_ready(void)
+{
+        const char *sock = getenv("NOTIFY_SOCKET");
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (!sock || (sock[0] != '/' && sock[0] != '@') || strlen(sock) >= sizeof(sa.sun_path))
+                return;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return;
+        strncpy(sa.sun_path, sock, sizeof(sa.sun_path) - 1);
+        if (sa.sun_path[0] == '@')
+                sa.sun_path[0] = 0;
+        socklen_t len = offsetof(struct sockaddr_un, sun_path) + strlen(sock);
+        sendto(fd, "READY=1\n", 8, MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+}
+
+static void loop(struct monitor *m)
+{
+        while (!m->init_exited) {
+                struct epoll_event evs[16];
+                int n = epoll_wait(m->epfd, evs, ARRAY_SIZE(evs), -1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        mlog("epoll: %s", strerror(errno));
+                        kill_now(m);
+                        break;
+                }
+                for (int i = 0; i < n; i++) {
+                        int fd = evs[i].data.fd;
+                        if (fd == m->sfd) {
+                                struct signalfd_siginfo si;
+                                while (read(m->sfd, &si, sizeof(si)) == sizeof(si)) {
+                                        if (si.ssi_signo == SIGCHLD)
+                                                reap_init(m);
+                                        else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+                                                begin_stop(m, m->cfg->stop_timeout, false);
+                                }
+                        } else if (fd == m->tfd) {
+                                uint64_t ticks;
+                                if (read(m->tfd, &ticks, sizeof(ticks)) > 0)
+                                        kill_now(m);
+                        } else if (fd == m->lfd)
+                                accept_client(m);
+                        else if (fd == m->master)
+                                console_readable(m);
+                        else
+                                for (size_t c = 0; c < m->n_clients; c++)
+                                        if (m->clients[c].fd == fd) {
+                                                client_readable(m, c);
+                                                break;
+                                        }
+                }
+        }
+        /* Last words of the console before it closes. */
+        console_readable(m);
+}
+
+int ctr_monitor_run(const struct ctr_monitor_args *a)
+{
+        struct monitor m = {.a = a, .cfg = a->cfg, .rundir_fd = -1, .epfd = -1, .sfd = -1, .lfd = -1, .tfd = -1,
+                            .master = -1, .slave = -1, .logfd = -1, .cgfd = -1, .init_pidfd = -1};
+        struct ctr_error err = {0};
+        int code;
+
+        if (setup(&m, &err) < 0) {
+                mlog("start failed: %s: %s", err.op, err.msg);
+                teardown(&m);
+                if (a->report_fd >= 0)
+                        ctr_sync_send(a->report_fd, CTR_SYNC_ERROR, &err, 125, -1);
+                else
+                        fprintf(stderr, "ctr: start %s: %s: %s\n", a->cfg->name, err.op, err.msg);
+                code = 125;
+                goto out;
+        }
+        if (a->report_fd >= 0) {
+                ctr_sync_send(a->report_fd, CTR_SYNC_GO, NULL, 0, -1);
+                close(a->report_fd);
+        } else
+                notify_ready();
+
+        loop(&m);
+        teardown(&m);
+        /* A requested stop is a success; an init that ended on its own reports its status. */
+        code = m.stop_requested ? 0 : m.init_status;
+        mlog("stopped");
+out:
+        ctr_state_free(&m.st);
+        free(m.rundir);
+        free(m.log_path);
+        int fds[] = {m.epfd, m.sfd, m.lfd, m.tfd, m.master, m.slave, m.logfd, m.cgfd, m.init_pidfd};
+        for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+        return code;
+}

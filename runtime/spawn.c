@@ -1,0 +1,259 @@
+/* The container's init: clone3 into the cgroup with new namespaces, a socketpair for numbered
+ * sync steps, and the child's setup (hostname, loopback, mount plan, pivot_root, console, exec).
+ * Any failure before exec travels back as errno + message, so the user reads the real reason. */
+#define _GNU_SOURCE
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../cgroups/cgroups.h"
+#include "../netns/netns.h"
+#include "../rootfs/rootfs.h"
+#include "util.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+int ctr_sync_send(int fd, int step, const struct ctr_error *e, int exit_code, int pass_fd)
+{
+        struct ctr_sync_msg m = {.step = step, .exit_code = exit_code};
+        if (e) {
+                m.errnum = e->errnum;
+                memcpy(m.op, e->op, sizeof(m.op));
+                memcpy(m.msg, e->msg, sizeof(m.msg));
+        }
+        struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+        if (pass_fd >= 0) {
+                memset(&u, 0, sizeof(u));
+                mh.msg_control = u.buf;
+                mh.msg_controllen = sizeof(u.buf);
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+        }
+        ssize_t n;
+        while ((n = sendmsg(fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+                ;
+        return n == sizeof(m) ? 0 : -EIO;
+}
+
+int ctr_sync_recv(int fd, struct ctr_sync_msg *m, int *ret_fd)
+{
+        struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+        ssize_t n;
+        if (ret_fd)
+                *ret_fd = -1;
+        while ((n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+                ;
+        if (n < 0)
+                return errno == ECONNRESET ? 0 : -errno;
+        if (n == 0)
+                return 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                        int got;
+                        memcpy(&got, CMSG_DATA(c), sizeof(int));
+                        if (ret_fd)
+                                *ret_fd = got;
+                        else
+                                close(got);
+                }
+        if (n != sizeof(*m))
+                return -EPROTO;
+        m->op[sizeof(m->op) - 1] = 0;
+        m->msg[sizeof(m->msg) - 1] = 0;
+        return 1;
+}
+
+void ctr_sync_die(int fd, const struct ctr_error *e, int exit_code)
+{
+        ctr_sync_send(fd, CTR_SYNC_ERROR, e, exit_code, -1);
+        _exit(exit_code ? exit_code : 1);
+}
+
+pid_t ctr_clone_into_cgroup(uint64_t flags, int cgroup_fd, int *ret_pidfd, bool *ret_need_move)
+{
+        struct clone_args args;
+        int pidfd = -1;
+        pid_t pid;
+
+        memset(&args, 0, sizeof(args));
+        args.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+        args.pidfd = (uint64_t)(uintptr_t)&pidfd;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0;
+        *ret_need_move = false;
+        pid = syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0 && cgroup_fd >= 0 && errno != ENOSYS && errno != E2BIG && errno != ENOMEM && errno != EAGAIN) {
+                /* Kernels before 5.7, or cgroup setups that refuse it: place the child by hand. */
+                args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
+                args.cgroup = 0;
+                pid = syscall(SYS_clone3, &args, sizeof(args));
+                *ret_need_move = pid >= 0;
+        }
+        if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) {
+                pid = syscall(SYS_clone, (unsigned long)(flags | CLONE_PIDFD | SIGCHLD), NULL, &pidfd, NULL, 0);
+                *ret_need_move = pid > 0 && cgroup_fd >= 0;
+        }
+        if (pid < 0)
+                return -errno;
+        if (pid > 0)
+                *ret_pidfd = pidfd;
+        return pid;
+}
+
+void ctr_reset_signals(void)
+{
+        sigset_t all;
+        for (int s = 1; s < NSIG; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                        signal(s, SIG_DFL);
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+static char **init_environment(const struct ctr_config *cfg)
+{
+        char **env = NULL;
+        /* container= tells systemd and others they run in a container (CONTAINER_INTERFACE). */
+        ctr_config_env_set(&env, "PATH=" CTR_DEFAULT_PATH, NULL);
+        ctr_config_env_set(&env, "container=ctr", NULL);
+        ctr_config_env_set(&env, "TERM=linux", NULL);
+        ctr_config_env_set(&env, "HOME=/root", NULL);
+        for (char **p = cfg->env; p && *p; p++)
+                ctr_config_env_set(&env, *p, NULL);
+        return env;
+}
+
+static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int sock)
+{
+        struct ctr_error err = {0};
+        struct ctr_sync_msg m;
+
+        /* If the monitor dies, so does the container: nothing runs unmanaged. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int r = ctr_sync_recv(sock, &m, NULL);
+        if (r <= 0 || m.step != CTR_SYNC_GO)
+                _exit(1);
+
+        if (unshare(CLONE_NEWCGROUP) < 0)
+                ctr_err_sys(&err, errno, "cgroup namespace", "unshare"), ctr_sync_die(sock, &err, 1);
+        if (sethostname(s->cfg->hostname, strlen(s->cfg->hostname)) < 0)
+                ctr_err_sys(&err, errno, "hostname", "set '%s'", s->cfg->hostname), ctr_sync_die(sock, &err, 1);
+        if (s->cfg->net_mode == CTR_NET_NONE && ctr_net_loopback_up(&err) < 0)
+                ctr_sync_die(sock, &err, 1);
+
+        struct ctr_bind *binds = calloc(s->cfg->n_mounts + 1, sizeof(*binds));
+        for (size_t i = 0; i < s->cfg->n_mounts; i++)
+                binds[i] = (struct ctr_bind){s->cfg->mounts[i].source, s->cfg->mounts[i].target,
+                                             s->cfg->mounts[i].readonly};
+        struct ctr_rootfs_spec spec = {
+                .rootfs = s->rootfs,
+                .new_netns = s->cfg->net_mode == CTR_NET_NONE,
+                .console_path = s->console_path,
+                .binds = binds,
+                .n_binds = s->cfg->n_mounts,
+        };
+        struct ctr_mount_plan plan;
+        if (ctr_rootfs_plan_build(&spec, &plan, &err) < 0 || ctr_rootfs_plan_execute(&plan, &err) < 0 ||
+            ctr_rootfs_pivot(s->rootfs, &err) < 0)
+                ctr_sync_die(sock, &err, 1);
+
+        if (setsid() < 0)
+                ctr_err_sys(&err, errno, "console", "setsid"), ctr_sync_die(sock, &err, 1);
+        if (ioctl(s->console_fd, TIOCSCTTY, 0) < 0)
+                ctr_err_sys(&err, errno, "console", "make the console the controlling terminal"),
+                        ctr_sync_die(sock, &err, 1);
+        for (int fd = 0; fd < 3; fd++)
+                if (dup2(s->console_fd, fd) < 0)
+                        ctr_err_sys(&err, errno, "console", "dup2"), ctr_sync_die(sock, &err, 1);
+        /* Nothing of the monitor's leaks into the container: every other fd closes at exec. */
+        syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+
+        char **env = init_environment(s->cfg);
+        ctr_reset_signals();
+        umask(022);
+        execve(s->cfg->init[0], s->cfg->init, env);
+        ctr_err_sys(&err, errno, "exec", "init %s", s->cfg->init[0]);
+        ctr_sync_die(sock, &err, 1);
+}
+
+int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, struct ctr_error *err)
+{
+        int sv[2];
+        uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+        bool need_move;
+        int pidfd = -1;
+
+        if (s->cfg->net_mode == CTR_NET_NONE)
+                flags |= CLONE_NEWNET;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return ctr_err_sys(err, errno, "sync", "socketpair");
+        pid_t pid = ctr_clone_into_cgroup(flags, s->cgroup_fd, &pidfd, &need_move);
+        if (pid < 0) {
+                close(sv[0]);
+                close(sv[1]);
+                return ctr_err_sys(err, -pid, "clone3", "create the container's init");
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                child_main(s, sv[1]);
+        }
+        close(sv[1]);
+        _cleanup_close_ int sock = sv[0];
+        _cleanup_close_ int pfd = pidfd;
+        int r;
+
+        if (need_move && (r = ctr_cgroup_enter(s->cgroup_path, pid, err)) < 0)
+                goto fail;
+        if (ctr_sync_send(sock, CTR_SYNC_GO, NULL, 0, -1) < 0) {
+                r = ctr_err(err, EIO, "sync", "the container's init died before setup");
+                goto fail;
+        }
+        struct ctr_sync_msg m;
+        r = ctr_sync_recv(sock, &m, NULL);
+        if (r == 0) {
+                /* EOF: the socket closed on exec. If init exits at once, the monitor reaps it. */
+                *ret_pid = pid;
+                *ret_pidfd = TAKE_FD(pfd);
+                return 0;
+        }
+        if (r > 0 && m.step == CTR_SYNC_ERROR) {
+                err->errnum = m.errnum > 0 ? m.errnum : EIO;
+                memcpy(err->op, m.op, sizeof(err->op));
+                memcpy(err->msg, m.msg, sizeof(err->msg));
+                r = -err->errnum;
+        } else
+                r = ctr_err(err, EPROTO, "sync", "unexpected message from the container's init");
+fail:
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        return r;
+}

@@ -1,0 +1,84 @@
+/* Small shared helpers: cleanup attributes, file I/O, atomic writes, process identity.
+ * Used by every module; depends on nothing but libc and error.h. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "error.h"
+
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd)
+{
+        if (*fd >= 0)
+                close(*fd);
+}
+void strv_free(char **v);
+static inline void strvp(char ***v) { strv_free(*v); }
+
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+#define _cleanup_strv_ __attribute__((cleanup(strvp)))
+
+/* Move ownership out of a cleanup variable. */
+#define TAKE_FD(fd)                                                                                  \
+        ({                                                                                           \
+                int _fd = (fd);                                                                      \
+                (fd) = -EBADF;                                                                       \
+                _fd;                                                                                 \
+        })
+#define TAKE_PTR(p)                                                                                  \
+        ({                                                                                           \
+                __typeof__(p) _p = (p);                                                              \
+                (p) = NULL;                                                                          \
+                _p;                                                                                  \
+        })
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+size_t strv_len(char *const *v);
+char **strv_copy(char *const *v);
+
+/* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
+int ctr_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+int ctr_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
+/* Write a small string to an existing file (sysfs/cgroupfs style). Returns -errno. */
+int ctr_write_file(const char *path, const char *s);
+int ctr_write_file_at(int dirfd, const char *path, const char *s);
+/* Write-temp-then-rename in the same directory, fsync'd. */
+int ctr_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+
+int ctr_mkdir_p(const char *path, mode_t mode);
+/* Remove a tree without crossing mount points; refuses to follow symlinks. */
+int ctr_rm_rf(const char *path);
+
+/* Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), so a
+ * recycled pid is never mistaken for the one we recorded. 0 when the process is gone or a zombie. */
+uint64_t ctr_proc_starttime(pid_t pid);
+bool ctr_proc_alive(pid_t pid, uint64_t starttime);
+
+int ctr_pidfd_open(pid_t pid, unsigned flags);
+
+/* "512M" -> bytes. Accepts K, M, G, T suffixes (base 1024), optional trailing B/iB. */
+int ctr_parse_size(const char *s, uint64_t *ret);
+void ctr_format_size(uint64_t v, char *buf, size_t len);
+
+/* Container names: 1-64 chars of [A-Za-z0-9_.-], starting with a letter or digit. */
+bool ctr_name_valid(const char *name);
+
+/* Look up a signal by name ("SIGTERM", "TERM", "SIGRTMIN+3", "15"). -1 when unknown. */
+int ctr_signal_from_name(const char *name);
+void ctr_signal_name(int sig, char *buf, size_t len);
+
+/* Monotonic time in milliseconds. */
+uint64_t ctr_now_ms(void);
+int ctr_fd_set_cloexec(int fd);
+int ctr_fd_set_nonblock(int fd, bool on);
+/* write() all of it, retrying on EINTR/short writes. */
+ssize_t ctr_write_all(int fd, const void *buf, size_t len);
