@@ -32,7 +32,7 @@ UNIT_BIN := $(BUILD)/unit-tests
 PROBE_BIN := $(BUILD)/ctr-probe
 
 DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnftnl-dev libyajl-dev \
-                  libcriterion-dev busybox-static
+                  libcriterion-dev busybox-static python3 procps util-linux
 DEB_BENCH_DEPS := crun bubblewrap hyperfine python3
 
 .PHONY: all check unit integration asan-check demo bench install uninstall clean deps format
@@ -86,7 +86,7 @@ asan-check:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined" all build-asan/unit-tests build-asan/ctr-probe
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build-asan/unit-tests --jobs 1
-	ASAN_OPTIONS=detect_leaks=1 CTR_ASAN=1 CTR=$(CURDIR)/build-asan/ctr PROBE=$(CURDIR)/build-asan/ctr-probe \
+	ASAN_OPTIONS=detect_leaks=1 CTR_TEMPLATE_DIR=$(CURDIR)/templates CTR=$(CURDIR)/build-asan/ctr PROBE=$(CURDIR)/build-asan/ctr-probe \
 	    tests/integration/run.sh
 
 demo:

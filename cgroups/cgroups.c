@@ -206,7 +206,10 @@ bool ctr_cgroup_path_ours(const struct ctr_cg_host *h, const char *path)
 {
         _cleanup_free_ char *prefix = xasprintf("%s/" CTR_CGROUP_PARENT "/", h->mount);
         size_t n = strlen(prefix);
-        return path && !strncmp(path, prefix, n) && path[n] && !strchr(path + n, '/') && !strstr(path, "..");
+        if (!path || strncmp(path, prefix, n))
+                return false;
+        const char *leaf = path + n;
+        return *leaf && strcmp(leaf, ".") && strcmp(leaf, "..") && !strchr(leaf, '/');
 }
 
 int ctr_cgroup_enter(const char *path, pid_t pid, struct ctr_error *err)

@@ -150,7 +150,12 @@ void ctr_rootfs_plan_print(const struct ctr_mount_plan *p, FILE *f)
 
 /* --- execution --------------------------------------------------------------------------- */
 
-static int open_in_root(int rootfd, const char *path, int flags)
+static int fdpath(int fd, char *buf, size_t len)
+{
+        return snprintf(buf, len, "/proc/self/fd/%d", fd) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+int ctr_rootfs_open_in_root(int rootfd, const char *path, int flags)
 {
         struct open_how how = {
                 .flags = flags | O_CLOEXEC,
@@ -164,10 +169,29 @@ static int open_in_root(int rootfd, const char *path, int flags)
         return fd < 0 ? -errno : fd;
 }
 
+char *ctr_rootfs_resolve_name(const char *rootfs, const char *path)
+{
+        _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = rootfd < 0 ? -EBADF : ctr_rootfs_open_in_root(rootfd, path, O_PATH);
+        if (fd < 0) {
+                /* Not resolvable (yet): judge the path by its own name. */
+                const char *b = strrchr(path, '/');
+                return xstrdup(b ? b + 1 : path);
+        }
+        char link[64], target[4096];
+        fdpath(fd, link, sizeof(link));
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        if (n <= 0)
+                return NULL;
+        target[n] = 0;
+        const char *base = strrchr(target, '/');
+        return xstrdup(base ? base + 1 : target);
+}
+
 /* Make sure target exists inside the root, creating parents as directories. */
 static int ensure_path(int rootfd, const char *target, bool dir, mode_t mode)
 {
-        int fd = open_in_root(rootfd, target, O_PATH);
+        int fd = ctr_rootfs_open_in_root(rootfd, target, O_PATH);
         if (fd >= 0) {
                 close(fd);
                 return 0;
@@ -185,7 +209,7 @@ static int ensure_path(int rootfd, const char *target, bool dir, mode_t mode)
                 if (r < 0)
                         return r;
         }
-        _cleanup_close_ int pfd = open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+        _cleanup_close_ int pfd = ctr_rootfs_open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
         if (pfd < 0)
                 return pfd;
         if (dir) {
@@ -209,10 +233,6 @@ static int mount_setattr_fd(int fd, bool recursive, uint64_t set, uint64_t clr)
         return r < 0 ? -errno : 0;
 }
 
-static int fdpath(int fd, char *buf, size_t len)
-{
-        return snprintf(buf, len, "/proc/self/fd/%d", fd) < (int)len ? 0 : -ENAMETOOLONG;
-}
 
 static int do_bind(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *err)
 {
@@ -223,14 +243,14 @@ static int do_bind(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *er
         int r = ensure_path(rootfd, op->target, S_ISDIR(st.st_mode), S_ISDIR(st.st_mode) ? 0755 : 0644);
         if (r < 0)
                 return ctr_err_sys(err, -r, "mount", "create bind target %s", op->target);
-        _cleanup_close_ int fd = open_in_root(rootfd, op->target, O_PATH);
+        _cleanup_close_ int fd = ctr_rootfs_open_in_root(rootfd, op->target, O_PATH);
         if (fd < 0)
                 return ctr_err_sys(err, -fd, "mount", "open %s", op->target);
         fdpath(fd, p, sizeof(p));
         if (mount(op->source, p, NULL, MS_BIND | (op->flags & MS_REC), NULL) < 0)
                 return ctr_err_sys(err, errno, "mount", "bind %s on %s", op->source, op->target);
         if (op->flags & MS_RDONLY) {
-                _cleanup_close_ int mfd = open_in_root(rootfd, op->target, O_PATH);
+                _cleanup_close_ int mfd = ctr_rootfs_open_in_root(rootfd, op->target, O_PATH);
                 if (mfd < 0 || mount_setattr_fd(mfd, true, MOUNT_ATTR_RDONLY, 0) < 0)
                         return ctr_err_sys(err, mfd < 0 ? -mfd : errno, "mount", "make %s read-only", op->target);
         }
@@ -240,7 +260,7 @@ static int do_bind(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *er
 static int do_self_bind(int rootfd, const struct ctr_mnt_op *op, bool ro, struct ctr_error *err)
 {
         char p[64];
-        _cleanup_close_ int fd = open_in_root(rootfd, op->target, O_PATH);
+        _cleanup_close_ int fd = ctr_rootfs_open_in_root(rootfd, op->target, O_PATH);
         if (fd < 0)
                 return fd == -ENOENT && op->optional ? 0 : ctr_err_sys(err, -fd, "mount", "open %s", op->target);
         fdpath(fd, p, sizeof(p));
@@ -248,7 +268,7 @@ static int do_self_bind(int rootfd, const struct ctr_mnt_op *op, bool ro, struct
          * first so the attribute change stays local to that subtree. */
         if (strcmp(op->target, "/") && mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return ctr_err_sys(err, errno, "mount", "bind %s onto itself", op->target);
-        _cleanup_close_ int mfd = open_in_root(rootfd, op->target, O_PATH);
+        _cleanup_close_ int mfd = ctr_rootfs_open_in_root(rootfd, op->target, O_PATH);
         if (mfd < 0)
                 return ctr_err_sys(err, -mfd, "mount", "reopen %s", op->target);
         int r = ro ? mount_setattr_fd(mfd, false, MOUNT_ATTR_RDONLY, 0)
@@ -262,7 +282,7 @@ static int do_mask(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *er
 {
         struct stat st;
         char p[64];
-        _cleanup_close_ int fd = open_in_root(rootfd, op->target, O_PATH);
+        _cleanup_close_ int fd = ctr_rootfs_open_in_root(rootfd, op->target, O_PATH);
         if (fd < 0)
                 return fd == -ENOENT && op->optional ? 0 : ctr_err_sys(err, -fd, "mount", "open %s", op->target);
         if (fstat(fd, &st) < 0)
@@ -281,7 +301,7 @@ static int do_mknod(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *e
         _cleanup_free_ char *parent = xstrdup(op->target);
         char *slash = strrchr(parent, '/');
         *slash = 0;
-        _cleanup_close_ int pfd = open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+        _cleanup_close_ int pfd = ctr_rootfs_open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
         if (pfd < 0)
                 return ctr_err_sys(err, -pfd, "mount", "open %s", parent);
         if (mknodat(pfd, slash + 1, S_IFCHR | op->mode, op->dev) == 0) {
@@ -306,7 +326,7 @@ static int do_symlink(int rootfd, const struct ctr_mnt_op *op, struct ctr_error 
         _cleanup_free_ char *parent = xstrdup(op->target);
         char *slash = strrchr(parent, '/');
         *slash = 0;
-        _cleanup_close_ int pfd = open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+        _cleanup_close_ int pfd = ctr_rootfs_open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
         if (pfd < 0)
                 return ctr_err_sys(err, -pfd, "mount", "open %s", parent);
         if (symlinkat(op->source, pfd, slash + 1) < 0 && errno != EEXIST)
@@ -320,7 +340,7 @@ static int do_mount(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *e
         int r = ensure_path(rootfd, op->target, true, 0755);
         if (r < 0)
                 return op->optional && r == -ENOENT ? 0 : ctr_err_sys(err, -r, "mount", "create %s", op->target);
-        _cleanup_close_ int fd = open_in_root(rootfd, op->target, O_PATH | O_DIRECTORY);
+        _cleanup_close_ int fd = ctr_rootfs_open_in_root(rootfd, op->target, O_PATH | O_DIRECTORY);
         if (fd < 0)
                 return ctr_err_sys(err, -fd, "mount", "open %s", op->target);
         fdpath(fd, p, sizeof(p));

@@ -57,6 +57,12 @@ void ctr_rootfs_plan_free(struct ctr_mount_plan *p);
 void ctr_rootfs_plan_print(const struct ctr_mount_plan *p, FILE *f);
 /* Executed by the child in its own mount namespace, before pivot_root. */
 int ctr_rootfs_plan_execute(const struct ctr_mount_plan *p, struct ctr_error *err);
+/* openat2(RESOLVE_IN_ROOT) relative to rootfd: symlinks resolve as they would inside. */
+int ctr_rootfs_open_in_root(int rootfd, const char *path, int flags);
+/* Final name of path after following its symlinks inside rootfs ("systemd" for /sbin/init on a
+ * systemd distribution); the path's own last component when it does not resolve. Caller frees. */
+char *ctr_rootfs_resolve_name(const char *rootfs, const char *path);
+
 /* pivot_root into the plan's rootfs and detach the old root. */
 int ctr_rootfs_pivot(const char *rootfs, struct ctr_error *err);
 

@@ -113,7 +113,7 @@ int cmd_create(int argc, char **argv)
         free(a.cfg.name);
         a.cfg.name = xstrdup(name);
         if (!a.cfg.hostname)
-                a.cfg.hostname = xstrdup(ctr_hostname_valid(name) ? name : "container");
+                a.cfg.hostname = ctr_config_default_hostname(name);
         if (!ctr_name_valid(name)) {
                 ctr_err(&a.err, EINVAL, "name",
                         "'%s' is not a valid container name (1-64 characters of A-Z a-z 0-9 _ . -, starting "

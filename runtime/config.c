@@ -13,12 +13,26 @@
 
 #define CONFIG_MAX_BYTES (1 << 20)
 
+char *ctr_config_default_hostname(const char *name)
+{
+        /* Container names may hold '_', host names may not; otherwise the two coincide. */
+        char *h = xstrdup(name);
+        for (char *p = h; *p; p++)
+                if (*p == '_')
+                        *p = '-';
+        if (!ctr_hostname_valid(h)) {
+                free(h);
+                h = xstrdup("container");
+        }
+        return h;
+}
+
 void ctr_config_init(struct ctr_config *c, const char *name)
 {
         memset(c, 0, sizeof(*c));
         c->version = CTR_CONFIG_VERSION;
         c->name = xstrdup(name);
-        c->hostname = xstrdup(name);
+        c->hostname = ctr_config_default_hostname(name);
         c->storage_driver = xstrdup("dir");
         c->init = calloc(2, sizeof(char *));
         if (!c->init)
@@ -184,6 +198,8 @@ static int get_int(const ctr_json *v, const char *key, int64_t min, int64_t max,
                 *ret = 0;
                 return 0;
         }
+        if (ctr_json_type(v) == CTR_JSON_NUMBER && !ctr_json_number_ok(v))
+                return ctr_err(err, ERANGE, "config", "key '%s' is out of range", key);
         if (!ctr_json_is_integer(v))
                 return type_error(err, key, "an integer or null", v);
         int64_t x = ctr_json_int(v);
@@ -276,6 +292,8 @@ static int parse_limits(const ctr_json *o, struct ctr_limits *l, struct ctr_erro
                                 r = 0;
                         } else if (ctr_json_type(v) != CTR_JSON_NUMBER)
                                 r = type_error(err, "limits.cpus", "a number or null", v);
+                        else if (!ctr_json_number_ok(v))
+                                r = ctr_err(err, ERANGE, "config", "key 'limits.cpus' must be between 0.01 and 4096");
                         else {
                                 l->cpus = ctr_json_double(v);
                                 r = 0;
@@ -384,6 +402,33 @@ static int parse_stop(const ctr_json *o, struct ctr_config *c, struct ctr_error 
         return 0;
 }
 
+/* yajl keeps repeated keys; a config where one says two things is refused, not guessed at. */
+static int check_duplicates(const ctr_json *v, const char *path, struct ctr_error *err)
+{
+        if (ctr_json_type(v) == CTR_JSON_ARRAY) {
+                for (size_t i = 0; i < ctr_json_len(v); i++) {
+                        _cleanup_free_ char *sub = xasprintf("%s[]", path);
+                        int r = check_duplicates(ctr_json_at(v, i), sub, err);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        if (ctr_json_type(v) != CTR_JSON_OBJECT)
+                return 0;
+        for (size_t i = 0; i < ctr_json_len(v); i++) {
+                const char *k = ctr_json_key(v, i);
+                _cleanup_free_ char *sub = *path ? xasprintf("%s.%s", path, k) : xstrdup(k);
+                for (size_t j = 0; j < i; j++)
+                        if (!strcmp(k, ctr_json_key(v, j)))
+                                return ctr_err(err, EINVAL, "config", "key '%s' appears twice", sub);
+                int r = check_duplicates(ctr_json_at(v, i), sub, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error *err)
 {
         _cleanup_json_ ctr_json *root = NULL;
@@ -396,6 +441,9 @@ int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error 
         if (ctr_json_type(root) != CTR_JSON_OBJECT)
                 return ctr_err(err, EINVAL, "config", "the document must be an object, not %s",
                                ctr_json_type_name(root));
+        r = check_duplicates(root, "", err);
+        if (r < 0)
+                return r;
 
         ctr_json *ver = ctr_json_get(root, "version");
         if (!ver)
@@ -410,8 +458,8 @@ int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error 
         ctr_json *name = ctr_json_get(root, "name");
         if (ctr_json_type(name) != CTR_JSON_STRING)
                 return ctr_err(err, EINVAL, "config", "key 'name' must be a string");
+        /* Keys left out take their defaults (hostname: derived from the name). */
         ctr_config_init(&c, ctr_json_string(name));
-        /* Unlike a fresh create, a loaded config without hostname means "no hostname set". */
 
         for (size_t i = 0; i < ctr_json_len(root) && r >= 0; i++) {
                 const char *k = ctr_json_key(root, i);

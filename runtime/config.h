@@ -61,3 +61,5 @@ int ctr_config_env_set(char ***env, const char *kv, struct ctr_error *err);
 /* "HOST:CT[:ro]" -> mount. */
 int ctr_config_parse_volume(const char *spec, struct ctr_mount *ret, struct ctr_error *err);
 bool ctr_hostname_valid(const char *h);
+/* The host name a container gets by default: its name, with '_' turned into '-'. */
+char *ctr_config_default_hostname(const char *name);

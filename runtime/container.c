@@ -249,7 +249,7 @@ int ctr_container_start(const struct ctr_paths *p, const char *name, bool foregr
         if (r < 0)
                 goto out;
         if (st.status != CTR_STOPPED) {
-                r = ctr_err(err, EBUSY, "start", "the container is already %s", ctr_status_name(st.status));
+                r = ctr_err(err, EBUSY, "state", "the container is already %s", ctr_status_name(st.status));
                 goto out;
         }
         if (access(rootfs, F_OK) < 0) {
@@ -402,7 +402,7 @@ int ctr_container_destroy(const struct ctr_paths *p, const char *name, bool forc
                 goto out;
         if (st.status != CTR_STOPPED) {
                 if (!force) {
-                        r = ctr_err(err, EBUSY, "destroy", "the container is %s (stop it first, or use --force)",
+                        r = ctr_err(err, EBUSY, "state", "the container is %s (stop it first, or use --force)",
                                     ctr_status_name(st.status));
                         goto out;
                 }

@@ -32,6 +32,21 @@
 
 extern char **environ;
 
+/* A uid or gid: digits only, below (id_t)-1, which means "no change" to the kernel. */
+static bool parse_id(const char *s, uint32_t *ret)
+{
+        if (!*s || strlen(s) > 10)
+                return false;
+        for (const char *c = s; *c; c++)
+                if (!isdigit((unsigned char)*c))
+                        return false;
+        unsigned long long v = strtoull(s, NULL, 10);
+        if (v >= UINT32_MAX)
+                return false;
+        *ret = (uint32_t)v;
+        return true;
+}
+
 int ctr_user_lookup(const char *text, const char *spec, struct ctr_user *ret, struct ctr_error *err)
 {
         char sbuf[128];
@@ -48,6 +63,9 @@ int ctr_user_lookup(const char *text, const char *spec, struct ctr_user *ret, st
                 return ctr_err(err, EINVAL, "user", "empty user in '%s'", spec);
         for (const char *c = sbuf; *c; c++)
                 numeric &= isdigit((unsigned char)*c) != 0;
+        uint32_t want = 0;
+        if (numeric && !parse_id(sbuf, &want))
+                return ctr_err(err, ERANGE, "user", "'%s' is not a valid uid", sbuf);
         memset(ret, 0, sizeof(*ret));
         bool found = false;
         for (const char *line = text; line && *line;) {
@@ -67,8 +85,8 @@ int ctr_user_lookup(const char *text, const char *spec, struct ctr_user *ret, st
                                         break;
                                 *s++ = 0;
                         }
-                        if (nf >= 6 && (numeric ? (strtoul(f[2], NULL, 10) == strtoul(sbuf, NULL, 10))
-                                                : !strcmp(f[0], sbuf))) {
+                        uint32_t id;
+                        if (nf >= 6 && (numeric ? parse_id(f[2], &id) && id == want : !strcmp(f[0], sbuf))) {
                                 ret->uid = strtoul(f[2], NULL, 10);
                                 ret->gid = strtoul(f[3], NULL, 10);
                                 snprintf(ret->name, sizeof(ret->name), "%s", f[0]);
@@ -83,14 +101,13 @@ int ctr_user_lookup(const char *text, const char *spec, struct ctr_user *ret, st
         if (!found) {
                 if (!numeric)
                         return ctr_err(err, ENOENT, "user", "no user '%s' in the container's /etc/passwd", sbuf);
-                ret->uid = ret->gid = strtoul(sbuf, NULL, 10);
+                ret->uid = ret->gid = want;
                 snprintf(ret->home, sizeof(ret->home), "/");
         }
         if (gidpart) {
-                char *e;
-                unsigned long g = strtoul(gidpart, &e, 10);
-                if (!*gidpart || *e)
-                        return ctr_err(err, EINVAL, "user", "group '%s' must be numeric", gidpart);
+                uint32_t g;
+                if (!parse_id(gidpart, &g))
+                        return ctr_err(err, EINVAL, "user", "group '%s' is not a valid numeric gid", gidpart);
                 ret->gid = g;
         }
         return 0;
@@ -258,7 +275,7 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         struct ctr_state st = {0};
         bool stale;
         int r, sv[2] = {-1, -1}, status = 0;
-        _cleanup_close_ int pidfd = -1, cgfd = -1, cpidfd = -1, master = -1, sfd = -1;
+        _cleanup_close_ int pidfd = -1, cgfd = -1, cpidfd = -1, master = -1, sfd = -1, ownpidns = -1;
 
         *ret_status = 125;
 
@@ -287,7 +304,13 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
                 r = ctr_err_sys(err, errno, "exec", "socketpair");
                 goto out;
         }
-        /* Our children are born in the container's pid namespace; we stay outside to wait. */
+        /* Our next child is born in the container's pid namespace; we stay outside to wait, and
+         * go back to our own namespace for any later child (sanitizer threads, for one). */
+        ownpidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (ownpidns < 0) {
+                r = ctr_err_sys(err, errno, "setns", "open our own pid namespace");
+                goto out;
+        }
         if (setns(pidfd, CLONE_NEWPID) < 0) {
                 r = ctr_err_sys(err, errno, "setns", "join the container's pid namespace");
                 goto out;
@@ -304,6 +327,7 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         bool need_move;
         pid_t pid = ctr_clone_into_cgroup(0, cgfd, &cpidfd, &need_move);
         if (pid < 0) {
+                setns(ownpidns, CLONE_NEWPID);
                 r = ctr_err_sys(err, -pid, "clone3", "create the exec process");
                 goto out;
         }
@@ -314,6 +338,12 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         }
         close(sv[1]);
         sv[1] = -1;
+        if (setns(ownpidns, CLONE_NEWPID) < 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                r = ctr_err_sys(err, errno, "setns", "return to our own pid namespace");
+                goto out;
+        }
         if (need_move && ctr_cgroup_enter(st.cgroup, pid, err) < 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);

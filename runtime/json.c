@@ -100,6 +100,11 @@ bool ctr_json_is_integer(const ctr_json *v)
         return YAJL_IS_INTEGER(v);
 }
 
+bool ctr_json_number_ok(const ctr_json *v)
+{
+        return YAJL_IS_INTEGER(v) || (YAJL_IS_DOUBLE(v) && isfinite(YAJL_GET_DOUBLE(v)));
+}
+
 int64_t ctr_json_int(const ctr_json *v)
 {
         if (YAJL_IS_INTEGER(v))

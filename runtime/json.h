@@ -27,6 +27,8 @@ ctr_json *ctr_json_get(const ctr_json *obj, const char *key);
 const char *ctr_json_string(const ctr_json *v);
 bool ctr_json_bool(const ctr_json *v);
 bool ctr_json_is_integer(const ctr_json *v);
+/* False for numbers yajl could not represent (overflowing integers and doubles like 1e999). */
+bool ctr_json_number_ok(const ctr_json *v);
 int64_t ctr_json_int(const ctr_json *v);
 double ctr_json_double(const ctr_json *v);
 
@@ -46,5 +48,6 @@ void ctr_json_int_(struct ctr_json_gen *g, int64_t v);
 void ctr_json_dbl(struct ctr_json_gen *g, double v);
 void ctr_json_boolean(struct ctr_json_gen *g, bool v);
 void ctr_json_null(struct ctr_json_gen *g);
-/* Returns the document text (with a trailing newline), valid until the generator is freed. */
+/* Returns the document text (with a trailing newline), valid until the next call or until the
+ * generator is freed. */
 const char *ctr_json_gen_text(struct ctr_json_gen *g, size_t *ret_len);

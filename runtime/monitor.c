@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "../cgroups/cgroups.h"
+#include "../rootfs/rootfs.h"
 #include "control.h"
 #include "spawn.h"
 #include "util.h"
@@ -92,30 +93,13 @@ int ctr_monitor_stop_signal(const struct ctr_config *cfg, const char *rootfs)
 {
         if (cfg->stop_signal)
                 return ctr_signal_from_name(cfg->stop_signal);
-        /* Follow init's symlinks inside the rootfs: systemd wants SIGRTMIN+3, busybox init powers
-         * off on SIGUSR2 (it ignores SIGPWR), other inits get SIGPWR as in LXC. */
-        char path[PATH_MAX], target[PATH_MAX];
-        snprintf(path, sizeof(path), "%s", cfg->init[0]);
-        for (int hops = 0; hops < 16; hops++) {
-                const char *base = strrchr(path, '/');
-                if (base && !strcmp(base + 1, "systemd"))
-                        return SIGRTMIN + 3;
-                if (base && !strcmp(base + 1, "busybox"))
-                        return SIGUSR2;
-                _cleanup_free_ char *full = xasprintf("%s%s", rootfs, path);
-                ssize_t n = readlink(full, target, sizeof(target) - 1);
-                if (n <= 0)
-                        break;
-                target[n] = 0;
-                if (target[0] == '/')
-                        snprintf(path, sizeof(path), "%s", target);
-                else {
-                        char *slash = strrchr(path, '/');
-                        slash[1] = 0;
-                        size_t l = strlen(path);
-                        snprintf(path + l, sizeof(path) - l, "%s", target);
-                }
-        }
+        /* Resolve init inside the rootfs: systemd wants SIGRTMIN+3, busybox init powers off on
+         * SIGUSR2 (it ignores SIGPWR), other inits get SIGPWR as in LXC. */
+        _cleanup_free_ char *base = ctr_rootfs_resolve_name(rootfs, cfg->init[0]);
+        if (base && !strcmp(base, "systemd"))
+                return SIGRTMIN + 3;
+        if (base && !strcmp(base, "busybox"))
+                return SIGUSR2;
         return SIGPWR;
 }
 

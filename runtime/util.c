@@ -349,8 +349,10 @@ int ctr_signal_from_name(const char *name)
                 long off = 0;
                 if (*p == '+') {
                         char *end;
+                        if (!isdigit((unsigned char)p[1]))
+                                return -1;
                         off = strtol(p + 1, &end, 10);
-                        if (*end || end == p + 1)
+                        if (*end)
                                 return -1;
                 } else if (*p)
                         return -1;

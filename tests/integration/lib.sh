@@ -1,0 +1,79 @@
+# Shared helpers for ctr's integration tests (sourced). Every test runs as root against a private
+# --root, with unique container names, and the runner checks for leaks after each one.
+
+: "${CTR:?set CTR to the ctr binary}"
+: "${PROBE:?set PROBE to the static ctr-probe binary}"
+: "${T_ROOT:?set by run.sh}"
+: "${T_PREFIX:?set by run.sh}"
+
+ctr() { "$CTR" --root "$T_ROOT" "$@"; }
+
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+# assert_eq ACTUAL EXPECTED WHAT
+assert_eq() {
+        [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+}
+
+assert_match() { # assert_match TEXT REGEX WHAT
+        printf '%s' "$1" | grep -Eq -- "$2" || fail "$3: '$1' does not match /$2/"
+}
+
+assert_no_match() {
+        if printf '%s' "$1" | grep -Eq -- "$2"; then fail "$3: '$1' matches /$2/"; fi
+}
+
+# Unique container name for this test.
+cname() { echo "${T_PREFIX}-$1"; }
+
+# Create a busybox container with the probe inside; extra args go to create.
+mk() {
+        local name=$1
+        shift
+        ctr create "$name" -t busybox -q "$@" || fail "create $name"
+        install -m 0755 "$PROBE" "$T_ROOT/containers/$name/rootfs/bin/ctr-probe"
+}
+
+state_of() { ctr list --format json | python3 -c '
+import json, sys
+for c in json.load(sys.stdin):
+    if c["name"] == sys.argv[1]: print(c["state"]); break
+else: print("absent")' "$1"; }
+
+json_field() { # json_field 'python expr on d' < json
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+
+init_pid() { ctr info "$1" --format json | json_field 'd["pid"]'; }
+monitor_pid() { ctr info "$1" --format json | json_field 'd["monitor_pid"]'; }
+
+# Wait until a container reaches a state (default 10 s).
+wait_state() {
+        local name=$1 want=$2 t=${3:-100} s
+        while [ "$t" -gt 0 ]; do
+                s=$(state_of "$name")
+                [ "$s" = "$want" ] && return 0
+                sleep 0.1
+                t=$((t - 1))
+        done
+        fail "$name did not become $want (is $(state_of "$name"))"
+}
+
+# Run a command expecting ctr's failure: exit 125 and exactly one line on stderr.
+expect_125() {
+        local what=$1 err rc
+        shift
+        err=$("$@" 2>&1 >/dev/null) && rc=0 || rc=$?
+        [ "$rc" = 125 ] || fail "$what: exit $rc, expected 125 (stderr: $err)"
+        [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] || fail "$what: expected one error line, got: $err"
+        printf '%s\n' "$err"
+}
+
+# A fingerprint of everything under the state root (names, sizes, modes), to prove a failed
+# command changed nothing.
+root_fingerprint() {
+        find "$T_ROOT" -path "$T_ROOT/log" -prune -o -printf '%p %s %m %y\n' 2>/dev/null | sort | md5sum
+}

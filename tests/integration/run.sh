@@ -1,0 +1,89 @@
+#!/bin/bash
+# Integration test runner: each tests/integration/t_*.sh runs in its own private state root,
+# and after each one the runner proves nothing leaked (mounts, cgroups, processes, run state).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+: "${CTR:?set CTR}" "${PROBE:?set PROBE}"
+
+if [ "$(id -u)" != 0 ]; then
+        echo "skipped: integration tests need root"
+        exit 0
+fi
+
+work=$(mktemp -d /tmp/ctr-it.XXXXXX)
+pass=0 failed=0 skipped=0
+failures=()
+only=${T_ONLY:-}
+
+baseline_mounts=$(wc -l < /proc/self/mountinfo)
+
+leaks() { # leaks ROOT -> prints what leaked
+        local root=$1
+        if grep -q -- "$root" /proc/self/mountinfo; then
+                echo "mounts under $root:"; grep -- "$root" /proc/self/mountinfo
+        fi
+        local m; m=$(wc -l < /proc/self/mountinfo)
+        [ "$m" = "$baseline_mounts" ] || echo "host mount count changed: $baseline_mounts -> $m"
+        local hash
+        hash=$(python3 -c 'import sys
+h=2166136261
+for c in sys.argv[1].encode(): h=((h^c)*16777619)&0xffffffff
+print("%08x"%h)' "$root")
+        local cg
+        for cg in /sys/fs/cgroup/ctr.slice /sys/fs/cgroup/unified/ctr.slice; do
+                ls -d "$cg"/*-"$hash".scope 2>/dev/null | sed 's/^/cgroup left: /'
+        done
+        pgrep -af -- "--root $root" | sed 's/^/process left: /'
+        local rd="$root/run"
+        if [ -d "$rd" ] && [ -n "$(ls -A "$rd")" ]; then echo "run state left: $(ls -A "$rd")"; fi
+}
+
+cleanup_root() { # best effort: kill what a failed test left, by pid, then remove
+        local root=$1 pid cg
+        for pid in $(pgrep -f -- "--root $root"); do kill -9 "$pid" 2>/dev/null; done
+        sleep 0.2
+        for cg in /sys/fs/cgroup/ctr.slice/*-"$2".scope /sys/fs/cgroup/unified/ctr.slice/*-"$2".scope; do
+                [ -d "$cg" ] || continue
+                echo 1 > "$cg/cgroup.kill" 2>/dev/null
+                sleep 0.1
+                rmdir "$cg" 2>/dev/null
+        done
+        rmdir /sys/fs/cgroup/unified/ctr.slice /sys/fs/cgroup/ctr.slice 2>/dev/null
+        grep -- "$root" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r mp; do umount -l "$mp"; done
+        rm -rf "$root"
+}
+
+for t in "$here"/t_*.sh; do
+        name=$(basename "$t" .sh)
+        [ -n "$only" ] && [[ "$name" != *"$only"* ]] && continue
+        root="$work/$name"
+        mkdir -p "$root"
+        start=$(date +%s%N)
+        out=$(T_ROOT="$root" T_PREFIX="it$$" CTR="$CTR" PROBE="$PROBE" timeout 600 bash -c \
+                ". '$here/lib.sh'; set -e; . '$t'" 2>&1)
+        rc=$?
+        ms=$((($(date +%s%N) - start) / 1000000))
+        dur=$((ms / 1000)).$(((ms % 1000) / 100))
+        leaked=$(leaks "$root")
+        hash=$(python3 -c 'import sys
+h=2166136261
+for c in sys.argv[1].encode(): h=((h^c)*16777619)&0xffffffff
+print("%08x"%h)' "$root")
+        if [ $rc = 0 ] && printf '%s' "$out" | grep -q '^skipped:'; then
+                echo "SKIP $name: $(printf '%s' "$out" | grep '^skipped:' | head -1)"
+                skipped=$((skipped + 1))
+        elif [ $rc = 0 ] && [ -z "$leaked" ]; then
+                echo "ok   $name (${dur}s)"
+                pass=$((pass + 1))
+        else
+                echo "FAIL $name (exit $rc, ${dur}s)"
+                printf '%s\n' "$out" | tail -25 | sed 's/^/    /'
+                [ -n "$leaked" ] && printf '%s\n' "$leaked" | sed 's/^/    LEAK: /'
+                failed=$((failed + 1))
+                failures+=("$name")
+        fi
+        cleanup_root "$root" "$hash"
+done
+rmdir "$work" 2>/dev/null || rm -rf "$work"
+echo "integration: $pass passed, $failed failed, $skipped skipped"
+[ $failed = 0 ] || { echo "failed: ${failures[*]}"; exit 1; }

@@ -1,0 +1,24 @@
+# list and info tell the truth, as a table and as JSON.
+a=$(cname lista)
+b=$(cname listb)
+mk "$a"
+mk "$b" --net host
+ctr start "$a"
+out=$(ctr list)
+assert_match "$(printf '%s' "$out" | head -1)" "^NAME +STATE +PID +ADDRESS +TEMPLATE" "table header"
+assert_match "$out" "$a +running +[0-9]+ +- +busybox" "running row"
+assert_match "$out" "$b +stopped +- +host +busybox" "stopped row"
+assert_eq "$(ctr list -q | tr '\n' ' ')" "$a $b " "list -q"
+js=$(ctr list --format json)
+assert_eq "$(printf '%s' "$js" | json_field 'len(d)')" 2 "json length"
+assert_eq "$(printf '%s' "$js" | json_field '[c["state"] for c in d if c["name"]=="'"$a"'"][0]')" running "json state"
+info=$(ctr info "$a" --format json)
+pid=$(printf '%s' "$info" | json_field 'd["pid"]')
+[ -d "/proc/$pid" ] || fail "info pid $pid does not exist"
+assert_match "$(printf '%s' "$info" | json_field 'd["cgroup"]')" "/ctr.slice/$a-[0-9a-f]{8}\.scope$" "cgroup path"
+grep -qx "$pid" "$(printf '%s' "$info" | json_field 'd["cgroup"]')/cgroup.procs" || fail "init not in its cgroup"
+assert_match "$(ctr info "$a")" "State: +running" "info table"
+ctr stop "$a" --kill
+assert_eq "$(ctr info "$a" --format json | json_field 'd["pid"]')" None "no pid when stopped"
+ctr destroy "$a"
+ctr destroy "$b"
