@@ -213,8 +213,9 @@ static void __attribute__((noreturn)) monitor_process(const struct ctr_paths *p,
         /* The caller's lock fd and anything else it had open are not the monitor's business. */
         syscall(SYS_close_range, 4, ~0U, 0);
         int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-        _cleanup_free_ char *logp = ctr_path_monitor_log(p, cfg->name);
+        char *logp = ctr_path_monitor_log(p, cfg->name);
         int log = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+        free(logp);
         dup2(nul, 0);
         dup2(log >= 0 ? log : nul, 1);
         dup2(log >= 0 ? log : nul, 2);
@@ -226,7 +227,12 @@ static void __attribute__((noreturn)) monitor_process(const struct ctr_paths *p,
                 _exit(125);
         umask(022);
         struct ctr_monitor_args a = {.paths = p, .cfg = cfg, .foreground = false, .report_fd = report_fd};
-        _exit(ctr_monitor_run(&a));
+        /* exit(), not _exit(): the monitor is a whole program's life, and leak checkers run at exit. */
+        int code = ctr_monitor_run(&a);
+        ctr_config_free((struct ctr_config *)cfg);
+        struct ctr_paths *mp = (struct ctr_paths *)p;
+        ctr_paths_free(mp);
+        exit(code);
 }
 
 int ctr_container_start(const struct ctr_paths *p, const char *name, bool foreground, int *ret_code,

@@ -126,6 +126,7 @@ double ctr_json_double(const ctr_json *v)
 struct ctr_json_gen {
         yajl_gen g;
         char *text;
+        size_t text_src_len; /* length of yajl's buffer when text was made */
 };
 
 static void check(yajl_gen_status s)
@@ -187,6 +188,12 @@ const char *ctr_json_gen_text(struct ctr_json_gen *g, size_t *ret_len)
         const unsigned char *buf;
         size_t len;
         check(yajl_gen_get_buf(g->g, &buf, &len));
+        if (g->text && g->text_src_len == len) {
+                if (ret_len)
+                        *ret_len = strlen(g->text);
+                return g->text;
+        }
+        g->text_src_len = len;
         free(g->text);
         g->text = malloc(len + 2);
         if (!g->text)

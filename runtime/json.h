@@ -48,6 +48,6 @@ void ctr_json_int_(struct ctr_json_gen *g, int64_t v);
 void ctr_json_dbl(struct ctr_json_gen *g, double v);
 void ctr_json_boolean(struct ctr_json_gen *g, bool v);
 void ctr_json_null(struct ctr_json_gen *g);
-/* Returns the document text (with a trailing newline), valid until the next call or until the
- * generator is freed. */
+/* Returns the document text (with a trailing newline), valid until more is generated or the
+ * generator is freed; asking twice for the same document returns the same text. */
 const char *ctr_json_gen_text(struct ctr_json_gen *g, size_t *ret_len);

@@ -77,3 +77,36 @@ expect_125() {
 root_fingerprint() {
         find "$T_ROOT" -path "$T_ROOT/log" -prune -o -printf '%p %s %m %y\n' 2>/dev/null | sort | md5sum
 }
+
+# Run a command on a fresh pseudo-terminal, print its output and return its exit status: for -t
+# paths without script(1)'s end-of-input characters. PTY_KEYS (printf escapes) is typed once the
+# output contains PTY_AFTER; nothing is typed otherwise.
+in_pty() {
+        PTY_KEYS=${PTY_KEYS:-} PTY_AFTER=${PTY_AFTER:-} python3 - "$@" <<'PY'
+import os, pty, select, sys, time
+keys = os.environ["PTY_KEYS"].encode().decode("unicode_escape").encode("latin-1")
+after = os.environ["PTY_AFTER"].encode()
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+deadline = time.time() + 30
+while time.time() < deadline:
+    if keys and after in out:
+        os.write(fd, keys)
+        keys = b""
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if not r:
+        continue
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
+PY
+}

@@ -65,6 +65,13 @@ for t in "$here"/t_*.sh; do
         ms=$((($(date +%s%N) - start) / 1000000))
         dur=$((ms / 1000)).$(((ms % 1000) / 100))
         leaked=$(leaks "$root")
+        # Sanitizer reports of every ctr process (detached monitors included) land in files.
+        if [ -n "${SANITIZER_REPORTS:-}" ] && [ -n "$(ls -A "$SANITIZER_REPORTS")" ]; then
+                rc=1
+                out="$out
+sanitizer reports: $(cat "$SANITIZER_REPORTS"/* | head -40)"
+                rm -f "$SANITIZER_REPORTS"/*
+        fi
         hash=$(python3 -c 'import sys
 h=2166136261
 for c in sys.argv[1].encode(): h=((h^c)*16777619)&0xffffffff

@@ -19,8 +19,14 @@ grep -q two-clients "$T_ROOT/a2" || fail "second client lacks output"
 rm -f "$T_ROOT/a1" "$T_ROOT/a2"
 
 # A terminal detaches with Ctrl-] and leaves the container running.
-out=$(script -qec "sh -c 'sleep 0.5; printf \"\\035\"' | $CTR --root $T_ROOT attach $n" /dev/null 2>&1 || true)
+# Keys typed before Ctrl-] in the same burst still reach the console.
+rc=0
+out=$(PTY_AFTER="detach with Ctrl-]" PTY_KEYS='echo tty-$((3*5))\r\x1d' in_pty "$CTR" --root "$T_ROOT" attach "$n") || rc=$?
+assert_eq "$rc" 0 "attach exit status after Ctrl-]"
+assert_match "$out" "Detached from $n" "detach message"
 assert_eq "$(state_of "$n")" running "running after detach"
+sleep 0.3
+grep -q "tty-15" "$T_ROOT/log/$n.log" || fail "keys typed on the terminal did not reach the console"
 
 # The console log stays bounded (1 MiB + one rotated file).
 ctr exec "$n" -- sh -c 'i=0; while [ $i -lt 3000 ]; do echo "................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................................." > /dev/console; i=$((i+1)); done'

@@ -33,11 +33,11 @@ assert_eq "$(ctr exec "$n" -- ctr-probe cgroup)" "cgroup=/" "exec cgroup"
 assert_eq "$(ctr exec "$n" -- ctr-probe fds)" "fds=0,1,2" "exec fds"
 assert_eq "$(ctr exec "$n" -- ctr-probe tty)" "tty=none" "no tty without -t"
 
-# -t: a pty from the container's own devpts.
-out=$(script -qec "$CTR --root $T_ROOT exec -t $n -- ctr-probe tty" /dev/null | tr -d '\r')
+# -t: a pty from the container's own devpts, with ctr itself on a terminal.
+out=$(in_pty "$CTR" --root "$T_ROOT" exec -t "$n" -- ctr-probe tty)
 assert_match "$out" "^tty=/dev/pts/[0-9]+" "-t gives a pty"
 rc=0
-script -qec "$CTR --root $T_ROOT exec -t $n -- sh -c 'exit 3'" /dev/null >/dev/null || rc=$?
+in_pty "$CTR" --root "$T_ROOT" exec -t "$n" -- sh -c 'exit 3' >/dev/null || rc=$?
 assert_eq "$rc" 3 "-t exit status"
 
 ctr stop "$n" --kill

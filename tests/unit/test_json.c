@@ -163,8 +163,8 @@ Test(json, generator_output_parses_back)
         }
 }
 
-/* json.h: the text is "valid until the generator is freed", so asking again must not invalidate
- * the first answer (AddressSanitizer sees the use after free; plain builds may not). */
+/* json.h: asking twice for the same document must not invalidate the first answer
+ * (AddressSanitizer sees a use after free; plain builds may not). */
 Test(json, generator_text_stays_valid)
 {
         _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(false);
