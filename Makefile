@@ -100,7 +100,7 @@ demo:
 bench:
 	$(MAKE) deps EXTRA_DEPS="$(DEB_BENCH_DEPS)"
 	$(MAKE) all
-	tests/bench/bench.sh $(CURDIR)/ctr
+	STOP_ARGS=$${STOP_ARGS:---kill} tests/bench/bench.sh $(CURDIR)/ctr
 
 install: $(BUILD)/ctr
 	install -D -m 0755 $(BUILD)/ctr $(DESTDIR)$(BINDIR)/ctr

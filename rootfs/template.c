@@ -22,9 +22,23 @@
 #define TEMPLATEDIR "/usr/local/share/ctr/templates"
 #endif
 
+static void add_dir(char **dirs, size_t *n, char *d)
+{
+        struct stat st;
+        for (size_t i = 0; i < *n; i++)
+                if (!strcmp(dirs[i], d)) {
+                        free(d);
+                        return;
+                }
+        if (stat(d, &st) == 0 && S_ISDIR(st.st_mode))
+                dirs[(*n)++] = d;
+        else
+                free(d);
+}
+
 const char *const *ctr_template_dirs(void)
 {
-        static char *dirs[4];
+        static char *dirs[5];
         static bool done;
         if (!done) {
                 size_t n = 0;
@@ -33,21 +47,18 @@ const char *const *ctr_template_dirs(void)
                 ssize_t len;
                 if (env && *env)
                         dirs[n++] = xstrdup(env);
-                /* Running from the source tree: ./ctr next to ./templates. */
+                /* Relative to the binary: ./ctr in the source tree next to ./templates, or an
+                 * installed PREFIX/bin/ctr with PREFIX/share/ctr/templates, wherever PREFIX is. */
                 if ((len = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
                         exe[len] = 0;
                         char *slash = strrchr(exe, '/');
                         if (slash) {
                                 *slash = 0;
-                                char *d = xasprintf("%s/templates", exe);
-                                struct stat st;
-                                if (stat(d, &st) == 0 && S_ISDIR(st.st_mode))
-                                        dirs[n++] = d;
-                                else
-                                        free(d);
+                                add_dir(dirs, &n, xasprintf("%s/templates", exe));
+                                add_dir(dirs, &n, xasprintf("%s/../share/ctr/templates", exe));
                         }
                 }
-                dirs[n++] = xstrdup(TEMPLATEDIR);
+                add_dir(dirs, &n, xstrdup(TEMPLATEDIR));
                 dirs[n] = NULL;
                 done = true;
         }
