@@ -214,7 +214,10 @@ static void __attribute__((noreturn)) monitor_process(const struct ctr_paths *p,
         syscall(SYS_close_range, 4, ~0U, 0);
         int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         char *logp = ctr_path_monitor_log(p, cfg->name);
-        int log = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+        struct stat st;
+        /* A few lines per run: start afresh once it has grown past 256 KiB. */
+        int trunc = stat(logp, &st) == 0 && st.st_size > (256 << 10) ? O_TRUNC : 0;
+        int log = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | trunc, 0640);
         free(logp);
         dup2(nul, 0);
         dup2(log >= 0 ? log : nul, 1);
@@ -226,7 +229,8 @@ static void __attribute__((noreturn)) monitor_process(const struct ctr_paths *p,
         if (chdir("/") < 0)
                 _exit(125);
         umask(022);
-        struct ctr_monitor_args a = {.paths = p, .cfg = cfg, .foreground = false, .report_fd = report_fd};
+        /* The caller holds the lock until our report: the monitor needs no copy of it. */
+        struct ctr_monitor_args a = {.paths = p, .cfg = cfg, .foreground = false, .report_fd = report_fd, .lock_fd = -1};
         /* exit(), not _exit(): the monitor is a whole program's life, and leak checkers run at exit. */
         int code = ctr_monitor_run(&a);
         ctr_config_free((struct ctr_config *)cfg);
@@ -269,9 +273,9 @@ int ctr_container_start(const struct ctr_paths *p, const char *name, bool foregr
         }
 
         if (foreground) {
-                struct ctr_monitor_args a = {.paths = p, .cfg = &cfg, .foreground = true, .report_fd = -1};
-                /* Other verbs may lock the container while it runs in the foreground. */
-                close(TAKE_FD(lock));
+                /* The monitor releases the lock once it is running, so other verbs can act. */
+                struct ctr_monitor_args a = {
+                        .paths = p, .cfg = &cfg, .foreground = true, .report_fd = -1, .lock_fd = TAKE_FD(lock)};
                 *ret_code = ctr_monitor_run(&a);
                 r = 0;
                 goto out;

@@ -408,6 +408,9 @@ static int setup(struct monitor *m, struct ctr_error *err)
         }
         if (save_state(m, CTR_RUNNING) < 0)
                 return ctr_err(err, EIO, "state", "cannot write state under %s", m->rundir);
+        /* From here on the state file speaks for the container: other verbs may take the lock. */
+        if (m->a->lock_fd >= 0)
+                close(m->a->lock_fd);
         mlog("started init pid %d (cgroup %s, console %s)", (int)m->init, m->st.cgroup, console);
         return 0;
 }
@@ -480,6 +483,8 @@ int ctr_monitor_run(const struct ctr_monitor_args *a)
         if (setup(&m, &err) < 0) {
                 mlog("start failed: %s: %s", err.op, err.msg);
                 teardown(&m);
+                if (a->lock_fd >= 0)
+                        close(a->lock_fd);
                 if (a->report_fd >= 0)
                         ctr_sync_send(a->report_fd, CTR_SYNC_ERROR, &err, 125, -1);
                 else

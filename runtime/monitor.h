@@ -12,6 +12,8 @@ struct ctr_monitor_args {
         const struct ctr_config *cfg;
         bool foreground;
         int report_fd; /* sync socket to `ctr start` (detached), or -1 */
+        int lock_fd;   /* the container's lock, released once the state file says "running"
+                        * (or the start failed); -1 when the caller keeps it */
 };
 
 /* Run the container to its end. Returns the monitor's exit status: 0 after a requested stop or a

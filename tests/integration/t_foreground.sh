@@ -33,5 +33,27 @@ rc=0
 wait $fg || rc=$?
 assert_eq "$rc" 0 "exit status after SIGTERM"
 assert_eq "$(state_of "$n")" stopped "stopped after SIGTERM"
-rm -f "$sock" "$T_ROOT/notify.out" "$T_ROOT/fg.out"
+
+# A foreground start and a detached start at the same moment: exactly one container runs.
+for round in 1 2 3; do
+        "$CTR" --root "$T_ROOT" start --foreground "$n" > /dev/null 2>"$T_ROOT/fg.err" &
+        fg=$!
+        rc=0
+        "$CTR" --root "$T_ROOT" start "$n" 2>"$T_ROOT/bg.err" || rc=$?
+        if [ "$rc" = 0 ]; then
+                # The detached start won: the foreground one must fail at once.
+                fgrc=0
+                wait $fg || fgrc=$?
+                assert_eq "$fgrc" 125 "round $round: losing foreground start"
+                assert_match "$(cat "$T_ROOT/fg.err")" "already (running|starting)" "round $round: loser message"
+        else
+                assert_eq "$rc" 125 "round $round: losing detached start"
+                assert_match "$(cat "$T_ROOT/bg.err")" "already (running|starting)" "round $round: loser message"
+                assert_eq "$(monitor_pid "$n")" "$fg" "round $round: the foreground start runs it"
+        fi
+        assert_eq "$(pgrep -fc -- "--root $T_ROOT start")" 1 "round $round: one monitor"
+        ctr stop "$n" --kill
+        wait $fg 2>/dev/null || true
+done
+rm -f "$sock" "$T_ROOT/notify.out" "$T_ROOT/fg.out" "$T_ROOT/fg.err" "$T_ROOT/bg.err"
 ctr destroy "$n"
