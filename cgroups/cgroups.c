@@ -360,3 +360,79 @@ int ctr_cgroup_remove(const char *path, int timeout_ms, struct ctr_error *err)
         }
         return 0;
 }
+
+int ctr_cgroup_keyed(const char *text, const char *key, uint64_t *ret)
+{
+        size_t n = strlen(key);
+        for (const char *line = text; line && *line;) {
+                if (!strncmp(line, key, n) && line[n] == ' ') {
+                        *ret = strtoull(line + n + 1, NULL, 10);
+                        return 0;
+                }
+                line = strchr(line, '\n');
+                if (line)
+                        line++;
+        }
+        return -ENOENT;
+}
+
+/* A single-value file: a number, or "max". */
+static int read_value(const char *dir, const char *file, uint64_t *ret)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        _cleanup_free_ char *buf = NULL;
+        int r = ctr_read_file(p, 4096, &buf, NULL);
+        if (r < 0)
+                return r;
+        *ret = !strncmp(buf, "max", 3) ? UINT64_MAX : strtoull(buf, NULL, 10);
+        return 0;
+}
+
+static char *read_text(const char *dir, const char *file)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        char *buf = NULL;
+        return ctr_read_file(p, 1 << 16, &buf, NULL) < 0 ? NULL : buf;
+}
+
+int ctr_cgroup_stats(const char *path, struct ctr_cg_stats *ret)
+{
+        memset(ret, 0, sizeof(*ret));
+        if (access(path, F_OK) < 0)
+                return -errno;
+        if (read_value(path, "memory.current", &ret->memory_current) == 0) {
+                ret->has_memory = true;
+                read_value(path, "memory.peak", &ret->memory_peak);
+                read_value(path, "memory.max", &ret->memory_max);
+                _cleanup_free_ char *ev = read_text(path, "memory.events");
+                if (ev) {
+                        ctr_cgroup_keyed(ev, "oom", &ret->oom);
+                        ctr_cgroup_keyed(ev, "oom_kill", &ret->oom_kill);
+                }
+        }
+        _cleanup_free_ char *cpu = read_text(path, "cpu.stat");
+        if (cpu && ctr_cgroup_keyed(cpu, "usage_usec", &ret->usage_usec) == 0) {
+                ret->has_cpu = true;
+                ctr_cgroup_keyed(cpu, "user_usec", &ret->user_usec);
+                ctr_cgroup_keyed(cpu, "system_usec", &ret->system_usec);
+                ctr_cgroup_keyed(cpu, "nr_periods", &ret->nr_periods);
+                ctr_cgroup_keyed(cpu, "nr_throttled", &ret->nr_throttled);
+                ctr_cgroup_keyed(cpu, "throttled_usec", &ret->throttled_usec);
+        }
+        if (read_value(path, "pids.current", &ret->pids_current) == 0) {
+                ret->has_pids = true;
+                read_value(path, "pids.max", &ret->pids_max);
+        }
+        _cleanup_free_ char *io = read_text(path, "io.stat");
+        if (io) {
+                ret->has_io = true;
+                /* "MAJ:MIN rbytes=N wbytes=N rios=N ...", one line per device. */
+                for (char *t = strtok(io, " \n"); t; t = strtok(NULL, " \n")) {
+                        if (!strncmp(t, "rbytes=", 7))
+                                ret->io_rbytes += strtoull(t + 7, NULL, 10);
+                        else if (!strncmp(t, "wbytes=", 7))
+                                ret->io_wbytes += strtoull(t + 7, NULL, 10);
+                }
+        }
+        return 0;
+}

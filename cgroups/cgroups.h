@@ -53,3 +53,43 @@ int ctr_cgroup_freeze(const char *path, bool freeze, int timeout_ms, struct ctr_
 int ctr_cgroup_remove(const char *path, int timeout_ms, struct ctr_error *err);
 /* pids in cgroup.procs; caller frees. */
 int ctr_cgroup_procs(const char *path, pid_t **ret, size_t *ret_n);
+
+/* What the kernel counts for the cgroup. A group is present only when its files exist (the
+ * cpu.stat usage counters always do; memory/pids/io need their controllers). */
+struct ctr_cg_stats {
+        bool has_memory;
+        uint64_t memory_current, memory_peak, memory_max; /* memory_max: UINT64_MAX = "max" */
+        uint64_t oom, oom_kill;
+        bool has_cpu;
+        uint64_t usage_usec, user_usec, system_usec, nr_periods, nr_throttled, throttled_usec;
+        bool has_pids;
+        uint64_t pids_current, pids_max; /* pids_max: UINT64_MAX = "max" */
+        bool has_io;
+        uint64_t io_rbytes, io_wbytes;
+};
+int ctr_cgroup_stats(const char *path, struct ctr_cg_stats *ret);
+/* "KEY VALUE" lines (cpu.stat, memory.events): the value of key, or -ENOENT. */
+int ctr_cgroup_keyed(const char *text, const char *key, uint64_t *ret);
+
+/* --- device control (BPF_CGROUP_DEVICE, cgroups/devices.c) -------------------------------- */
+
+enum { CTR_DEV_READ = 1, CTR_DEV_WRITE = 2, CTR_DEV_MKNOD = 4, CTR_DEV_RWM = 7 };
+
+struct ctr_cg_device {
+        char type;     /* 'c', 'b', or 'a' (any) */
+        int64_t major; /* -1: any */
+        int64_t minor; /* -1: any */
+        unsigned access; /* CTR_DEV_* */
+};
+
+/* The standard allow list: null zero full random urandom tty console ptmx and ptys. */
+const struct ctr_cg_device *ctr_cgroup_default_devices(size_t *ret_n);
+/* "c 10:200 rwm" (cgroup v1 devices.allow syntax; '*' for any number). -EINVAL when malformed. */
+int ctr_cgroup_device_parse(const char *spec, struct ctr_cg_device *ret);
+void ctr_cgroup_device_format(const struct ctr_cg_device *d, char *buf, size_t len);
+struct bpf_insn;
+/* Assemble the allow-list program; returns its length (call with out = NULL to size it). */
+size_t ctr_cgroup_device_program(const struct ctr_cg_device *rules, size_t n, struct bpf_insn *out, size_t cap);
+/* Attach the default list plus extra to the cgroup: everything else is denied, mknod included. */
+int ctr_cgroup_device_filter(int cgroup_fd, const struct ctr_cg_device *extra, size_t n_extra,
+                             struct ctr_error *err);

@@ -49,7 +49,7 @@ _ctr()
     ((cword > 0)) && prev=${words[cword - 1]}
 
     local globals='--root --format --quiet -q --debug --help -h --version'
-    local verbs='create start stop restart destroy list info exec attach template'
+    local verbs='create start stop restart destroy list info exec attach freeze unfreeze template'
 
     # Walk the words before the cursor: find the verb, a --root value, how many
     # positional arguments the verb has, and whether "--" ended the options.
@@ -75,7 +75,7 @@ _ctr()
         fi
         case $verb:$word in
             create:-t | create:-r | create:--memory | create:--cpus | create:--pids | \
-            create:--net | create:--hostname | create:-e | create:-v | create:--init | \
+            create:--net | create:--hostname | create:-e | create:-v | create:--init | create:--device | \
             stop:-t | restart:-t | exec:-u | exec:-e | exec:-w)
                 skip=1 ;;
             *:-*) ;;
@@ -118,7 +118,7 @@ _ctr()
                 return
                 ;;
             create:-r | create:--memory | create:--cpus | create:--pids | \
-            create:--hostname | create:-e | create:--init | \
+            create:--hostname | create:-e | create:--init | create:--device | \
             stop:-t | restart:-t | exec:-u | exec:-e | exec:-w)
                 return
                 ;;
@@ -139,7 +139,7 @@ _ctr()
 
     local opts=
     case $verb in
-        create) opts='-t -r --memory --cpus --pids --net --hostname -e -v --init' ;;
+        create) opts='-t -r --memory --cpus --pids --net --hostname -e -v --init --device' ;;
         start) opts='--foreground' ;;
         stop) opts='-t --kill' ;;
         restart) opts='-t' ;;
@@ -158,7 +158,7 @@ _ctr()
             ((npos == 0)) &&
                 _ctr_words "$(_ctr_query "$root" template list -q)" "$cur"
             ;;
-        start | stop | restart | destroy | info | exec | attach)
+        start | stop | restart | destroy | info | exec | attach | freeze | unfreeze)
             ((npos == 0)) &&
                 _ctr_words "$(_ctr_query "$root" list -q)" "$cur"
             ;;

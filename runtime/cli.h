@@ -64,3 +64,5 @@ int cmd_info(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+int cmd_freeze(int argc, char **argv);
+int cmd_unfreeze(int argc, char **argv);

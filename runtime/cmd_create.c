@@ -10,7 +10,7 @@
 #include "container.h"
 #include "util.h"
 
-enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT };
+enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE };
 
 struct create_args {
         struct ctr_config cfg;
@@ -66,6 +66,15 @@ static int on_opt(int c, const char *arg, void *ud)
                         abort();
                 a->cfg.init[0] = xstrdup(arg);
                 return 0;
+        case OPT_DEVICE: {
+                size_t n = strv_len(a->cfg.devices);
+                a->cfg.devices = realloc(a->cfg.devices, (n + 2) * sizeof(char *));
+                if (!a->cfg.devices)
+                        abort();
+                a->cfg.devices[n] = xstrdup(arg);
+                a->cfg.devices[n + 1] = NULL;
+                return 0; /* checked with the whole config */
+        }
         case 'e':
                 if (ctr_config_env_set(&a->cfg.env, arg, &a->err) < 0)
                         return a->bad = EXIT_CTR_FAILURE;
@@ -91,6 +100,7 @@ int cmd_create(int argc, char **argv)
                 {"memory", required_argument, NULL, OPT_MEMORY}, {"cpus", required_argument, NULL, OPT_CPUS},
                 {"pids", required_argument, NULL, OPT_PIDS}, {"net", required_argument, NULL, OPT_NET},
                 {"hostname", required_argument, NULL, OPT_HOSTNAME}, {"init", required_argument, NULL, OPT_INIT},
+                {"device", required_argument, NULL, OPT_DEVICE},
                 {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
         struct create_args a = {0};
         struct ctr_paths p = {0};

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../cgroups/cgroups.h"
 #include "cli.h"
 #include "config.h"
 #include "container.h"
@@ -48,6 +49,98 @@ static const char *address(const struct view *v)
 static bool live(const struct view *v)
 {
         return v->st.status != CTR_STOPPED && v->st.init_pid > 0;
+}
+
+static void gen_u64(struct ctr_json_gen *g, const char *key, bool have, uint64_t v)
+{
+        ctr_json_key_(g, key);
+        if (have && v != UINT64_MAX)
+                ctr_json_int_(g, (int64_t)v);
+        else
+                ctr_json_null(g);
+}
+
+/* Live counters of a running container; null groups where the host lacks the controller. */
+static void gen_stats(struct ctr_json_gen *g, const struct view *v)
+{
+        struct ctr_cg_stats s;
+        ctr_json_key_(g, "stats");
+        if (!live(v) || !v->st.cgroup || ctr_cgroup_stats(v->st.cgroup, &s) < 0) {
+                ctr_json_null(g);
+                return;
+        }
+        ctr_json_obj_open(g);
+        ctr_json_key_(g, "memory");
+        if (s.has_memory) {
+                ctr_json_obj_open(g);
+                gen_u64(g, "current", true, s.memory_current);
+                gen_u64(g, "peak", s.memory_peak > 0, s.memory_peak);
+                gen_u64(g, "max", true, s.memory_max);
+                gen_u64(g, "oom", true, s.oom);
+                gen_u64(g, "oom_kill", true, s.oom_kill);
+                ctr_json_obj_close(g);
+        } else
+                ctr_json_null(g);
+        ctr_json_key_(g, "cpu");
+        if (s.has_cpu) {
+                ctr_json_obj_open(g);
+                gen_u64(g, "usage_usec", true, s.usage_usec);
+                gen_u64(g, "user_usec", true, s.user_usec);
+                gen_u64(g, "system_usec", true, s.system_usec);
+                gen_u64(g, "nr_periods", true, s.nr_periods);
+                gen_u64(g, "nr_throttled", true, s.nr_throttled);
+                gen_u64(g, "throttled_usec", true, s.throttled_usec);
+                ctr_json_obj_close(g);
+        } else
+                ctr_json_null(g);
+        ctr_json_key_(g, "pids");
+        if (s.has_pids) {
+                ctr_json_obj_open(g);
+                gen_u64(g, "current", true, s.pids_current);
+                gen_u64(g, "max", true, s.pids_max);
+                ctr_json_obj_close(g);
+        } else
+                ctr_json_null(g);
+        ctr_json_key_(g, "io");
+        if (s.has_io) {
+                ctr_json_obj_open(g);
+                gen_u64(g, "rbytes", true, s.io_rbytes);
+                gen_u64(g, "wbytes", true, s.io_wbytes);
+                ctr_json_obj_close(g);
+        } else
+                ctr_json_null(g);
+        ctr_json_obj_close(g);
+}
+
+static void print_stats(const struct view *v)
+{
+        struct ctr_cg_stats s;
+        char a[32], b[32];
+        if (!live(v) || !v->st.cgroup || ctr_cgroup_stats(v->st.cgroup, &s) < 0)
+                return;
+        if (s.has_memory) {
+                ctr_format_size(s.memory_current, a, sizeof(a));
+                if (s.memory_max == UINT64_MAX)
+                        snprintf(b, sizeof(b), "no limit");
+                else
+                        ctr_format_size(s.memory_max, b, sizeof(b));
+                printf("Memory:      %s of %s, %llu OOM kill(s)\n", a, b, (unsigned long long)s.oom_kill);
+        }
+        if (s.has_cpu)
+                printf("CPU time:    %.3f s (user %.3f s, system %.3f s), throttled %llu time(s)\n",
+                       s.usage_usec / 1e6, s.user_usec / 1e6, s.system_usec / 1e6, (unsigned long long)s.nr_throttled);
+        if (s.has_pids) {
+                if (s.pids_max == UINT64_MAX)
+                        snprintf(b, sizeof(b), "no limit");
+                else
+                        snprintf(b, sizeof(b), "%llu", (unsigned long long)s.pids_max);
+                printf("Processes:   %llu of %s\n", (unsigned long long)s.pids_current, b);
+        }
+        if (s.has_io) {
+                ctr_format_size(s.io_rbytes, a, sizeof(a));
+                ctr_format_size(s.io_wbytes, b, sizeof(b));
+                printf("I/O:         read %s, written %s\n", a, b);
+        }
 }
 
 static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const struct view *v, bool full)
@@ -121,8 +214,14 @@ static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const st
                 else
                         ctr_json_null(g);
                 ctr_json_obj_close(g);
+                ctr_json_key_(g, "devices");
+                ctr_json_arr_open(g);
+                for (char **d = v->cfg.devices; d && *d; d++)
+                        ctr_json_str(g, *d);
+                ctr_json_arr_close(g);
                 ctr_json_key_(g, "console_log");
                 ctr_json_str(g, log);
+                gen_stats(g, v);
         }
         ctr_json_obj_close(g);
 }
@@ -228,6 +327,7 @@ int cmd_info(int argc, char **argv)
         printf("Network:     %s%s\n", ctr_net_mode_name(v.cfg.net_mode),
                v.cfg.net_mode == CTR_NET_HOST ? " (shares the host's network namespace)" : " (loopback only)");
         printf("Limits:      %s\n", *lim ? lim : "none");
+        print_stats(&v);
         printf("Console log: %s\n", log);
 out:
         view_free(&v);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../cgroups/cgroups.h"
 #include "json.h"
 #include "util.h"
 
@@ -59,6 +60,7 @@ void ctr_config_free(struct ctr_config *c)
         }
         free(c->mounts);
         strv_free(c->env);
+        strv_free(c->devices);
         free(c->stop_signal);
         memset(c, 0, sizeof(*c));
 }
@@ -487,6 +489,8 @@ int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error 
                         r = parse_environment(v, &c, err);
                 else if (!strcmp(k, "stop"))
                         r = parse_stop(v, &c, err);
+                else if (!strcmp(k, "devices"))
+                        r = parse_strv(v, "devices", &c.devices, err);
                 else
                         r = unknown_key(err, NULL, k);
         }
@@ -525,6 +529,12 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
                 if (!path_clean_absolute(m->source) || !path_clean_absolute(m->target))
                         return ctr_err(err, EINVAL, "config",
                                        "mounts[%zu]: source and target must be absolute paths without '..'", i);
+        }
+        for (char **d = c->devices; d && *d; d++) {
+                struct ctr_cg_device dev;
+                if (ctr_cgroup_device_parse(*d, &dev) < 0)
+                        return ctr_err(err, EINVAL, "config",
+                                       "key 'devices': '%s' is not TYPE MAJOR:MINOR ACCESS (like \"c 10:200 rwm\")", *d);
         }
         if (c->stop_signal && ctr_signal_from_name(c->stop_signal) < 0)
                 return ctr_err(err, EINVAL, "config", "key 'stop.signal': '%s' is not a signal", c->stop_signal);
@@ -618,6 +628,11 @@ char *ctr_config_to_json(const struct ctr_config *c)
                 ctr_json_str(g, eq + 1);
         }
         ctr_json_obj_close(g);
+        ctr_json_key_(g, "devices");
+        ctr_json_arr_open(g);
+        for (char **d = c->devices; d && *d; d++)
+                ctr_json_str(g, *d);
+        ctr_json_arr_close(g);
         ctr_json_key_(g, "stop");
         ctr_json_obj_open(g);
         gen_str_or_null(g, "signal", c->stop_signal);

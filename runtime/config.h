@@ -40,6 +40,7 @@ struct ctr_config {
         struct ctr_mount *mounts;
         size_t n_mounts;
         char **env;        /* "K=V" strings */
+        char **devices;    /* extra allowed devices, "c 10:200 rwm" */
         char *stop_signal; /* NULL: automatic (SIGRTMIN+3 for systemd, SIGPWR otherwise) */
         int stop_timeout;  /* seconds */
 };

@@ -389,6 +389,30 @@ out:
         return r;
 }
 
+int ctr_container_freeze(const struct ctr_paths *p, const char *name, bool freeze, struct ctr_error *err)
+{
+        struct ctr_config cfg = {0};
+        struct ctr_state st = {0};
+        _cleanup_close_ int lock = -1, sock = -1;
+        bool stale;
+        const char *op = freeze ? "freeze" : "unfreeze";
+        int r = ctr_container_load(p, name, &cfg, err);
+        if (r < 0)
+                return r;
+        r = ctr_lock_container(p, name, &lock, err);
+        if (r >= 0)
+                r = ctr_state_probe(p, name, &st, &stale, err);
+        if (r >= 0 && st.status != CTR_RUNNING && st.status != CTR_FROZEN)
+                r = ctr_err(err, ESRCH, "state", "the container is %s, not running", ctr_status_name(st.status));
+        if (r >= 0)
+                r = ctr_ctl_connect(p, name, &sock, err);
+        if (r >= 0)
+                r = ctr_ctl_request(sock, CTR_CTL_FREEZE, freeze, 0, op, err);
+        ctr_state_free(&st);
+        ctr_config_free(&cfg);
+        return r;
+}
+
 int ctr_container_destroy(const struct ctr_paths *p, const char *name, bool force, struct ctr_error *err)
 {
         struct ctr_config cfg = {0};

@@ -23,6 +23,9 @@ int ctr_container_stop(const struct ctr_paths *p, const char *name, int timeout,
                        struct ctr_error *err);
 int ctr_container_destroy(const struct ctr_paths *p, const char *name, bool force, struct ctr_error *err);
 
+/* Freeze (or thaw) every process of a running container through its monitor. */
+int ctr_container_freeze(const struct ctr_paths *p, const char *name, bool freeze, struct ctr_error *err);
+
 /* Load config.json of an existing container (ENOENT with "no such container" otherwise). */
 int ctr_container_load(const struct ctr_paths *p, const char *name, struct ctr_config *ret, struct ctr_error *err);
 /* Remove what a dead monitor left behind: its cgroup (killing stragglers) and run directory. */

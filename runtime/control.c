@@ -71,6 +71,26 @@ int ctr_ctl_send(int fd, uint32_t type, uint32_t a1, uint32_t a2, const void *da
         return n < 0 ? -errno : 0;
 }
 
+int ctr_ctl_request(int fd, uint32_t type, uint32_t a1, uint32_t a2, const char *op, struct ctr_error *err)
+{
+        struct ctr_ctl_hdr h;
+        char msg[CTR_CTL_MAX_DATA + 1];
+        int r = ctr_ctl_send(fd, type, a1, a2, NULL, 0);
+        if (r < 0)
+                return ctr_err_sys(err, -r, op, "talk to the monitor");
+        for (;;) {
+                ssize_t n = ctr_ctl_recv(fd, &h, msg, sizeof(msg) - 1);
+                if (n < 0)
+                        return ctr_err_sys(err, n == -ECONNRESET ? EPIPE : (int)-n, op, "no answer from the monitor");
+                if (h.type != CTR_CTL_REPLY)
+                        continue; /* console data for an attached client is not ours */
+                msg[n] = 0;
+                if (h.arg1)
+                        return ctr_err(err, (int)h.arg1, op, "%s", msg);
+                return 0;
+        }
+}
+
 ssize_t ctr_ctl_recv(int fd, struct ctr_ctl_hdr *h, void *buf, size_t cap)
 {
         char tmp[sizeof(*h) + CTR_CTL_MAX_DATA];

@@ -14,6 +14,8 @@ enum ctr_ctl_type {
         CTR_CTL_ATTACH = 2, /* arg1: rows, arg2: cols. Then DATA both ways. */
         CTR_CTL_DATA = 3,   /* payload: console bytes */
         CTR_CTL_RESIZE = 4, /* arg1: rows, arg2: cols */
+        CTR_CTL_FREEZE = 5, /* arg1: 1 = freeze, 0 = thaw. Reply: REPLY. */
+        CTR_CTL_REPLY = 6,  /* arg1: errno (0 = done), payload: the reason */
 };
 
 struct ctr_ctl_hdr {
@@ -31,3 +33,5 @@ int ctr_ctl_connect(const struct ctr_paths *p, const char *name, int *ret_fd, st
 int ctr_ctl_send(int fd, uint32_t type, uint32_t a1, uint32_t a2, const void *data, size_t len);
 /* Returns payload length (>= 0), -ECONNRESET on EOF, or -errno. */
 ssize_t ctr_ctl_recv(int fd, struct ctr_ctl_hdr *h, void *buf, size_t cap);
+/* Send a request and wait for its REPLY; a nonzero errno in the reply fills err. */
+int ctr_ctl_request(int fd, uint32_t type, uint32_t a1, uint32_t a2, const char *op, struct ctr_error *err);

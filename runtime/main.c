@@ -24,7 +24,7 @@ static const struct verb {
 } verbs[] = {
         {"create", cmd_create,
          "create NAME [-t TEMPLATE] [-r RELEASE] [--memory SIZE] [--cpus N] [--pids N] [--net none|host]\n"
-         "          [--hostname NAME] [-e KEY=VALUE]... [-v HOST:CT[:ro]]... [--init PATH]",
+         "          [--hostname NAME] [-e KEY=VALUE]... [-v HOST:CT[:ro]]... [--init PATH] [--device RULE]...",
          "build a container from a template"},
         {"start", cmd_start, "start NAME [--foreground]", "start a container under its own monitor"},
         {"stop", cmd_stop, "stop NAME [-t SECONDS] [--kill]", "stop gracefully, SIGKILL after the timeout"},
@@ -35,6 +35,8 @@ static const struct verb {
         {"exec", cmd_exec, "exec NAME [-t] [-u USER] [-e KEY=VALUE]... [-w DIR] -- CMD [ARG]...",
          "run a command inside a running container"},
         {"attach", cmd_attach, "attach NAME", "connect to the container's console (detach: Ctrl-])"},
+        {"freeze", cmd_freeze, "freeze NAME", "stop every process of the container in place"},
+        {"unfreeze", cmd_unfreeze, "unfreeze NAME", "let a frozen container continue"},
         {"template", cmd_template, "template list [-q]", "list the available templates"},
 };
 

@@ -203,11 +203,32 @@ static void kill_now(struct monitor *m)
         syscall(SYS_pidfd_send_signal, m->init_pidfd, SIGKILL, NULL, 0);
 }
 
+static int set_frozen(struct monitor *m, bool freeze, struct ctr_error *err)
+{
+        if (m->st.status == CTR_STOPPING)
+                return ctr_err(err, EBUSY, freeze ? "freeze" : "unfreeze", "the container is stopping");
+        int r = ctr_cgroup_freeze(m->st.cgroup, freeze, 10000, err);
+        if (r < 0)
+                return r;
+        mlog("%s", freeze ? "frozen" : "thawed");
+        return save_state(m, freeze ? CTR_FROZEN : CTR_RUNNING) < 0
+                       ? ctr_err(err, EIO, "state", "cannot write state under %s", m->rundir)
+                       : 0;
+}
+
 static void begin_stop(struct monitor *m, int timeout, bool kill)
 {
         char sname[32];
         if (m->init_exited)
                 return;
+        /* A frozen init cannot act on its stop signal: thaw it first (a kill works either way,
+         * but a thawed cgroup empties at once). */
+        if (m->st.status == CTR_FROZEN) {
+                struct ctr_error e = {0};
+                if (ctr_cgroup_freeze(m->st.cgroup, false, 5000, &e) < 0)
+                        mlog("%s", e.msg);
+                m->st.status = CTR_RUNNING;
+        }
         if (kill || timeout == 0) {
                 kill_now(m);
                 return;
@@ -249,6 +270,12 @@ static void client_readable(struct monitor *m, size_t i)
                         ioctl(m->master, TIOCSWINSZ, &ws);
                 }
                 break;
+        case CTR_CTL_FREEZE: {
+                struct ctr_error e = {0};
+                set_frozen(m, h.arg1 != 0, &e);
+                ctr_ctl_send(m->clients[i].fd, CTR_CTL_REPLY, e.errnum, 0, e.msg, strlen(e.msg));
+                break;
+        }
         case CTR_CTL_DATA:
                 if (m->clients[i].attached)
                         if (write(m->master, buf, n) < 0 && errno != EAGAIN) /* full queue drops keys */
@@ -365,6 +392,17 @@ static int setup(struct monitor *m, struct ctr_error *err)
         if (r < 0)
                 return r;
         r = ctr_cgroup_create(&m->cg, leaf, &lim, &m->st.cgroup, &m->cgfd, err);
+        if (r < 0)
+                return r;
+        /* The device filter is in place before init exists: its first mknod is already checked. */
+        size_t n_dev = strv_len(m->cfg->devices);
+        _cleanup_free_ struct ctr_cg_device *devs = calloc(n_dev + 1, sizeof(*devs));
+        if (!devs)
+                return ctr_err(err, ENOMEM, "devices", "allocate");
+        for (size_t i = 0; i < n_dev; i++)
+                if (ctr_cgroup_device_parse(m->cfg->devices[i], &devs[i]) < 0)
+                        return ctr_err(err, EINVAL, "devices", "'%s' is not a device rule", m->cfg->devices[i]);
+        r = ctr_cgroup_device_filter(m->cgfd, devs, n_dev, err);
         if (r < 0)
                 return r;
 

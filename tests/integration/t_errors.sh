@@ -20,6 +20,14 @@ e=$(expect_125 "default template missing" ctr create "${T_PREFIX}-y")
 assert_match "$e" "no template named '${T_PREFIX}-y'" "default template = name"
 e=$(expect_125 "bad size" ctr create "${T_PREFIX}-z" -t busybox --memory lots)
 assert_match "$e" "memory.*lots" "bad size"
+e=$(expect_125 "memory 12Q" ctr create "${T_PREFIX}-z" -t busybox --memory 12Q)
+assert_match "$e" "memory.*12Q" "12Q"
+e=$(expect_125 "cpus -1" ctr create "${T_PREFIX}-z" -t busybox --cpus -1)
+assert_match "$e" "cpus.*-1" "cpus -1"
+e=$(expect_125 "cpus 0" ctr create "${T_PREFIX}-z" -t busybox --cpus 0)
+assert_match "$e" "cpus.*'0'" "cpus 0"
+e=$(expect_125 "pids 0" ctr create "${T_PREFIX}-z" -t busybox --pids 0)
+assert_match "$e" "pids" "pids 0"
 e=$(expect_125 "bad net" ctr create "${T_PREFIX}-z" -t busybox --net bridgey)
 assert_match "$e" "bridgey" "bad net mode"
 e=$(expect_125 "bad volume" ctr create "${T_PREFIX}-z" -t busybox -v relative:/x)

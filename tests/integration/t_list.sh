@@ -18,6 +18,11 @@ pid=$(printf '%s' "$info" | json_field 'd["pid"]')
 assert_match "$(printf '%s' "$info" | json_field 'd["cgroup"]')" "/ctr.slice/$a-[0-9a-f]{8}\.scope$" "cgroup path"
 grep -qx "$pid" "$(printf '%s' "$info" | json_field 'd["cgroup"]')/cgroup.procs" || fail "init not in its cgroup"
 assert_match "$(ctr info "$a")" "State: +running" "info table"
+# The cgroup's counters: CPU time is counted even without controllers.
+ctr exec "$a" -- sh -c 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done'
+usage=$(ctr info "$a" --format json | json_field 'd["stats"]["cpu"]["usage_usec"]')
+[ "$usage" -gt 0 ] || fail "cpu usage_usec is $usage"
+assert_match "$(ctr info "$a")" "CPU time: +[0-9.]+ s" "info shows CPU time"
 ctr stop "$a" --kill
 assert_eq "$(ctr info "$a" --format json | json_field 'd["pid"]')" None "no pid when stopped"
 ctr destroy "$a"
