@@ -151,6 +151,24 @@ static char **init_environment(const struct ctr_config *cfg)
         return env;
 }
 
+int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const char *console,
+                         struct ctr_mount_plan *ret, struct ctr_error *err)
+{
+        _cleanup_free_ struct ctr_bind *binds = calloc(cfg->n_mounts + 1, sizeof(*binds));
+        if (!binds)
+                return ctr_err(err, ENOMEM, "mount plan", "allocate");
+        for (size_t i = 0; i < cfg->n_mounts; i++)
+                binds[i] = (struct ctr_bind){cfg->mounts[i].source, cfg->mounts[i].target, cfg->mounts[i].readonly};
+        struct ctr_rootfs_spec spec = {
+                .rootfs = rootfs,
+                .new_netns = cfg->net_mode == CTR_NET_NONE,
+                .console_path = console,
+                .binds = binds,
+                .n_binds = cfg->n_mounts,
+        };
+        return ctr_rootfs_plan_build(&spec, ret, err);
+}
+
 static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int sock)
 {
         struct ctr_error err = {0};
@@ -169,19 +187,9 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
         if (s->cfg->net_mode == CTR_NET_NONE && ctr_net_loopback_up(&err) < 0)
                 ctr_sync_die(sock, &err, 1);
 
-        struct ctr_bind *binds = calloc(s->cfg->n_mounts + 1, sizeof(*binds));
-        for (size_t i = 0; i < s->cfg->n_mounts; i++)
-                binds[i] = (struct ctr_bind){s->cfg->mounts[i].source, s->cfg->mounts[i].target,
-                                             s->cfg->mounts[i].readonly};
-        struct ctr_rootfs_spec spec = {
-                .rootfs = s->rootfs,
-                .new_netns = s->cfg->net_mode == CTR_NET_NONE,
-                .console_path = s->console_path,
-                .binds = binds,
-                .n_binds = s->cfg->n_mounts,
-        };
         struct ctr_mount_plan plan;
-        if (ctr_rootfs_plan_build(&spec, &plan, &err) < 0 || ctr_rootfs_plan_execute(&plan, &err) < 0 ||
+        if (ctr_spawn_mount_plan(s->cfg, s->rootfs, s->console_path, &plan, &err) < 0 ||
+            ctr_rootfs_plan_execute(&plan, &err) < 0 ||
             ctr_rootfs_pivot(s->rootfs, &err) < 0)
                 ctr_sync_die(sock, &err, 1);
 

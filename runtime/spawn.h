@@ -47,6 +47,11 @@ struct ctr_spawn {
         const char *console_path;
 };
 
+struct ctr_mount_plan;
+/* The mount plan init will run for this config (console: the pty to bind on /dev/console). */
+int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const char *console,
+                         struct ctr_mount_plan *ret, struct ctr_error *err);
+
 /* Create the container's init. On success the child has exec'd init. */
 int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, struct ctr_error *err);
 

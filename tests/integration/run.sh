@@ -1,8 +1,10 @@
 #!/bin/bash
-# Integration test runner: each tests/integration/t_*.sh runs in its own private state root,
-# and after each one the runner proves nothing leaked (mounts, cgroups, processes, run state).
+# Integration test runner: each t_*.sh of a directory (default: this one; the VM lane passes
+# tests/vm) runs in its own private state root, and after each one the runner proves nothing
+# leaked (mounts, cgroups, processes, run state).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+tests=$(cd "${1:-$here}" && pwd)
 : "${CTR:?set CTR}" "${PROBE:?set PROBE}"
 
 if [ "$(id -u)" != 0 ]; then
@@ -53,13 +55,13 @@ cleanup_root() { # best effort: kill what a failed test left, by pid, then remov
         rm -rf "$root"
 }
 
-for t in "$here"/t_*.sh; do
+for t in "$tests"/t_*.sh; do
         name=$(basename "$t" .sh)
         [ -n "$only" ] && [[ "$name" != *"$only"* ]] && continue
         root="$work/$name"
         mkdir -p "$root"
         start=$(date +%s%N)
-        out=$(T_ROOT="$root" T_PREFIX="it$$" CTR="$CTR" PROBE="$PROBE" timeout 600 bash -c \
+        out=$(T_ROOT="$root" T_PREFIX="it$$" T_HERE="$here" CTR="$CTR" PROBE="$PROBE" timeout 600 bash -c \
                 ". '$here/lib.sh'; set -e; . '$t'" 2>&1)
         rc=$?
         ms=$((($(date +%s%N) - start) / 1000000))

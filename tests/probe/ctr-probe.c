@@ -24,6 +24,7 @@ static const char usage[] =
         "facts: pid ppid hostname uid gid cwd cgroup mounts mountpoints root-mount nproc procs netdevs\n"
         "       capeff nonewprivs seccomp pidns mntns netns utsns ipcns cgroupns userns console dev tty\n"
         "       fds env:NAME readable:PATH writable:PATH masked:PATH sleep:SECONDS\n"
+        "       alloc:MB\n"
         "Each fact prints one line KEY=VALUE (KEY is the fact as given); a value that could not be\n"
         "read prints as error:ERRNO. root-mount is FSTYPE:OPTIONS; console is chr:MAJ:MIN,stdin=LINK.\n"
         "Exit status 0, or 2 when a fact is unknown or malformed.\n";
@@ -307,6 +308,28 @@ static bool is_masked(const char *path)
         return empty;
 }
 
+/* Touch MB megabytes one page at a time, so a memory limit bites (the OOM killer ends us). */
+static int do_alloc(const char *key, const char *arg)
+{
+        char *end;
+        long mb = strtol(arg, &end, 10);
+        if (*end || end == arg || mb <= 0 || mb > 1 << 20) {
+                fprintf(stderr, "ctr-probe: bad size in '%s'\n", key);
+                return 2;
+        }
+        size_t len = (size_t)mb << 20;
+        char *p = malloc(len);
+        if (!p) {
+                put_err(key, errno);
+                return 0;
+        }
+        for (size_t i = 0; i < len; i += 4096)
+                p[i] = 1;
+        put(key, "done");
+        free(p);
+        return 0;
+}
+
 static int do_sleep(const char *key, const char *arg)
 {
         char *end;
@@ -414,6 +437,8 @@ static int probe(const char *fact)
                 put(fact, "%d", is_masked(arg));
         else if (!strncmp(fact, "sleep:", 6) && *arg)
                 return do_sleep(fact, arg);
+        else if (!strncmp(fact, "alloc:", 6) && *arg)
+                return do_alloc(fact, arg);
         else {
                 for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
                         if (!strcmp(fact, ns[i])) {
