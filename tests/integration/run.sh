@@ -19,6 +19,17 @@ only=${T_ONLY:-}
 
 baseline_mounts=$(wc -l < /proc/self/mountinfo)
 
+# ctr's cgroup leaf suffix for a state root: FNV-1a of the path (runtime/monitor.c), in bash
+# because a python start costs seconds in the emulated VM lane.
+root_hash() {
+        local s=$1 h=2166136261 i c
+        for ((i = 0; i < ${#s}; i++)); do
+                printf -v c '%d' "'${s:i:1}"
+                h=$(( ((h ^ c) * 16777619) & 0xffffffff ))
+        done
+        printf '%08x\n' "$h"
+}
+
 leaks() { # leaks ROOT -> prints what leaked
         local root=$1
         if grep -q -- "$root" /proc/self/mountinfo; then
@@ -27,10 +38,7 @@ leaks() { # leaks ROOT -> prints what leaked
         local m; m=$(wc -l < /proc/self/mountinfo)
         [ "$m" = "$baseline_mounts" ] || echo "host mount count changed: $baseline_mounts -> $m"
         local hash
-        hash=$(python3 -c 'import sys
-h=2166136261
-for c in sys.argv[1].encode(): h=((h^c)*16777619)&0xffffffff
-print("%08x"%h)' "$root")
+        hash=$(root_hash "$root")
         local cg
         for cg in /sys/fs/cgroup/ctr.slice /sys/fs/cgroup/unified/ctr.slice; do
                 ls -d "$cg"/*-"$hash".scope 2>/dev/null | sed 's/^/cgroup left: /'
@@ -74,10 +82,7 @@ for t in "$tests"/t_*.sh; do
 sanitizer reports: $(cat "$SANITIZER_REPORTS"/* | head -40)"
                 rm -f "$SANITIZER_REPORTS"/*
         fi
-        hash=$(python3 -c 'import sys
-h=2166136261
-for c in sys.argv[1].encode(): h=((h^c)*16777619)&0xffffffff
-print("%08x"%h)' "$root")
+        hash=$(root_hash "$root")
         if [ $rc = 0 ] && printf '%s' "$out" | grep -q '^skipped:'; then
                 echo "SKIP $name: $(printf '%s' "$out" | grep '^skipped:' | head -1)"
                 skipped=$((skipped + 1))

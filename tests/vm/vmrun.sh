@@ -26,7 +26,7 @@ CACHE=${CTR_VM_CACHE:-/var/cache/ctr-vmlane}
 VERBOSE=${CTR_VM_VERBOSE:-0}
 
 die() { echo "vmrun: $*" >&2; exit 125; }
-usage() { sed -n '3,11s/^# \{0,1\}//p' "$0" >&2; exit 125; }
+usage() { sed -n '5,12s/^# \{0,1\}//p' "$0" >&2; exit 125; } # exit 125: vmrun's own failure
 while getopts t:m:c:k:e:h opt; do
 	case $opt in
 	t) TIMEOUT=$OPTARG ;;
@@ -71,8 +71,8 @@ resolve_kernel() {
 	VER=$(apt-cache show --no-all-versions "$PKG" | awk '/^Version:/ { print $2; exit }')
 	echo "$PKG $VER" >"$CACHE/kernel.$$" && mv "$CACHE/kernel.$$" "$CACHE/kernel"
 }
-PKG= VER=
-if [ -s "$CACHE/kernel" ] && [ -z "$(find /var/lib/apt/lists -newer "$CACHE/kernel" -print -quit)" ]; then
+PKG='' VER=''
+if [ -s "$CACHE/kernel" ] && [ -z "$(find /var/lib/apt/lists -newer "$CACHE/kernel" -print -quit 2>/dev/null)" ]; then
 	read -r PKG VER <"$CACHE/kernel"
 elif ! resolve_kernel && [ -z "$(ls -d "$CACHE"/linux-image-* 2>/dev/null)" ]; then
 	apt_get update >/dev/null 2>&1 || true
@@ -142,7 +142,7 @@ for c in $(cat $R/sys/fs/cgroup/cgroup.controllers); do
 done
 read -r CWD </state/cwd
 mkdir -p "$R$CWD"
-mount -t 9p -o $O,cache=mmap,access=client cwd "$R$CWD" || fail "cannot share $CWD"
+mount -t 9p -o $O,cache=loose,access=client cwd "$R$CWD" || fail "cannot share $CWD"
 mkdir $R/run/ctr-vm && mount --move /state $R/run/ctr-vm
 hostname ctr-vm
 ip link set lo up
@@ -219,7 +219,8 @@ cleanup() {
 	rm -rf "$STATE"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 echo "$CWD" >"$STATE/cwd"
 {
 	echo "cd $(printf %q "$CWD") || exit 127"
@@ -239,7 +240,7 @@ echo "$CWD" >"$STATE/cwd"
 if [ -w /dev/kvm ] && { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; }; then
 	ACCEL=(-accel kvm -cpu host)
 else
-	ACCEL=(-accel tcg,thread=multi -cpu max)
+	ACCEL=(-accel "tcg,thread=multi" -cpu max)
 fi
 # quiet: only warnings reach the console log; panic=-1 + -no-reboot: a panic ends QEMU;
 # tsc=reliable: no clocksource watchdog falling back to the (slow, emulated) HPET;
