@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cgroups.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -334,6 +335,35 @@ int ctr_cgroup_freeze(const char *path, bool freeze, int timeout_ms, struct ctr_
         return 0;
 }
 
+/* Remove the cgroups a manager inside created (systemd's init.scope and slices), deepest first.
+ * Only directories: cgroupfs has no other removable entries. */
+static int remove_children(int dirfd, int depth)
+{
+        if (depth > 64)
+                return -ELOOP;
+        DIR *d = fdopendir(dirfd);
+        if (!d) {
+                close(dirfd);
+                return -errno;
+        }
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                int fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                int q = remove_children(fd, depth + 1);
+                if (q >= 0 && unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                        q = -errno;
+                if (q < 0 && r == 0)
+                        r = q;
+        }
+        closedir(d);
+        return r;
+}
+
 int ctr_cgroup_remove(const char *path, int timeout_ms, struct ctr_error *err)
 {
         if (access(path, F_OK) < 0)
@@ -343,7 +373,12 @@ int ctr_cgroup_remove(const char *path, int timeout_ms, struct ctr_error *err)
                 return ctr_err(err, EBUSY, "cgroup", "%s still holds processes after %d ms", path, timeout_ms);
         /* Exiting tasks can keep the directory busy for a moment after populated drops. */
         uint64_t deadline = ctr_now_ms() + timeout_ms;
-        while (rmdir(path) < 0) {
+        for (;;) {
+                int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd >= 0)
+                        remove_children(fd, 0);
+                if (rmdir(path) == 0)
+                        break;
                 if (errno == ENOENT)
                         break;
                 if (errno != EBUSY || ctr_now_ms() >= deadline)
