@@ -108,9 +108,10 @@ demo:
 	tests/demo.sh $(CURDIR)/ctr
 
 bench:
-	$(MAKE) deps EXTRA_DEPS="$(DEB_BENCH_DEPS)"
+	$(MAKE) deps EXTRA_DEPS="$(DEB_BENCH_DEPS) $(DEB_VM_DEPS)"
 	$(MAKE) all
 	STOP_ARGS=$${STOP_ARGS:---kill} tests/bench/bench.sh $(CURDIR)/ctr
+	tests/bench/vm-cgroup.sh $(CURDIR)/ctr
 
 install: $(BUILD)/ctr
 	install -D -m 0755 $(BUILD)/ctr $(DESTDIR)$(BINDIR)/ctr
