@@ -110,3 +110,12 @@ sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
 sys.exit(os.waitstatus_to_exitcode(status) & 0xff)
 PY
 }
+
+# Skip (not pass) unless /sys/fs/cgroup is a pure cgroup2 hierarchy offering the controller:
+# the VM lane has it, hybrid hosts do not.
+need_v2_controller() {
+        if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ] || ! grep -qw "$1" /sys/fs/cgroup/cgroup.controllers; then
+                echo "skipped: needs cgroup2 with the $1 controller (run in the VM lane)"
+                exit 0
+        fi
+}

@@ -1,7 +1,6 @@
 # VM lane: --cpus 0.2 throttles a busy loop: cpu.stat nr_throttled grows and the usage stays near
 # a fifth of one core.
-[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers ||
-        { echo "skipped: needs cgroup2 with the cpu controller (run in the VM lane)"; exit 0; }
+need_v2_controller cpu
 n=$(cname cpu)
 mk "$n" --cpus 0.2
 ctr start "$n"

@@ -1,7 +1,6 @@
 # VM lane: --memory 32M OOM-kills a hog inside while the container, its init and a neighbour
 # are untouched; ctr info reports the kill.
-[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && grep -qw memory /sys/fs/cgroup/cgroup.controllers ||
-        { echo "skipped: needs cgroup2 with the memory controller (run in the VM lane)"; exit 0; }
+need_v2_controller memory
 n=$(cname mem)
 other=$(cname neighbour)
 mk "$n" --memory 32M

@@ -1,6 +1,5 @@
 # VM lane: --pids 64 contains a fork bomb; the container stays manageable and stop works.
-[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && grep -qw pids /sys/fs/cgroup/cgroup.controllers ||
-        { echo "skipped: needs cgroup2 with the pids controller (run in the VM lane)"; exit 0; }
+need_v2_controller pids
 n=$(cname pids)
 mk "$n" --pids 64
 ctr start "$n"
