@@ -158,6 +158,43 @@ int ctr_cgroup_apply_limits(const char *path, const struct ctr_cg_limits *l, str
         return r;
 }
 
+int ctr_cgroup_update_limits(const struct ctr_cg_host *h, const char *path, const struct ctr_cg_limits *old,
+                             const struct ctr_cg_limits *new, struct ctr_error *err)
+{
+        char buf[64];
+        int r = ctr_cgroup_check_limits(h, new, err);
+        if (r < 0)
+                return r;
+        /* A controller first asked for now must be enabled on the way down to the container. */
+        _cleanup_free_ char *parent = xasprintf("%s/" CTR_CGROUP_PARENT, h->mount);
+        r = enable_controllers(h->mount, new, err);
+        if (r >= 0)
+                r = enable_controllers(parent, new, err);
+        if (r < 0)
+                return r;
+        if (new->memory != old->memory) {
+                snprintf(buf, sizeof(buf), "%llu", (unsigned long long)new->memory);
+                r = write_limit(path, "memory.max", new->memory ? buf : "max", err);
+        }
+        if (r >= 0 && new->memory_high != old->memory_high) {
+                snprintf(buf, sizeof(buf), "%llu", (unsigned long long)new->memory_high);
+                r = write_limit(path, "memory.high", new->memory_high ? buf : "max", err);
+        }
+        if (r >= 0 && new->cpus != old->cpus) {
+                snprintf(buf, sizeof(buf), "%llu 100000", (unsigned long long)(new->cpus * 100000.0 + 0.5));
+                r = write_limit(path, "cpu.max", new->cpus > 0 ? buf : "max 100000", err);
+        }
+        if (r >= 0 && new->cpu_weight != old->cpu_weight) {
+                snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(new->cpu_weight ? new->cpu_weight : 100));
+                r = write_limit(path, "cpu.weight", buf, err);
+        }
+        if (r >= 0 && new->pids != old->pids) {
+                snprintf(buf, sizeof(buf), "%lld", (long long)new->pids);
+                r = write_limit(path, "pids.max", new->pids ? buf : "max", err);
+        }
+        return r;
+}
+
 int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struct ctr_cg_limits *l,
                       char **ret_path, int *ret_fd, struct ctr_error *err)
 {

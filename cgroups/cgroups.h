@@ -38,6 +38,11 @@ int ctr_cgroup_check_limits(const struct ctr_cg_host *h, const struct ctr_cg_lim
 int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struct ctr_cg_limits *l,
                       char **ret_path, int *ret_fd, struct ctr_error *err);
 int ctr_cgroup_apply_limits(const char *path, const struct ctr_cg_limits *l, struct ctr_error *err);
+/* Change a live cgroup from one set of limits to another: changed values are written, cleared
+ * ones go back to the kernel's default ("max", weight 100). Fails before writing anything when
+ * a controller the new limits need is missing. */
+int ctr_cgroup_update_limits(const struct ctr_cg_host *h, const char *path, const struct ctr_cg_limits *old,
+                             const struct ctr_cg_limits *new, struct ctr_error *err);
 
 /* True when path is a container cgroup created by ctr under this host's cgroup2 mount. */
 bool ctr_cgroup_path_ours(const struct ctr_cg_host *h, const char *path);

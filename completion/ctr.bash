@@ -49,7 +49,7 @@ _ctr()
     ((cword > 0)) && prev=${words[cword - 1]}
 
     local globals='--root --format --quiet -q --debug --help -h --version'
-    local verbs='create start stop restart destroy list info exec attach freeze unfreeze template'
+    local verbs='create start stop restart destroy list info exec attach freeze unfreeze config template'
 
     # Walk the words before the cursor: find the verb, a --root value, how many
     # positional arguments the verb has, and whether "--" ended the options.
@@ -161,6 +161,13 @@ _ctr()
         start | stop | restart | destroy | info | exec | attach | freeze | unfreeze)
             ((npos == 0)) &&
                 _ctr_words "$(_ctr_query "$root" list -q)" "$cur"
+            ;;
+        config)
+            case $npos in
+                0) _ctr_words "$(_ctr_query "$root" list -q)" "$cur" ;;
+                1) _ctr_words 'get set' "$cur" ;;
+                2) _ctr_words 'hostname init network.mode stop.signal stop.timeout limits.memory limits.memory_high limits.cpus limits.cpu_weight limits.pids' "$cur" ;;
+            esac
             ;;
         template)
             [[ -z $sub ]] && _ctr_words 'list' "$cur"

@@ -66,3 +66,4 @@ int cmd_attach(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_freeze(int argc, char **argv);
 int cmd_unfreeze(int argc, char **argv);
+int cmd_config(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../cgroups/cgroups.h"
@@ -661,5 +662,109 @@ int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_err
         int r = ctr_write_atomic(path, text, strlen(text), 0644);
         if (r < 0)
                 return ctr_err_sys(err, -r, "config", "write %s", path);
+        return 0;
+}
+
+/* --- get/set by key ------------------------------------------------------------------------ */
+
+static const char *const settable_keys[] = {
+        "hostname",   "init",          "network.mode",      "stop.signal", "stop.timeout", "limits.memory",
+        "limits.memory_high", "limits.cpus", "limits.cpu_weight", "limits.pids", NULL,
+};
+
+const char *const *ctr_config_keys(void)
+{
+        return settable_keys;
+}
+
+static bool is_null(const char *v)
+{
+        return !strcmp(v, "null") || !strcmp(v, "none");
+}
+
+int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, struct ctr_error *err)
+{
+        char buf[64];
+        const char *v = NULL;
+        if (!strcmp(key, "hostname"))
+                v = c->hostname;
+        else if (!strcmp(key, "init"))
+                v = c->init[0];
+        else if (!strcmp(key, "network.mode"))
+                v = ctr_net_mode_name(c->net_mode);
+        else if (!strcmp(key, "stop.signal"))
+                v = c->stop_signal;
+        else if (!strcmp(key, "stop.timeout"))
+                snprintf(buf, sizeof(buf), "%d", c->stop_timeout), v = buf;
+        else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high")) {
+                uint64_t x = !strcmp(key, "limits.memory") ? c->limits.memory : c->limits.memory_high;
+                if (x)
+                        ctr_format_size(x, buf, sizeof(buf)), v = buf;
+        } else if (!strcmp(key, "limits.cpus")) {
+                if (c->limits.cpus > 0)
+                        snprintf(buf, sizeof(buf), "%g", c->limits.cpus), v = buf;
+        } else if (!strcmp(key, "limits.cpu_weight")) {
+                if (c->limits.cpu_weight)
+                        snprintf(buf, sizeof(buf), "%llu", (unsigned long long)c->limits.cpu_weight), v = buf;
+        } else if (!strcmp(key, "limits.pids")) {
+                if (c->limits.pids)
+                        snprintf(buf, sizeof(buf), "%lld", (long long)c->limits.pids), v = buf;
+        } else
+                return ctr_err(err, ENOENT, "config", "unknown key '%s' (see ctr-config(5))", key);
+        *ret = xstrdup(v ? v : "null");
+        return 0;
+}
+
+static int bad_value(struct ctr_error *err, const char *key, const char *value, const char *want)
+{
+        return ctr_err(err, EINVAL, "config", "key '%s': '%s' is not %s", key, value, want);
+}
+
+int ctr_config_set(struct ctr_config *c, const char *key, const char *value, struct ctr_error *err)
+{
+        char *end;
+        uint64_t sz;
+        if (!strcmp(key, "hostname")) {
+                free(c->hostname);
+                c->hostname = xstrdup(value);
+        } else if (!strcmp(key, "init")) {
+                free(c->init[0]);
+                c->init[0] = xstrdup(value);
+        } else if (!strcmp(key, "network.mode")) {
+                if (ctr_net_mode_from_name(value, &c->net_mode) < 0)
+                        return bad_value(err, key, value, "none or host");
+        } else if (!strcmp(key, "stop.signal")) {
+                free(c->stop_signal);
+                c->stop_signal = is_null(value) ? NULL : xstrdup(value);
+        } else if (!strcmp(key, "stop.timeout")) {
+                long t = strtol(value, &end, 10);
+                if (*end || end == value || t < 0 || t > 86400)
+                        return bad_value(err, key, value, "a number of seconds (0-86400)");
+                c->stop_timeout = (int)t;
+        } else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high")) {
+                if (is_null(value))
+                        sz = 0;
+                else if (ctr_parse_size(value, &sz) < 0)
+                        return bad_value(err, key, value, "a size (like 512M) or null");
+                if (!strcmp(key, "limits.memory"))
+                        c->limits.memory = sz;
+                else
+                        c->limits.memory_high = sz;
+        } else if (!strcmp(key, "limits.cpus")) {
+                double d = is_null(value) ? 0 : strtod(value, &end);
+                if (!is_null(value) && (*end || end == value || !(d > 0)))
+                        return bad_value(err, key, value, "a positive number of CPUs or null");
+                c->limits.cpus = d;
+        } else if (!strcmp(key, "limits.cpu_weight") || !strcmp(key, "limits.pids")) {
+                long long x = is_null(value) ? 0 : strtoll(value, &end, 10);
+                bool weight = !strcmp(key, "limits.cpu_weight");
+                if (!is_null(value) && (*end || end == value || x < 1 || x > (weight ? 10000 : INT32_MAX)))
+                        return bad_value(err, key, value, weight ? "1-10000 or null" : "a positive integer or null");
+                if (weight)
+                        c->limits.cpu_weight = (uint64_t)x;
+                else
+                        c->limits.pids = x;
+        } else
+                return ctr_err(err, ENOENT, "config", "unknown key '%s' (see ctr-config(5))", key);
         return 0;
 }

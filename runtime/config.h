@@ -55,6 +55,14 @@ char *ctr_config_to_json(const struct ctr_config *c);
 int ctr_config_load(const char *path, struct ctr_config *ret, struct ctr_error *err);
 int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_error *err);
 
+/* `ctr config NAME get|set KEY`: the scalar keys a user may read and change by dotted name. */
+const char *const *ctr_config_keys(void);
+/* The value as text ("512M", "1.5", "null"); caller frees. -ENOENT for an unknown key. */
+int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, struct ctr_error *err);
+/* Parse value into key ("null" or "none" clears an optional key); the config is then validated
+ * by the caller. -ENOENT for an unknown key, -EINVAL for a bad value. */
+int ctr_config_set(struct ctr_config *c, const char *key, const char *value, struct ctr_error *err);
+
 const char *ctr_net_mode_name(enum ctr_net_mode m);
 int ctr_net_mode_from_name(const char *s, enum ctr_net_mode *ret);
 /* Add or replace "K=V" in the environment list. */

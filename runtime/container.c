@@ -389,6 +389,62 @@ out:
         return r;
 }
 
+static struct ctr_cg_limits cg_limits(const struct ctr_config *c)
+{
+        return (struct ctr_cg_limits){.memory = c->limits.memory,
+                                      .memory_high = c->limits.memory_high,
+                                      .cpus = c->limits.cpus,
+                                      .cpu_weight = c->limits.cpu_weight,
+                                      .pids = c->limits.pids};
+}
+
+int ctr_container_config_set(const struct ctr_paths *p, const char *name, const char *key, const char *value,
+                             bool *ret_live, struct ctr_error *err)
+{
+        struct ctr_config cfg = {0}, old = {0};
+        struct ctr_state st = {0};
+        _cleanup_close_ int lock = -1;
+        _cleanup_free_ char *path = ctr_path_config(p, name);
+        bool stale;
+        int r;
+
+        *ret_live = false;
+        if (!ctr_name_valid(name))
+                return ctr_container_load(p, name, &cfg, err); /* the usual "not a valid name" */
+        r = ctr_lock_container(p, name, &lock, err);
+        /* Both copies are read under the lock: old is what the live cgroup reflects. */
+        if (r >= 0)
+                r = ctr_container_load(p, name, &old, err);
+        if (r >= 0)
+                r = ctr_container_load(p, name, &cfg, err);
+        if (r >= 0)
+                r = ctr_config_set(&cfg, key, value, err);
+        if (r >= 0)
+                r = ctr_config_validate(&cfg, err);
+        if (r >= 0)
+                r = ctr_state_probe(p, name, &st, &stale, err);
+        bool running = r >= 0 && (st.status == CTR_RUNNING || st.status == CTR_FROZEN) && st.cgroup;
+        if (running && !strncmp(key, "limits.", 7)) {
+                struct ctr_cg_host h;
+                struct ctr_cg_limits a = cg_limits(&old), b = cg_limits(&cfg);
+                r = ctr_cgroup_detect(&h, err);
+                if (r >= 0 && !ctr_cgroup_path_ours(&h, st.cgroup))
+                        r = ctr_err(err, EINVAL, "cgroup", "state names a cgroup ctr does not own: %s", st.cgroup);
+                if (r >= 0)
+                        r = ctr_cgroup_update_limits(&h, st.cgroup, &a, &b, err);
+                if (r >= 0)
+                        *ret_live = true;
+                else if (r < 0 && ctr_cgroup_detect(&h, NULL) == 0)
+                        ctr_cgroup_update_limits(&h, st.cgroup, &b, &a, NULL); /* put back what was */
+        }
+        if (r >= 0)
+                r = ctr_config_save(path, &cfg, err);
+        ctr_state_free(&st);
+        ctr_config_free(&cfg);
+        ctr_config_free(&old);
+        return r;
+}
+
 int ctr_container_freeze(const struct ctr_paths *p, const char *name, bool freeze, struct ctr_error *err)
 {
         struct ctr_config cfg = {0};

@@ -23,6 +23,11 @@ int ctr_container_stop(const struct ctr_paths *p, const char *name, int timeout,
                        struct ctr_error *err);
 int ctr_container_destroy(const struct ctr_paths *p, const char *name, bool force, struct ctr_error *err);
 
+/* Change one config key (ctr config NAME set). A limit changed on a running container is written
+ * to its live cgroup first; when that fails nothing is saved. */
+int ctr_container_config_set(const struct ctr_paths *p, const char *name, const char *key, const char *value,
+                             bool *ret_live, struct ctr_error *err);
+
 /* Freeze (or thaw) every process of a running container through its monitor. */
 int ctr_container_freeze(const struct ctr_paths *p, const char *name, bool freeze, struct ctr_error *err);
 

@@ -37,6 +37,8 @@ static const struct verb {
         {"attach", cmd_attach, "attach NAME", "connect to the container's console (detach: Ctrl-])"},
         {"freeze", cmd_freeze, "freeze NAME", "stop every process of the container in place"},
         {"unfreeze", cmd_unfreeze, "unfreeze NAME", "let a frozen container continue"},
+        {"config", cmd_config, "config NAME get KEY | config NAME set KEY VALUE",
+         "read or change one configuration key (limits apply live)"},
         {"template", cmd_template, "template list [-q]", "list the available templates"},
 };
 

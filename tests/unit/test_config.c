@@ -606,3 +606,81 @@ Test(config_files, save_into_missing_dir_fails)
         cr_assert_eq(count_entries(dir), 0);
         ctr_config_free(&c);
 }
+
+/* ctr config NAME get|set KEY: every settable key round-trips through set and get. */
+Test(config_keys, set_get_round_trip)
+{
+        static const struct {
+                const char *key, *in, *out;
+        } cases[] = {
+                {"hostname", "www", "www"},
+                {"init", "/lib/systemd/systemd", "/lib/systemd/systemd"},
+                {"network.mode", "host", "host"},
+                {"stop.signal", "SIGTERM", "SIGTERM"},
+                {"stop.signal", "null", "null"},
+                {"stop.timeout", "7", "7"},
+                {"limits.memory", "1G", "1G"},
+                {"limits.memory", "1536M", "1536M"},
+                {"limits.memory", "null", "null"},
+                {"limits.memory_high", "512M", "512M"},
+                {"limits.cpus", "1.5", "1.5"},
+                {"limits.cpus", "none", "null"},
+                {"limits.cpu_weight", "250", "250"},
+                {"limits.pids", "64", "64"},
+                {"limits.pids", "null", "null"},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                struct ctr_config c;
+                struct ctr_error err = {0};
+                char *v = NULL;
+                ctr_config_init(&c, "web");
+                cr_assert_eq(ctr_config_set(&c, cases[i].key, cases[i].in, &err), 0, "%s=%s: %s", cases[i].key,
+                             cases[i].in, err.msg);
+                cr_assert_eq(ctr_config_validate(&c, &err), 0, "%s=%s: %s", cases[i].key, cases[i].in, err.msg);
+                cr_assert_eq(ctr_config_get(&c, cases[i].key, &v, &err), 0);
+                cr_assert_str_eq(v, cases[i].out, "%s", cases[i].key);
+                free(v);
+                ctr_config_free(&c);
+        }
+        for (const char *const *k = ctr_config_keys(); *k; k++) {
+                struct ctr_config c;
+                char *v = NULL;
+                ctr_config_init(&c, "web");
+                cr_assert_eq(ctr_config_get(&c, *k, &v, NULL), 0, "listed key %s cannot be read", *k);
+                free(v);
+                ctr_config_free(&c);
+        }
+}
+
+Test(config_keys, bad_values_and_keys)
+{
+        static const struct {
+                const char *key, *in;
+                int want;
+        } bad[] = {
+                {"limits.memory", "12Q", -EINVAL}, {"limits.cpus", "0", -EINVAL},   {"limits.cpus", "-1", -EINVAL},
+                {"limits.cpus", "x", -EINVAL},     {"limits.pids", "0", -EINVAL},   {"limits.pids", "1.5", -EINVAL},
+                {"limits.cpu_weight", "10001", -EINVAL}, {"stop.timeout", "-1", -EINVAL},
+                {"network.mode", "bridgey", -EINVAL}, {"bogus", "1", -ENOENT},       {"limits", "1", -ENOENT},
+                {"name", "other", -ENOENT},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                struct ctr_config c;
+                struct ctr_error err = {0};
+                ctr_config_init(&c, "web");
+                cr_assert_eq(ctr_config_set(&c, bad[i].key, bad[i].in, &err), bad[i].want, "%s=%s", bad[i].key,
+                             bad[i].in);
+                cr_assert(strstr(err.msg, bad[i].key), "message does not name the key: %s", err.msg);
+                ctr_config_free(&c);
+        }
+        /* Values that parse but do not validate are caught by the whole-config check. */
+        struct ctr_config c;
+        struct ctr_error err = {0};
+        ctr_config_init(&c, "web");
+        cr_assert_eq(ctr_config_set(&c, "hostname", "no spaces", &err), 0);
+        cr_assert_lt(ctr_config_validate(&c, &err), 0);
+        cr_assert_eq(ctr_config_set(&c, "hostname", "ok", &err), 0);
+        cr_assert_eq(ctr_config_set(&c, "stop.signal", "SIGNOPE", &err), 0);
+        cr_assert_lt(ctr_config_validate(&c, &err), 0);
+        ctr_config_free(&c);
+}

@@ -1,0 +1,26 @@
+# VM lane: ctr config set on a running container changes its live cgroup, and clearing a limit
+# puts the kernel's default back.
+need_v2_controller memory
+n=$(cname live)
+mk "$n"
+ctr start "$n"
+cg=$(ctr info "$n" --format json | json_field 'd["cgroup"]')
+# Without limits the memory controller may not even be enabled for the container yet.
+[ ! -e "$cg/memory.max" ] || assert_eq "$(cat "$cg/memory.max")" max "no limit at first"
+out=$(ctr config "$n" set limits.memory 48M)
+assert_match "$out" "applied to the running container" "live message"
+assert_eq "$(cat "$cg/memory.max")" 50331648 "memory.max after set"
+assert_eq "$(ctr config "$n" get limits.memory)" 48M "saved"
+rc=0
+ctr exec "$n" -- ctr-probe alloc:96 >/dev/null 2>&1 || rc=$?
+assert_eq "$rc" 137 "the new limit bites at once"
+ctr config "$n" set limits.pids 40
+assert_eq "$(cat "$cg/pids.max")" 40 "pids.max after set"
+ctr config "$n" set limits.cpus 0.5
+assert_eq "$(cat "$cg/cpu.max")" "50000 100000" "cpu.max after set"
+ctr config "$n" set limits.memory null
+ctr config "$n" set limits.pids null
+ctr config "$n" set limits.cpus null
+assert_eq "$(cat "$cg/memory.max") $(cat "$cg/pids.max") $(cat "$cg/cpu.max")" "max max max 100000" "cleared"
+ctr stop "$n" --kill
+ctr destroy "$n"
