@@ -103,21 +103,27 @@ int ctr_cgroup_check_limits(const struct ctr_cg_host *h, const struct ctr_cg_lim
                        h->mount);
 }
 
-static int enable_controllers(const char *dir, const struct ctr_cg_limits *l, struct ctr_error *err)
+/* Enable in dir's subtree the controllers the limits need (an error when that fails), and the
+ * other counting ones the host offers, best effort, so every container has its stats and can
+ * take a live limit later. */
+static int enable_controllers(const struct ctr_cg_host *h, const char *dir, const struct ctr_cg_limits *l,
+                              struct ctr_error *err)
 {
-        const char *want[3];
-        size_t n = 0;
-        if (l->memory || l->memory_high)
-                want[n++] = "+memory";
-        if (l->cpus > 0 || l->cpu_weight)
-                want[n++] = "+cpu";
-        if (l->pids)
-                want[n++] = "+pids";
-        for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *p = xasprintf("%s/cgroup.subtree_control", dir);
-                int r = ctr_write_file(p, want[i]);
-                if (r < 0)
-                        return ctr_err_sys(err, -r, "cgroup", "enable %s controller in %s", want[i] + 1, dir);
+        static const char *const useful[] = {"memory", "cpu", "pids", "io"};
+        _cleanup_free_ char *p = xasprintf("%s/cgroup.subtree_control", dir);
+        _cleanup_free_ char *cur = NULL;
+        ctr_read_file(p, 4096, &cur, NULL);
+        for (size_t i = 0; i < ARRAY_SIZE(useful); i++) {
+                const char *c = useful[i];
+                bool needed = (!strcmp(c, "memory") && (l->memory || l->memory_high)) ||
+                              (!strcmp(c, "cpu") && (l->cpus > 0 || l->cpu_weight)) || (!strcmp(c, "pids") && l->pids);
+                if (!has_controller(h->controllers, c) || (cur && has_controller(cur, c)))
+                        continue;
+                char want[16];
+                snprintf(want, sizeof(want), "+%s", c);
+                int r = ctr_write_file(p, want);
+                if (r < 0 && needed)
+                        return ctr_err_sys(err, -r, "cgroup", "enable %s controller in %s", c, dir);
         }
         return 0;
 }
@@ -167,9 +173,9 @@ int ctr_cgroup_update_limits(const struct ctr_cg_host *h, const char *path, cons
                 return r;
         /* A controller first asked for now must be enabled on the way down to the container. */
         _cleanup_free_ char *parent = xasprintf("%s/" CTR_CGROUP_PARENT, h->mount);
-        r = enable_controllers(h->mount, new, err);
+        r = enable_controllers(h, h->mount, new, err);
         if (r >= 0)
-                r = enable_controllers(parent, new, err);
+                r = enable_controllers(h, parent, new, err);
         if (r < 0)
                 return r;
         if (new->memory != old->memory) {
@@ -219,9 +225,9 @@ int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struc
                 if (errno != ENOENT || attempt > 20)
                         return ctr_err_sys(err, errno, "cgroup", "create %s", path);
         }
-        r = enable_controllers(h->mount, l, err);
+        r = enable_controllers(h, h->mount, l, err);
         if (r >= 0)
-                r = enable_controllers(parent, l, err);
+                r = enable_controllers(h, parent, l, err);
         if (r >= 0)
                 r = ctr_cgroup_apply_limits(path, l, err);
         if (r < 0) {

@@ -5,8 +5,11 @@ n=$(cname live)
 mk "$n"
 ctr start "$n"
 cg=$(ctr info "$n" --format json | json_field 'd["cgroup"]')
-# Without limits the memory controller may not even be enabled for the container yet.
-[ ! -e "$cg/memory.max" ] || assert_eq "$(cat "$cg/memory.max")" max "no limit at first"
+# Without limits, the controllers the host offers are on: no limit, but the counters are there.
+assert_eq "$(cat "$cg/memory.max")" max "no limit at first"
+cur=$(ctr info "$n" --format json | json_field 'd["stats"]["memory"]["current"]')
+[ "$cur" -gt 0 ] || fail "memory.current of a container without limits is $cur"
+assert_match "$(ctr info "$n" --format json | json_field 'd["stats"]["pids"]["current"]')" "^[1-9]" "pids counted"
 out=$(ctr config "$n" set limits.memory 48M)
 assert_match "$out" "applied to the running container" "live message"
 assert_eq "$(cat "$cg/memory.max")" 50331648 "memory.max after set"
