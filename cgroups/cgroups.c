@@ -78,9 +78,30 @@ static bool bound_to_v1(const char *name)
         return statfs(path, &sf) == 0 && sf.f_type != CGROUP2_SUPER_MAGIC && access(path, F_OK) == 0;
 }
 
+bool ctr_cgroup_cpuset_valid(const char *s)
+{
+        /* Ranges and single CPUs separated by commas: 0, 0-3, 0-1,4. */
+        if (!*s || strlen(s) >= 64)
+                return false;
+        bool digit = false, dash = false;
+        for (const char *c = s; *c; c++) {
+                if (*c >= '0' && *c <= '9')
+                        digit = true;
+                else if (*c == '-' && digit && !dash)
+                        dash = true, digit = false;
+                else if (*c == ',' && digit)
+                        digit = dash = false;
+                else
+                        return false;
+        }
+        return digit;
+}
+
 static const char *missing_controller(const struct ctr_cg_host *h, const struct ctr_cg_limits *l)
 {
-        if ((l->memory || l->memory_high) && !has_controller(h->controllers, "memory"))
+        if (l->cpuset[0] && !has_controller(h->controllers, "cpuset"))
+                return "cpuset";
+        if ((l->memory || l->memory_high || l->memory_swap) && !has_controller(h->controllers, "memory"))
                 return "memory";
         if ((l->cpus > 0 || l->cpu_weight) && !has_controller(h->controllers, "cpu"))
                 return "cpu";
@@ -109,13 +130,14 @@ int ctr_cgroup_check_limits(const struct ctr_cg_host *h, const struct ctr_cg_lim
 static int enable_controllers(const struct ctr_cg_host *h, const char *dir, const struct ctr_cg_limits *l,
                               struct ctr_error *err)
 {
-        static const char *const useful[] = {"memory", "cpu", "pids", "io"};
+        static const char *const useful[] = {"memory", "cpu", "pids", "io", "cpuset"};
         _cleanup_free_ char *p = xasprintf("%s/cgroup.subtree_control", dir);
         _cleanup_free_ char *cur = NULL;
         ctr_read_file(p, 4096, &cur, NULL);
         for (size_t i = 0; i < ARRAY_SIZE(useful); i++) {
                 const char *c = useful[i];
-                bool needed = (!strcmp(c, "memory") && (l->memory || l->memory_high)) ||
+                bool needed = (!strcmp(c, "memory") && (l->memory || l->memory_high || l->memory_swap)) ||
+                              (!strcmp(c, "cpuset") && l->cpuset[0]) ||
                               (!strcmp(c, "cpu") && (l->cpus > 0 || l->cpu_weight)) || (!strcmp(c, "pids") && l->pids);
                 if (!has_controller(h->controllers, c) || (cur && has_controller(cur, c)))
                         continue;
@@ -161,6 +183,12 @@ int ctr_cgroup_apply_limits(const char *path, const struct ctr_cg_limits *l, str
                 snprintf(buf, sizeof(buf), "%lld", (long long)l->pids);
                 r = write_limit(path, "pids.max", buf, err);
         }
+        if (r >= 0 && l->memory_swap) {
+                snprintf(buf, sizeof(buf), "%llu", (unsigned long long)l->memory_swap);
+                r = write_limit(path, "memory.swap.max", buf, err);
+        }
+        if (r >= 0 && l->cpuset[0])
+                r = write_limit(path, "cpuset.cpus", l->cpuset, err);
         return r;
 }
 
@@ -197,6 +225,25 @@ int ctr_cgroup_update_limits(const struct ctr_cg_host *h, const char *path, cons
         if (r >= 0 && new->pids != old->pids) {
                 snprintf(buf, sizeof(buf), "%lld", (long long)new->pids);
                 r = write_limit(path, "pids.max", new->pids ? buf : "max", err);
+        }
+        if (r >= 0 && new->memory_swap != old->memory_swap) {
+                snprintf(buf, sizeof(buf), "%llu", (unsigned long long)new->memory_swap);
+                r = write_limit(path, "memory.swap.max", new->memory_swap ? buf : "max", err);
+        }
+        if (r >= 0 && strcmp(new->cpuset, old->cpuset)) {
+                if (new->cpuset[0])
+                        r = write_limit(path, "cpuset.cpus", new->cpuset, err);
+                else {
+                        /* Cleared: every CPU the parent has. (An empty list would mean the same,
+                         * but kernels refuse it, ENOSPC, while the cgroup holds tasks.) */
+                        _cleanup_free_ char *eff = xasprintf("%s/cpuset.cpus.effective", parent);
+                        _cleanup_free_ char *cpus = NULL;
+                        r = ctr_read_file(eff, 4096, &cpus, NULL);
+                        if (r < 0)
+                                return ctr_err_sys(err, -r, "cgroup", "read %s", eff);
+                        cpus[strcspn(cpus, "\n")] = 0;
+                        r = write_limit(path, "cpuset.cpus", cpus, err);
+                }
         }
         return r;
 }

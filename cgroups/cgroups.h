@@ -22,7 +22,12 @@ struct ctr_cg_limits {
         double cpus;          /* cpu.max quota in CPUs */
         uint64_t cpu_weight;  /* cpu.weight */
         int64_t pids;         /* pids.max */
+        uint64_t memory_swap; /* memory.swap.max, bytes; 0 = unset */
+        char cpuset[64];      /* cpuset.cpus, "" = unset */
 };
+
+/* "0-3,6": CPU list syntax of cpuset.cpus. */
+bool ctr_cgroup_cpuset_valid(const char *s);
 
 #define CTR_CGROUP_PARENT "ctr.slice"
 

@@ -166,7 +166,7 @@ _ctr()
             case $npos in
                 0) _ctr_words "$(_ctr_query "$root" list -q)" "$cur" ;;
                 1) _ctr_words 'get set' "$cur" ;;
-                2) _ctr_words 'hostname init network.mode stop.signal stop.timeout limits.memory limits.memory_high limits.cpus limits.cpu_weight limits.pids' "$cur" ;;
+                2) _ctr_words 'hostname init network.mode stop.signal stop.timeout limits.memory limits.memory_high limits.memory_swap limits.cpus limits.cpu_weight limits.pids limits.cpuset' "$cur" ;;
             esac
             ;;
         template)

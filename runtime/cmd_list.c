@@ -213,6 +213,14 @@ static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const st
                         ctr_json_int_(g, v->cfg.limits.pids);
                 else
                         ctr_json_null(g);
+                ctr_json_key_(g, "memory_swap");
+                if (v->cfg.limits.memory_swap) {
+                        ctr_format_size(v->cfg.limits.memory_swap, buf, sizeof(buf));
+                        ctr_json_str(g, buf);
+                } else
+                        ctr_json_null(g);
+                ctr_json_key_(g, "cpuset");
+                ctr_json_str(g, v->cfg.limits.cpuset);
                 ctr_json_obj_close(g);
                 ctr_json_key_(g, "devices");
                 ctr_json_arr_open(g);
@@ -311,6 +319,12 @@ int cmd_info(int argc, char **argv)
                 snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "cpus=%g ", v.cfg.limits.cpus);
         if (v.cfg.limits.pids)
                 snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "pids=%" PRId64 " ", v.cfg.limits.pids);
+        if (v.cfg.limits.memory_swap) {
+                ctr_format_size(v.cfg.limits.memory_swap, buf, sizeof(buf));
+                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "swap=%s ", buf);
+        }
+        if (v.cfg.limits.cpuset)
+                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "cpuset=%s ", v.cfg.limits.cpuset);
         printf("Name:        %s\n", v.name);
         printf("State:       %s\n", ctr_status_name(v.st.status));
         if (live(&v)) {

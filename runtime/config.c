@@ -62,6 +62,7 @@ void ctr_config_free(struct ctr_config *c)
         free(c->mounts);
         strv_free(c->env);
         strv_free(c->devices);
+        free(c->limits.cpuset);
         free(c->stop_signal);
         memset(c, 0, sizeof(*c));
 }
@@ -289,6 +290,10 @@ static int parse_limits(const ctr_json *o, struct ctr_limits *l, struct ctr_erro
                         r = get_size(v, "limits.memory", &l->memory, err);
                 else if (!strcmp(k, "memory_high"))
                         r = get_size(v, "limits.memory_high", &l->memory_high, err);
+                else if (!strcmp(k, "memory_swap"))
+                        r = get_size(v, "limits.memory_swap", &l->memory_swap, err);
+                else if (!strcmp(k, "cpuset"))
+                        r = get_string(v, "limits.cpuset", true, &l->cpuset, err);
                 else if (!strcmp(k, "cpus")) {
                         if (ctr_json_type(v) == CTR_JSON_NULL) {
                                 l->cpus = 0;
@@ -523,6 +528,9 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
         if (c->limits.cpus < 0 || (c->limits.cpus > 0 && c->limits.cpus < 0.01) || c->limits.cpus > 4096 ||
             isnan(c->limits.cpus))
                 return ctr_err(err, ERANGE, "config", "key 'limits.cpus' must be between 0.01 and 4096");
+        if (c->limits.cpuset && !ctr_cgroup_cpuset_valid(c->limits.cpuset))
+                return ctr_err(err, EINVAL, "config", "key 'limits.cpuset': '%s' is not a CPU list (like 0-1,4)",
+                               c->limits.cpuset);
         if (c->limits.memory && c->limits.memory < (1 << 20))
                 return ctr_err(err, ERANGE, "config", "key 'limits.memory' must be at least 1M");
         for (size_t i = 0; i < c->n_mounts; i++) {
@@ -604,6 +612,8 @@ char *ctr_config_to_json(const struct ctr_config *c)
                 ctr_json_int_(g, c->limits.pids);
         else
                 ctr_json_null(g);
+        gen_size(g, "memory_swap", c->limits.memory_swap);
+        gen_str_or_null(g, "cpuset", c->limits.cpuset);
         ctr_json_obj_close(g);
         ctr_json_key_(g, "network");
         ctr_json_obj_open(g);
@@ -669,7 +679,8 @@ int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_err
 
 static const char *const settable_keys[] = {
         "hostname",   "init",          "network.mode",      "stop.signal", "stop.timeout", "limits.memory",
-        "limits.memory_high", "limits.cpus", "limits.cpu_weight", "limits.pids", NULL,
+        "limits.memory_high", "limits.memory_swap", "limits.cpus", "limits.cpu_weight", "limits.pids",
+        "limits.cpuset", NULL,
 };
 
 const char *const *ctr_config_keys(void)
@@ -696,8 +707,13 @@ int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, stru
                 v = c->stop_signal;
         else if (!strcmp(key, "stop.timeout"))
                 snprintf(buf, sizeof(buf), "%d", c->stop_timeout), v = buf;
-        else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high")) {
-                uint64_t x = !strcmp(key, "limits.memory") ? c->limits.memory : c->limits.memory_high;
+        else if (!strcmp(key, "limits.cpuset"))
+                v = c->limits.cpuset;
+        else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high") ||
+                 !strcmp(key, "limits.memory_swap")) {
+                uint64_t x = !strcmp(key, "limits.memory")        ? c->limits.memory
+                             : !strcmp(key, "limits.memory_high") ? c->limits.memory_high
+                                                                  : c->limits.memory_swap;
                 if (x)
                         ctr_format_size(x, buf, sizeof(buf)), v = buf;
         } else if (!strcmp(key, "limits.cpus")) {
@@ -741,15 +757,21 @@ int ctr_config_set(struct ctr_config *c, const char *key, const char *value, str
                 if (*end || end == value || t < 0 || t > 86400)
                         return bad_value(err, key, value, "a number of seconds (0-86400)");
                 c->stop_timeout = (int)t;
-        } else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high")) {
+        } else if (!strcmp(key, "limits.cpuset")) {
+                free(c->limits.cpuset);
+                c->limits.cpuset = is_null(value) ? NULL : xstrdup(value);
+        } else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high") ||
+                   !strcmp(key, "limits.memory_swap")) {
                 if (is_null(value))
                         sz = 0;
                 else if (ctr_parse_size(value, &sz) < 0)
                         return bad_value(err, key, value, "a size (like 512M) or null");
                 if (!strcmp(key, "limits.memory"))
                         c->limits.memory = sz;
-                else
+                else if (!strcmp(key, "limits.memory_high"))
                         c->limits.memory_high = sz;
+                else
+                        c->limits.memory_swap = sz;
         } else if (!strcmp(key, "limits.cpus")) {
                 double d = is_null(value) ? 0 : strtod(value, &end);
                 if (!is_null(value) && (*end || end == value || !(d > 0)))
@@ -767,4 +789,19 @@ int ctr_config_set(struct ctr_config *c, const char *key, const char *value, str
         } else
                 return ctr_err(err, ENOENT, "config", "unknown key '%s' (see ctr-config(5))", key);
         return 0;
+}
+
+struct ctr_cg_limits ctr_config_cg_limits(const struct ctr_config *c)
+{
+        struct ctr_cg_limits l = {
+                .memory = c->limits.memory,
+                .memory_high = c->limits.memory_high,
+                .cpus = c->limits.cpus,
+                .cpu_weight = c->limits.cpu_weight,
+                .pids = c->limits.pids,
+                .memory_swap = c->limits.memory_swap,
+        };
+        if (c->limits.cpuset)
+                snprintf(l.cpuset, sizeof(l.cpuset), "%s", c->limits.cpuset);
+        return l;
 }

@@ -24,6 +24,8 @@ struct ctr_limits {
         double cpus;          /* 0 = unset */
         uint64_t cpu_weight;  /* 1..10000, 0 = unset */
         int64_t pids;         /* 0 = unset */
+        uint64_t memory_swap; /* bytes, 0 = unset */
+        char *cpuset;         /* "0-1", NULL = unset */
 };
 
 struct ctr_config {
@@ -54,6 +56,10 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err);
 char *ctr_config_to_json(const struct ctr_config *c);
 int ctr_config_load(const char *path, struct ctr_config *ret, struct ctr_error *err);
 int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_error *err);
+
+struct ctr_cg_limits;
+/* The limits as the cgroups module takes them. */
+struct ctr_cg_limits ctr_config_cg_limits(const struct ctr_config *c);
 
 /* `ctr config NAME get|set KEY`: the scalar keys a user may read and change by dotted name. */
 const char *const *ctr_config_keys(void);

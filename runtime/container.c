@@ -389,15 +389,6 @@ out:
         return r;
 }
 
-static struct ctr_cg_limits cg_limits(const struct ctr_config *c)
-{
-        return (struct ctr_cg_limits){.memory = c->limits.memory,
-                                      .memory_high = c->limits.memory_high,
-                                      .cpus = c->limits.cpus,
-                                      .cpu_weight = c->limits.cpu_weight,
-                                      .pids = c->limits.pids};
-}
-
 int ctr_container_config_set(const struct ctr_paths *p, const char *name, const char *key, const char *value,
                              bool *ret_live, struct ctr_error *err)
 {
@@ -426,7 +417,7 @@ int ctr_container_config_set(const struct ctr_paths *p, const char *name, const 
         bool running = r >= 0 && (st.status == CTR_RUNNING || st.status == CTR_FROZEN) && st.cgroup;
         if (running && !strncmp(key, "limits.", 7)) {
                 struct ctr_cg_host h;
-                struct ctr_cg_limits a = cg_limits(&old), b = cg_limits(&cfg);
+                struct ctr_cg_limits a = ctr_config_cg_limits(&old), b = ctr_config_cg_limits(&cfg);
                 r = ctr_cgroup_detect(&h, err);
                 if (r >= 0 && !ctr_cgroup_path_ours(&h, st.cgroup))
                         r = ctr_err(err, EINVAL, "cgroup", "state names a cgroup ctr does not own: %s", st.cgroup);

@@ -381,13 +381,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
         if (save_state(m, CTR_STARTING) < 0)
                 return ctr_err(err, EIO, "state", "cannot write state under %s", m->rundir);
 
-        struct ctr_cg_limits lim = {
-                .memory = m->cfg->limits.memory,
-                .memory_high = m->cfg->limits.memory_high,
-                .cpus = m->cfg->limits.cpus,
-                .cpu_weight = m->cfg->limits.cpu_weight,
-                .pids = m->cfg->limits.pids,
-        };
+        struct ctr_cg_limits lim = ctr_config_cg_limits(m->cfg);
         r = ctr_cgroup_detect(&m->cg, err);
         if (r < 0)
                 return r;

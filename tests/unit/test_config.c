@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 
 #include "unit.h"
+#include "../../cgroups/cgroups.h"
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -682,5 +683,32 @@ Test(config_keys, bad_values_and_keys)
         cr_assert_eq(ctr_config_set(&c, "hostname", "ok", &err), 0);
         cr_assert_eq(ctr_config_set(&c, "stop.signal", "SIGNOPE", &err), 0);
         cr_assert_lt(ctr_config_validate(&c, &err), 0);
+        ctr_config_free(&c);
+}
+
+Test(config_keys, cpuset_lists)
+{
+        static const char *const ok[] = {"0", "0-1", "0-3,6", "1,3,5", "10-12,14-15"};
+        static const char *const bad[] = {"", "-", "1-", "-1", "0,,1", "0-1-2", "a", "0 1", "1,", ",1"};
+        for (size_t i = 0; i < ARRAY_SIZE(ok); i++)
+                cr_assert(ctr_cgroup_cpuset_valid(ok[i]), "'%s' refused", ok[i]);
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+                cr_assert_not(ctr_cgroup_cpuset_valid(bad[i]), "'%s' accepted", bad[i]);
+        struct ctr_config c;
+        struct ctr_error err = {0};
+        ctr_config_init(&c, "web");
+        cr_assert_eq(ctr_config_set(&c, "limits.cpuset", "0-1", &err), 0);
+        cr_assert_eq(ctr_config_set(&c, "limits.memory_swap", "1G", &err), 0);
+        cr_assert_eq(ctr_config_validate(&c, &err), 0, "%s", err.msg);
+        char *text = ctr_config_to_json(&c);
+        struct ctr_config back;
+        cr_assert_eq(ctr_config_parse(text, &back, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(back.limits.cpuset, "0-1");
+        cr_assert_eq(back.limits.memory_swap, 1ULL << 30);
+        free(text);
+        ctr_config_free(&back);
+        cr_assert_eq(ctr_config_set(&c, "limits.cpuset", "1-", &err), 0);
+        cr_assert_lt(ctr_config_validate(&c, &err), 0);
+        cr_assert(strstr(err.msg, "limits.cpuset"), "%s", err.msg);
         ctr_config_free(&c);
 }
