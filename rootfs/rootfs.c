@@ -131,7 +131,7 @@ void ctr_rootfs_plan_free(struct ctr_mount_plan *p)
 
 void ctr_rootfs_plan_print(const struct ctr_mount_plan *p, FILE *f)
 {
-        static const char *const kinds[] = {"mount", "bind", "mkdir", "mknod", "symlink", "mask", "readonly", "rw"};
+        static const char *const kinds[] = {"mount", "bind", "mknod", "symlink", "mask", "readonly", "rw"};
         fprintf(f, "rootfs %s\n", p->rootfs);
         for (size_t i = 0; i < p->n; i++) {
                 const struct ctr_mnt_op *op = &p->ops[i];
@@ -367,11 +367,6 @@ int ctr_rootfs_plan_execute(const struct ctr_mount_plan *p, struct ctr_error *er
                 switch (op->kind) {
                 case CTR_MNT_MOUNT: r = do_mount(rootfd, op, err); break;
                 case CTR_MNT_BIND: r = do_bind(rootfd, op, err); break;
-                case CTR_MNT_MKDIR:
-                        r = ensure_path(rootfd, op->target, true, op->mode ? op->mode : 0755);
-                        if (r < 0)
-                                r = ctr_err_sys(err, -r, "mount", "mkdir %s", op->target);
-                        break;
                 case CTR_MNT_MKNOD: r = do_mknod(rootfd, op, err); break;
                 case CTR_MNT_SYMLINK: r = do_symlink(rootfd, op, err); break;
                 case CTR_MNT_MASK: r = do_mask(rootfd, op, err); break;

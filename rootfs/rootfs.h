@@ -11,7 +11,6 @@
 enum ctr_mnt_kind {
         CTR_MNT_MOUNT,    /* mount(source, target, fstype, flags, data) */
         CTR_MNT_BIND,     /* bind source (host path) onto target; flags may add MS_RDONLY */
-        CTR_MNT_MKDIR,    /* mkdir target (mode) */
         CTR_MNT_MKNOD,    /* character device target (mode, dev); falls back to a bind of source */
         CTR_MNT_SYMLINK,  /* symlink target -> source */
         CTR_MNT_MASK,     /* hide target: /dev/null over a file, an empty read-only tmpfs over a dir */

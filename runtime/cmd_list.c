@@ -1,7 +1,6 @@
 /* ctr list and ctr info: what exists and what is true now, as a table or JSON. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,26 +304,19 @@ int cmd_info(int argc, char **argv)
         }
         rootfs = ctr_path_rootfs(&p, v.name);
         log = ctr_path_console_log(&p, v.name);
-        char started[64] = "-", lim[128] = "", buf[32];
+        char started[64] = "-", lim[256] = "";
         if (live(&v)) {
                 time_t t = v.st.started_at;
                 struct tm tm;
                 strftime(started, sizeof(started), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
         }
-        if (v.cfg.limits.memory) {
-                ctr_format_size(v.cfg.limits.memory, buf, sizeof(buf));
-                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "memory=%s ", buf);
+        /* Every limit that is set, by its config key, as `ctr config get` renders it. */
+        for (const char *const *k = ctr_config_keys(); *k; k++) {
+                _cleanup_free_ char *val = NULL;
+                if (strncmp(*k, "limits.", 7) || ctr_config_get(&v.cfg, *k, &val, NULL) < 0 || !strcmp(val, "null"))
+                        continue;
+                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "%s=%s ", *k + 7, val);
         }
-        if (v.cfg.limits.cpus > 0)
-                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "cpus=%g ", v.cfg.limits.cpus);
-        if (v.cfg.limits.pids)
-                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "pids=%" PRId64 " ", v.cfg.limits.pids);
-        if (v.cfg.limits.memory_swap) {
-                ctr_format_size(v.cfg.limits.memory_swap, buf, sizeof(buf));
-                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "swap=%s ", buf);
-        }
-        if (v.cfg.limits.cpuset)
-                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "cpuset=%s ", v.cfg.limits.cpuset);
         printf("Name:        %s\n", v.name);
         printf("State:       %s\n", ctr_status_name(v.st.status));
         if (live(&v)) {

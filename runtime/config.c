@@ -158,10 +158,6 @@ int ctr_config_parse_volume(const char *spec, struct ctr_mount *ret, struct ctr_
 
 /* --- parsing ------------------------------------------------------------------------------ */
 
-struct parse_ctx {
-        struct ctr_error *err;
-};
-
 static int type_error(struct ctr_error *err, const char *key, const char *want, const ctr_json *v)
 {
         return ctr_err(err, EINVAL, "config", "key '%s' must be %s, not %s", key, want, ctr_json_type_name(v));
