@@ -10,7 +10,7 @@ COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 DESTDIR     ?=
 
 CC      ?= cc
-PKGS    := libseccomp libcap libmnl yajl
+PKGS    := libseccomp libcap libmnl libnftnl yajl
 CFLAGS  ?= -O2 -g
 # -Wno-format-truncation: messages and names are bounded on purpose; truncation is the intent.
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-truncation \

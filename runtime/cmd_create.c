@@ -10,7 +10,7 @@
 #include "container.h"
 #include "util.h"
 
-enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE };
+enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6 };
 
 struct create_args {
         struct ctr_config cfg;
@@ -52,9 +52,20 @@ static int on_opt(int c, const char *arg, void *ud)
                         return bad_flag(a, "--pids", arg, "a positive integer");
                 return 0;
         case OPT_NET:
-                if (ctr_net_mode_from_name(arg, &a->cfg.net_mode) < 0)
-                        return bad_flag(a, "--net", arg, "none or host");
+                if (ctr_config_set_net_mode(&a->cfg, arg, NULL) < 0)
+                        return bad_flag(a, "--net", arg, "bridge, none, host or netns:PATH");
                 return 0;
+        case 'p':
+                if (ctr_config_add_port(&a->cfg, arg, &a->err) < 0)
+                        return a->bad = EXIT_CTR_FAILURE;
+                return 0;
+        case OPT_IP:
+        case OPT_IP6: {
+                char **f = c == OPT_IP ? &a->cfg.net.ipv4 : &a->cfg.net.ipv6;
+                free(*f);
+                *f = xstrdup(arg);
+                return 0; /* checked with the whole config */
+        }
         case OPT_HOSTNAME:
                 free(a->cfg.hostname);
                 a->cfg.hostname = xstrdup(arg);
@@ -100,11 +111,12 @@ int cmd_create(int argc, char **argv)
                 {"memory", required_argument, NULL, OPT_MEMORY}, {"cpus", required_argument, NULL, OPT_CPUS},
                 {"pids", required_argument, NULL, OPT_PIDS}, {"net", required_argument, NULL, OPT_NET},
                 {"hostname", required_argument, NULL, OPT_HOSTNAME}, {"init", required_argument, NULL, OPT_INIT},
-                {"device", required_argument, NULL, OPT_DEVICE},
+                {"device", required_argument, NULL, OPT_DEVICE}, {"publish", required_argument, NULL, 'p'},
+                {"ip", required_argument, NULL, OPT_IP}, {"ip6", required_argument, NULL, OPT_IP6},
                 {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
         struct create_args a = {0};
         struct ctr_paths p = {0};
-        struct ctr_cli_parse cp = {.verb = "create", .shortopts = "t:r:e:v:", .longopts = opts, .on_opt = on_opt,
+        struct ctr_cli_parse cp = {.verb = "create", .shortopts = "t:r:e:v:p:", .longopts = opts, .on_opt = on_opt,
                                    .userdata = &a, .min_pos = 1, .max_pos = 1, .pos_name = "NAME"};
         int r;
 

@@ -1,5 +1,6 @@
 /* ctr list and ctr info: what exists and what is true now, as a table or JSON. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "container.h"
 #include "json.h"
 #include "monitor.h"
+#include "network.h"
 #include "util.h"
 
 struct view {
@@ -20,6 +22,7 @@ struct view {
         bool cfg_ok;
         struct ctr_state st;
         struct ctr_error err;
+        char addr4[INET_ADDRSTRLEN], addr6[INET6_ADDRSTRLEN];
 };
 
 static void view_load(const struct ctr_paths *p, const char *name, struct view *v)
@@ -29,6 +32,12 @@ static void view_load(const struct ctr_paths *p, const char *name, struct view *
         v->name = name;
         v->cfg_ok = ctr_container_load(p, name, &v->cfg, &v->err) == 0;
         ctr_state_probe(p, name, &v->st, &stale, NULL);
+        /* Running: what eth0 got; stopped: the lease it keeps for its next start. */
+        if (v->st.status != CTR_STOPPED && v->st.ipv4) {
+                snprintf(v->addr4, sizeof(v->addr4), "%s", v->st.ipv4);
+                snprintf(v->addr6, sizeof(v->addr6), "%s", v->st.ipv6 ? v->st.ipv6 : "");
+        } else if (v->cfg_ok)
+                ctr_network_lease_addresses(p, &v->cfg, v->addr4, v->addr6);
 }
 
 static void view_free(struct view *v)
@@ -42,7 +51,9 @@ static const char *address(const struct view *v)
 {
         if (!v->cfg_ok)
                 return "-";
-        return v->cfg.net_mode == CTR_NET_HOST ? "host" : "-";
+        if (v->cfg.net_mode == CTR_NET_HOST)
+                return "host";
+        return v->addr4[0] ? v->addr4 : "-";
 }
 
 static bool live(const struct view *v)
@@ -193,7 +204,21 @@ static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const st
                 ctr_json_key_(g, "rootfs");
                 ctr_json_str(g, rootfs);
                 ctr_json_key_(g, "network");
-                ctr_json_str(g, ctr_net_mode_name(v->cfg.net_mode));
+                _cleanup_free_ char *mode = ctr_config_net_mode_text(&v->cfg);
+                ctr_json_str(g, mode);
+                ctr_json_key_(g, "ipv4");
+                ctr_json_str(g, v->addr4[0] ? v->addr4 : NULL);
+                ctr_json_key_(g, "ipv6");
+                ctr_json_str(g, v->addr6[0] ? v->addr6 : NULL);
+                ctr_json_key_(g, "veth");
+                ctr_json_str(g, live(v) ? v->st.veth : NULL);
+                ctr_json_key_(g, "ports");
+                ctr_json_arr_open(g);
+                for (size_t i = 0; i < v->cfg.net.n_ports; i++) {
+                        ctr_port_format(&v->cfg.net.ports[i], buf, sizeof(buf));
+                        ctr_json_str(g, buf);
+                }
+                ctr_json_arr_close(g);
                 ctr_json_key_(g, "limits");
                 ctr_json_obj_open(g);
                 ctr_json_key_(g, "memory");
@@ -280,6 +305,45 @@ int cmd_list(int argc, char **argv)
         return 0;
 }
 
+static void print_network(const struct ctr_paths *p, const struct view *v)
+{
+        _cleanup_free_ char *mode = ctr_config_net_mode_text(&v->cfg);
+        switch (v->cfg.net_mode) {
+        case CTR_NET_HOST:
+                printf("Network:     host (WARNING: shares the host's network namespace; the container can "
+                       "change the host's interfaces, addresses and firewall)\n");
+                return;
+        case CTR_NET_NONE: printf("Network:     none (loopback only)\n"); return;
+        case CTR_NET_NETNS: printf("Network:     %s (joins an existing namespace)\n", mode); return;
+        case CTR_NET_BRIDGE: break;
+        }
+        struct ctr_netconf nc;
+        bool have_conf = ctr_netconf_load(p, &nc, NULL) == 0;
+        printf("Network:     bridge %s%s%s%s\n", v->cfg.net.bridge ? v->cfg.net.bridge : have_conf ? nc.bridge : "?",
+               live(v) && v->st.veth ? " (veth " : "", live(v) && v->st.veth ? v->st.veth : "",
+               live(v) && v->st.veth ? ")" : "");
+        if (have_conf)
+                ctr_netconf_free(&nc);
+        printf("Addresses:   %s%s%s%s\n", v->addr4[0] ? v->addr4 : "none yet (leased at first start)",
+               v->addr6[0] ? ", " : "", v->addr6, live(v) || !v->addr4[0] ? "" : " (leased, kept across restarts)");
+        if (v->cfg.net.n_ports) {
+                printf("Ports:      ");
+                for (size_t i = 0; i < v->cfg.net.n_ports; i++) {
+                        char spec[96];
+                        ctr_port_format(&v->cfg.net.ports[i], spec, sizeof(spec));
+                        printf(" %s", spec);
+                }
+                printf("\n");
+        }
+        _cleanup_free_ char *changes = ctr_network_host_changes(p);
+        if (changes) {
+                /* One line per change, indented under the heading. */
+                printf("Host:        ctr changed these settings of the host's network namespace:\n");
+                for (char *l = strtok(changes, "\n"); l; l = strtok(NULL, "\n"))
+                        printf("             %s\n", l);
+        }
+}
+
 int cmd_info(int argc, char **argv)
 {
         struct ctr_cli_parse cp = {.verb = "info", .min_pos = 1, .max_pos = 1, .pos_name = "NAME"};
@@ -330,8 +394,7 @@ int cmd_info(int argc, char **argv)
                v.cfg.template_arch ? v.cfg.template_arch : "-");
         printf("Hostname:    %s\n", v.cfg.hostname);
         printf("Rootfs:      %s\n", rootfs);
-        printf("Network:     %s%s\n", ctr_net_mode_name(v.cfg.net_mode),
-               v.cfg.net_mode == CTR_NET_HOST ? " (shares the host's network namespace)" : " (loopback only)");
+        print_network(&p, &v);
         printf("Limits:      %s\n", *lim ? lim : "none");
         print_stats(&v);
         printf("Console log: %s\n", log);

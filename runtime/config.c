@@ -3,7 +3,9 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <net/if.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -40,7 +42,7 @@ void ctr_config_init(struct ctr_config *c, const char *name)
         if (!c->init)
                 abort();
         c->init[0] = xstrdup("/sbin/init");
-        c->net_mode = CTR_NET_NONE;
+        c->net_mode = CTR_NET_BRIDGE;
         c->stop_timeout = 30;
 }
 
@@ -64,22 +66,75 @@ void ctr_config_free(struct ctr_config *c)
         strv_free(c->devices);
         free(c->limits.cpuset);
         free(c->stop_signal);
+        free(c->net.netns);
+        free(c->net.bridge);
+        free(c->net.ipv4);
+        free(c->net.ipv6);
+        free(c->net.ports);
         memset(c, 0, sizeof(*c));
 }
 
 const char *ctr_net_mode_name(enum ctr_net_mode m)
 {
-        return m == CTR_NET_HOST ? "host" : "none";
+        static const char *const names[] = {
+                [CTR_NET_NONE] = "none", [CTR_NET_HOST] = "host", [CTR_NET_BRIDGE] = "bridge", [CTR_NET_NETNS] = "netns"};
+        return names[m];
 }
 
 int ctr_net_mode_from_name(const char *s, enum ctr_net_mode *ret)
 {
-        if (!strcmp(s, "none"))
-                *ret = CTR_NET_NONE;
-        else if (!strcmp(s, "host"))
-                *ret = CTR_NET_HOST;
-        else
-                return -EINVAL;
+        for (enum ctr_net_mode m = CTR_NET_NONE; m <= CTR_NET_NETNS; m++)
+                if (!strcmp(s, ctr_net_mode_name(m)) && m != CTR_NET_NETNS) {
+                        *ret = m;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+int ctr_config_set_net_mode(struct ctr_config *c, const char *s, struct ctr_error *err)
+{
+        enum ctr_net_mode m;
+        if (!strncmp(s, "netns:", 6)) {
+                if (s[6] != '/')
+                        return ctr_err(err, EINVAL, "network", "'%s': netns: takes an absolute path", s);
+                free(c->net.netns);
+                c->net.netns = xstrdup(s + 6);
+                c->net_mode = CTR_NET_NETNS;
+                return 0;
+        }
+        if (ctr_net_mode_from_name(s, &m) < 0)
+                return ctr_err(err, EINVAL, "network", "mode '%s' is not bridge, none, host or netns:PATH", s);
+        c->net_mode = m;
+        free(c->net.netns);
+        c->net.netns = NULL;
+        return 0;
+}
+
+char *ctr_config_net_mode_text(const struct ctr_config *c)
+{
+        if (c->net_mode == CTR_NET_NETNS)
+                return xasprintf("netns:%s", c->net.netns ? c->net.netns : "");
+        return xstrdup(ctr_net_mode_name(c->net_mode));
+}
+
+int ctr_config_add_port(struct ctr_config *c, const char *spec, struct ctr_error *err)
+{
+        struct ctr_port p;
+        int r = ctr_port_parse(spec, &p, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->net.n_ports; i++)
+                if (ctr_port_conflict(&c->net.ports[i], &p)) {
+                        char a[96], b[96];
+                        ctr_port_format(&c->net.ports[i], a, sizeof(a));
+                        ctr_port_format(&p, b, sizeof(b));
+                        return ctr_err(err, EEXIST, "port", "'%s' overlaps the forward '%s'", b, a);
+                }
+        struct ctr_port *v = realloc(c->net.ports, (c->net.n_ports + 1) * sizeof(*v));
+        if (!v)
+                abort();
+        c->net.ports = v;
+        c->net.ports[c->net.n_ports++] = p;
         return 0;
 }
 
@@ -316,6 +371,56 @@ static int parse_limits(const ctr_json *o, struct ctr_limits *l, struct ctr_erro
         return 0;
 }
 
+static int parse_ports(const ctr_json *a, struct ctr_config *c, struct ctr_error *err)
+{
+        if (ctr_json_type(a) != CTR_JSON_ARRAY)
+                return type_error(err, "network.ports", "an array of objects", a);
+        for (size_t i = 0; i < ctr_json_len(a); i++) {
+                ctr_json *o = ctr_json_at(a, i);
+                char key[64], spec[128];
+                const char *host_ip = NULL, *proto = "tcp";
+                int64_t host = 0, ct = 0;
+                if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                        return type_error(err, "network.ports[]", "an object", o);
+                for (size_t j = 0; j < ctr_json_len(o); j++) {
+                        const char *k = ctr_json_key(o, j);
+                        ctr_json *v = ctr_json_at(o, j);
+                        int r = 0;
+                        snprintf(key, sizeof(key), "network.ports[%zu].%s", i, k);
+                        if (!strcmp(k, "host_ip")) {
+                                if (ctr_json_type(v) == CTR_JSON_STRING)
+                                        host_ip = ctr_json_string(v);
+                                else if (ctr_json_type(v) != CTR_JSON_NULL)
+                                        r = type_error(err, key, "an address or null", v);
+                        } else if (!strcmp(k, "host") || !strcmp(k, "container")) {
+                                r = get_int(v, key, 1, 65535, !strcmp(k, "host") ? &host : &ct, err);
+                        } else if (!strcmp(k, "proto")) {
+                                if (ctr_json_type(v) != CTR_JSON_STRING)
+                                        r = type_error(err, key, "\"tcp\" or \"udp\"", v);
+                                else
+                                        proto = ctr_json_string(v);
+                        } else
+                                r = unknown_key(err, "network.ports[]", k);
+                        if (r < 0)
+                                return r;
+                }
+                if (!host || !ct)
+                        return ctr_err(err, EINVAL, "config", "network.ports[%zu] needs 'host' and 'container'", i);
+                if (host_ip && strchr(host_ip, ':'))
+                        snprintf(spec, sizeof(spec), "[%s]:%lld:%lld/%s", host_ip, (long long)host, (long long)ct, proto);
+                else if (host_ip)
+                        snprintf(spec, sizeof(spec), "%s:%lld:%lld/%s", host_ip, (long long)host, (long long)ct, proto);
+                else
+                        snprintf(spec, sizeof(spec), "%lld:%lld/%s", (long long)host, (long long)ct, proto);
+                int r = ctr_config_add_port(c, spec, err);
+                if (r < 0) {
+                        ctr_err_prefix(err, "config: network.ports[%zu]", i);
+                        return r;
+                }
+        }
+        return 0;
+}
+
 static int parse_network(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
 {
         if (ctr_json_type(o) != CTR_JSON_OBJECT)
@@ -323,14 +428,31 @@ static int parse_network(const ctr_json *o, struct ctr_config *c, struct ctr_err
         for (size_t i = 0; i < ctr_json_len(o); i++) {
                 const char *k = ctr_json_key(o, i);
                 ctr_json *v = ctr_json_at(o, i);
-                if (strcmp(k, "mode"))
+                int r;
+                if (!strcmp(k, "mode")) {
+                        if (ctr_json_type(v) != CTR_JSON_STRING)
+                                return type_error(err, "network.mode", "a string", v);
+                        r = ctr_config_set_net_mode(c, ctr_json_string(v), err);
+                        if (r < 0)
+                                ctr_err_prefix(err, "config: key 'network.mode'");
+                } else if (!strcmp(k, "bridge"))
+                        r = get_string(v, "network.bridge", true, &c->net.bridge, err);
+                else if (!strcmp(k, "ipv4"))
+                        r = get_string(v, "network.ipv4", true, &c->net.ipv4, err);
+                else if (!strcmp(k, "ipv6"))
+                        r = get_string(v, "network.ipv6", true, &c->net.ipv6, err);
+                else if (!strcmp(k, "ports"))
+                        r = parse_ports(v, c, err);
+                else
                         return unknown_key(err, "network", k);
-                if (ctr_json_type(v) != CTR_JSON_STRING)
-                        return type_error(err, "network.mode", "a string", v);
-                if (ctr_net_mode_from_name(ctr_json_string(v), &c->net_mode) < 0)
-                        return ctr_err(err, EINVAL, "config", "key 'network.mode': '%s' is not none or host",
-                                       ctr_json_string(v));
+                if (r < 0)
+                        return r;
         }
+        /* "auto" is the same as leaving the key out. */
+        if (c->net.ipv4 && !strcmp(c->net.ipv4, "auto"))
+                free(c->net.ipv4), c->net.ipv4 = NULL;
+        if (c->net.ipv6 && !strcmp(c->net.ipv6, "auto"))
+                free(c->net.ipv6), c->net.ipv6 = NULL;
         return 0;
 }
 
@@ -506,6 +628,27 @@ int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error 
         return 0;
 }
 
+static int validate_network(const struct ctr_config *c, struct ctr_error *err)
+{
+        struct in_addr a4;
+        struct in6_addr a6;
+        if (c->net_mode == CTR_NET_NETNS && (!c->net.netns || c->net.netns[0] != '/'))
+                return ctr_err(err, EINVAL, "config", "key 'network.mode': netns: needs an absolute path");
+        if (c->net.bridge && (!*c->net.bridge || strlen(c->net.bridge) >= IFNAMSIZ || strchr(c->net.bridge, '/')))
+                return ctr_err(err, EINVAL, "config", "key 'network.bridge': '%s' is not an interface name",
+                               c->net.bridge);
+        if (c->net.ipv4 && inet_pton(AF_INET, c->net.ipv4, &a4) != 1)
+                return ctr_err(err, EINVAL, "config", "key 'network.ipv4': '%s' is not auto or an IPv4 address",
+                               c->net.ipv4);
+        if (c->net.ipv6 && strcmp(c->net.ipv6, "none") && inet_pton(AF_INET6, c->net.ipv6, &a6) != 1)
+                return ctr_err(err, EINVAL, "config", "key 'network.ipv6': '%s' is not auto, none or an IPv6 address",
+                               c->net.ipv6);
+        if (c->net.n_ports && c->net_mode != CTR_NET_BRIDGE)
+                return ctr_err(err, EINVAL, "config", "port forwards need network mode bridge, not %s",
+                               ctr_net_mode_name(c->net_mode));
+        return 0;
+}
+
 int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
 {
         if (!ctr_name_valid(c->name))
@@ -543,7 +686,7 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
         }
         if (c->stop_signal && ctr_signal_from_name(c->stop_signal) < 0)
                 return ctr_err(err, EINVAL, "config", "key 'stop.signal': '%s' is not a signal", c->stop_signal);
-        return 0;
+        return validate_network(c, err);
 }
 
 static void gen_str_or_null(struct ctr_json_gen *g, const char *key, const char *v)
@@ -613,7 +756,25 @@ char *ctr_config_to_json(const struct ctr_config *c)
         ctr_json_obj_close(g);
         ctr_json_key_(g, "network");
         ctr_json_obj_open(g);
-        gen_str_or_null(g, "mode", ctr_net_mode_name(c->net_mode));
+        _cleanup_free_ char *mode = ctr_config_net_mode_text(c);
+        gen_str_or_null(g, "mode", mode);
+        gen_str_or_null(g, "bridge", c->net.bridge);
+        gen_str_or_null(g, "ipv4", c->net.ipv4 ? c->net.ipv4 : "auto");
+        gen_str_or_null(g, "ipv6", c->net.ipv6 ? c->net.ipv6 : "auto");
+        ctr_json_key_(g, "ports");
+        ctr_json_arr_open(g);
+        for (size_t i = 0; i < c->net.n_ports; i++) {
+                const struct ctr_port *pt = &c->net.ports[i];
+                ctr_json_obj_open(g);
+                gen_str_or_null(g, "host_ip", pt->family ? pt->host_ip : NULL);
+                ctr_json_key_(g, "host");
+                ctr_json_int_(g, pt->host);
+                ctr_json_key_(g, "container");
+                ctr_json_int_(g, pt->container);
+                gen_str_or_null(g, "proto", pt->proto == IPPROTO_UDP ? "udp" : "tcp");
+                ctr_json_obj_close(g);
+        }
+        ctr_json_arr_close(g);
         ctr_json_obj_close(g);
         ctr_json_key_(g, "mounts");
         ctr_json_arr_open(g);
@@ -674,7 +835,7 @@ int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_err
 /* --- get/set by key ------------------------------------------------------------------------ */
 
 static const char *const settable_keys[] = {
-        "hostname",   "init",          "network.mode",      "stop.signal", "stop.timeout", "limits.memory",
+        "hostname",   "init",          "network.mode", "network.bridge", "network.ipv4", "network.ipv6",      "stop.signal", "stop.timeout", "limits.memory",
         "limits.memory_high", "limits.memory_swap", "limits.cpus", "limits.cpu_weight", "limits.pids",
         "limits.cpuset", NULL,
 };
@@ -697,8 +858,15 @@ int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, stru
                 v = c->hostname;
         else if (!strcmp(key, "init"))
                 v = c->init[0];
-        else if (!strcmp(key, "network.mode"))
-                v = ctr_net_mode_name(c->net_mode);
+        else if (!strcmp(key, "network.mode")) {
+                *ret = ctr_config_net_mode_text(c);
+                return 0;
+        } else if (!strcmp(key, "network.bridge"))
+                v = c->net.bridge;
+        else if (!strcmp(key, "network.ipv4"))
+                v = c->net.ipv4 ? c->net.ipv4 : "auto";
+        else if (!strcmp(key, "network.ipv6"))
+                v = c->net.ipv6 ? c->net.ipv6 : "auto";
         else if (!strcmp(key, "stop.signal"))
                 v = c->stop_signal;
         else if (!strcmp(key, "stop.timeout"))
@@ -743,8 +911,15 @@ int ctr_config_set(struct ctr_config *c, const char *key, const char *value, str
                 free(c->init[0]);
                 c->init[0] = xstrdup(value);
         } else if (!strcmp(key, "network.mode")) {
-                if (ctr_net_mode_from_name(value, &c->net_mode) < 0)
-                        return bad_value(err, key, value, "none or host");
+                if (ctr_config_set_net_mode(c, value, NULL) < 0)
+                        return bad_value(err, key, value, "bridge, none, host or netns:PATH");
+        } else if (!strcmp(key, "network.bridge")) {
+                free(c->net.bridge);
+                c->net.bridge = is_null(value) ? NULL : xstrdup(value);
+        } else if (!strcmp(key, "network.ipv4") || !strcmp(key, "network.ipv6")) {
+                char **f = !strcmp(key, "network.ipv4") ? &c->net.ipv4 : &c->net.ipv6;
+                free(*f);
+                *f = !strcmp(value, "auto") || (is_null(value) && f == &c->net.ipv4) ? NULL : xstrdup(value);
         } else if (!strcmp(key, "stop.signal")) {
                 free(c->stop_signal);
                 c->stop_signal = is_null(value) ? NULL : xstrdup(value);

@@ -10,7 +10,18 @@
 
 #define CTR_CONFIG_VERSION 1
 
-enum ctr_net_mode { CTR_NET_NONE, CTR_NET_HOST };
+enum ctr_net_mode { CTR_NET_NONE, CTR_NET_HOST, CTR_NET_BRIDGE, CTR_NET_NETNS };
+
+#include "../netns/netns.h"
+
+struct ctr_net_config {
+        char *netns;  /* mode netns: the namespace file to join */
+        char *bridge; /* mode bridge: NULL = the bridge of ctr.conf */
+        char *ipv4;   /* NULL = "auto" (leased), else a fixed address in the subnet */
+        char *ipv6;   /* NULL = "auto", "none" = no IPv6, else a fixed address */
+        struct ctr_port *ports;
+        size_t n_ports;
+};
 
 struct ctr_mount {
         char *source;
@@ -39,6 +50,7 @@ struct ctr_config {
         char *hostname;
         struct ctr_limits limits;
         enum ctr_net_mode net_mode;
+        struct ctr_net_config net; /* mode, as net_mode, and the rest of "network" */
         struct ctr_mount *mounts;
         size_t n_mounts;
         char **env;        /* "K=V" strings */
@@ -71,6 +83,12 @@ int ctr_config_set(struct ctr_config *c, const char *key, const char *value, str
 
 const char *ctr_net_mode_name(enum ctr_net_mode m);
 int ctr_net_mode_from_name(const char *s, enum ctr_net_mode *ret);
+/* "bridge", "none", "host" or "netns:PATH" into c's net_mode and net.netns. */
+int ctr_config_set_net_mode(struct ctr_config *c, const char *s, struct ctr_error *err);
+/* The mode as written in the config ("netns:/run/netns/x"); caller frees. */
+char *ctr_config_net_mode_text(const struct ctr_config *c);
+/* Add a forward from a "-p" spec, refusing one that overlaps a forward already there. */
+int ctr_config_add_port(struct ctr_config *c, const char *spec, struct ctr_error *err);
 /* Add or replace "K=V" in the environment list. */
 int ctr_config_env_set(char ***env, const char *kv, struct ctr_error *err);
 /* "HOST:CT[:ro]" -> mount. */

@@ -23,6 +23,7 @@
 #include "../rootfs/rootfs.h"
 #include "control.h"
 #include "monitor.h"
+#include "network.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -102,6 +103,10 @@ int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, cons
         _cleanup_free_ char *exe = ctr_template_find(cfg->template_name, err);
         if (!exe)
                 return -err->errnum;
+        /* A fixed address (--ip) is taken now, so the name and the address are claimed together. */
+        r = ctr_network_reserve(p, cfg, err);
+        if (r < 0)
+                return r;
 
         r = ctr_mkdir_p(p->containers, 0700);
         if (r < 0)
@@ -130,14 +135,19 @@ int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, cons
                 goto fail;
         /* The name is claimed atomically: of concurrent creates exactly one rename wins. */
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
-                r = errno == EEXIST || errno == ENOTEMPTY
-                            ? ctr_err(err, EEXIST, "create", "a container with this name already exists")
-                            : ctr_err_sys(err, errno, "create", "rename %s", tmp);
+                if (errno == EEXIST || errno == ENOTEMPTY) {
+                        /* The winner of the race owns the name, and with it the lease. */
+                        ctr_rm_rf(tmp);
+                        return ctr_err(err, EEXIST, "create", "a container with this name already exists");
+                }
+                r = ctr_err_sys(err, errno, "create", "rename %s", tmp);
                 goto fail;
         }
         return 0;
 fail:
         ctr_rm_rf(tmp);
+        if (access(final, F_OK) < 0)
+                ctr_network_release(p, cfg->name, NULL);
         return r;
 }
 
@@ -150,6 +160,11 @@ int ctr_container_cleanup_stale(const struct ctr_paths *p, const char *name, con
                 if (ctr_cgroup_populated(st->cgroup))
                         ctr_cgroup_kill(st->cgroup, NULL);
                 r = ctr_cgroup_remove(st->cgroup, 5000, err);
+        }
+        if (st && st->net_mode && !strcmp(st->net_mode, "bridge")) {
+                int n = ctr_network_teardown(p, name, err);
+                if (n < 0 && r >= 0)
+                        r = n;
         }
         _cleanup_free_ char *rundir = ctr_path_rundir(p, name);
         int q = ctr_rm_rf(rundir);
@@ -513,6 +528,9 @@ int ctr_container_destroy(const struct ctr_paths *p, const char *name, bool forc
                 r = ctr_err_sys(err, -r, "destroy", "remove %s (left for inspection)", gone);
                 goto out;
         }
+        r = ctr_network_release(p, name, err);
+        if (r < 0)
+                goto out;
         const char *suffixes[] = {".log", ".log.1", ".monitor.log"};
         for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
                 _cleanup_free_ char *l = xasprintf("%s/%s%s", p->log, name, suffixes[i]);

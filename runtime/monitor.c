@@ -28,6 +28,7 @@
 #include "../cgroups/cgroups.h"
 #include "../rootfs/rootfs.h"
 #include "control.h"
+#include "network.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -58,6 +59,7 @@ struct monitor {
         bool stop_requested;
         bool init_exited;
         int init_status; /* wait status */
+        struct ctr_net_run net;
         struct client clients[MAX_CLIENTS];
         size_t n_clients;
 };
@@ -322,6 +324,10 @@ static void reap_init(struct monitor *m)
 static void teardown(struct monitor *m)
 {
         struct ctr_error err = {0};
+        /* The veth and forwards go first: nothing may reach a container that is going away. */
+        if (m->cfg->net_mode == CTR_NET_BRIDGE && ctr_network_teardown(m->a->paths, m->cfg->name, &err) < 0)
+                mlog("network: %s: %s", err.op, err.msg);
+        ctr_net_run_free(&m->net);
         if (m->st.cgroup) {
                 /* Anything left (processes that joined through exec) goes with the container. */
                 if (ctr_cgroup_populated(m->st.cgroup))
@@ -340,6 +346,12 @@ static void teardown(struct monitor *m)
         /* Clients see EOF only now, when the container is really gone. */
         while (m->n_clients)
                 drop_client(m, m->n_clients - 1);
+}
+
+static int attach_network(void *data, pid_t pid, int pidfd, struct ctr_error *err)
+{
+        struct monitor *m = data;
+        return ctr_network_attach(&m->net, m->cfg, pid, pidfd, err);
 }
 
 static int setup(struct monitor *m, struct ctr_error *err)
@@ -376,7 +388,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
 
         m->st.monitor_pid = getpid();
         m->st.monitor_start = ctr_proc_starttime(getpid());
-        m->st.net_mode = xstrdup(ctr_net_mode_name(m->cfg->net_mode));
+        m->st.net_mode = ctr_config_net_mode_text(m->cfg);
         m->st.foreground = m->a->foreground;
         if (save_state(m, CTR_STARTING) < 0)
                 return ctr_err(err, EIO, "state", "cannot write state under %s", m->rundir);
@@ -413,8 +425,15 @@ static int setup(struct monitor *m, struct ctr_error *err)
         if (m->lfd < 0)
                 return m->lfd;
 
+        r = ctr_network_prepare(p, m->cfg, &m->net, err);
+        if (r < 0)
+                return r;
         m->stop_signal = ctr_monitor_stop_signal(m->cfg, rootfs);
         struct ctr_spawn sp = {
+                .before_go = attach_network,
+                .before_go_data = m,
+                .resolv_conf = m->net.resolv_conf,
+                .net_unit = m->net.net_unit,
                 .cfg = m->cfg,
                 .rootfs = rootfs,
                 .cgroup_path = m->st.cgroup,
@@ -427,6 +446,11 @@ static int setup(struct monitor *m, struct ctr_error *err)
                 return r;
         close(m->cgfd);
         m->cgfd = -1;
+        if (m->net.active) {
+                m->st.ipv4 = xstrdup(m->net.addr4);
+                m->st.ipv6 = m->net.has_v6 ? xstrdup(m->net.addr6) : NULL;
+                m->st.veth = xstrdup(m->net.veth);
+        }
         m->st.init_pid = m->init;
         m->st.init_start = ctr_proc_starttime(m->init);
         m->st.started_at = time(NULL);

@@ -161,12 +161,42 @@ int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const
                 binds[i] = (struct ctr_bind){cfg->mounts[i].source, cfg->mounts[i].target, cfg->mounts[i].readonly};
         struct ctr_rootfs_spec spec = {
                 .rootfs = rootfs,
-                .new_netns = cfg->net_mode == CTR_NET_NONE,
+                .new_netns = cfg->net_mode != CTR_NET_HOST,
                 .console_path = console,
                 .binds = binds,
                 .n_binds = cfg->n_mounts,
         };
         return ctr_rootfs_plan_build(&spec, ret, err);
+}
+
+static int join_netns(const char *path, struct ctr_error *err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return ctr_err_sys(err, errno, "network", "open namespace %s", path);
+        if (setns(fd, CLONE_NEWNET) < 0)
+                return ctr_err_sys(err, errno, "network", "join namespace %s", path);
+        return 0;
+}
+
+/* A file ctr keeps in step with the host's view (after pivot_root, so paths resolve inside).
+ * A symlink in its place, a missing parent dir, or a read-only root mean "not ours to write". */
+static int write_guest_file(const char *path, const char *need_dir, const char *text, struct ctr_error *err)
+{
+        struct stat st;
+        if (need_dir && (stat(need_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+                return 0;
+        if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+                return 0;
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                if (errno == EROFS || errno == ELOOP || errno == ENOENT)
+                        return 0;
+                return ctr_err_sys(err, errno, "network", "write %s", path);
+        }
+        if (ctr_write_all(fd, text, strlen(text)) < 0)
+                return ctr_err_sys(err, errno, "network", "write %s", path);
+        return 0;
 }
 
 static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int sock)
@@ -184,6 +214,8 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
                 ctr_err_sys(&err, errno, "cgroup namespace", "unshare"), ctr_sync_die(sock, &err, 1);
         if (sethostname(s->cfg->hostname, strlen(s->cfg->hostname)) < 0)
                 ctr_err_sys(&err, errno, "hostname", "set '%s'", s->cfg->hostname), ctr_sync_die(sock, &err, 1);
+        if (s->cfg->net_mode == CTR_NET_NETNS && join_netns(s->cfg->net.netns, &err) < 0)
+                ctr_sync_die(sock, &err, 1);
         if (s->cfg->net_mode == CTR_NET_NONE && ctr_net_loopback_up(&err) < 0)
                 ctr_sync_die(sock, &err, 1);
 
@@ -191,6 +223,10 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
         if (ctr_spawn_mount_plan(s->cfg, s->rootfs, s->console_path, &plan, &err) < 0 ||
             ctr_rootfs_plan_execute(&plan, &err) < 0 ||
             ctr_rootfs_pivot(s->rootfs, &err) < 0)
+                ctr_sync_die(sock, &err, 1);
+        if ((s->resolv_conf && write_guest_file("/etc/resolv.conf", NULL, s->resolv_conf, &err) < 0) ||
+            (s->net_unit && write_guest_file("/etc/systemd/network/10-ctr-eth0.network", "/etc/systemd/network",
+                                             s->net_unit, &err) < 0))
                 ctr_sync_die(sock, &err, 1);
 
         if (setsid() < 0)
@@ -219,7 +255,7 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
         bool need_move;
         int pidfd = -1;
 
-        if (s->cfg->net_mode == CTR_NET_NONE)
+        if (s->cfg->net_mode == CTR_NET_NONE || s->cfg->net_mode == CTR_NET_BRIDGE)
                 flags |= CLONE_NEWNET;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return ctr_err_sys(err, errno, "sync", "socketpair");
@@ -239,6 +275,8 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
         int r;
 
         if (need_move && (r = ctr_cgroup_enter(s->cgroup_path, pid, err)) < 0)
+                goto fail;
+        if (s->before_go && (r = s->before_go(s->before_go_data, pid, pfd, err)) < 0)
                 goto fail;
         if (ctr_sync_send(sock, CTR_SYNC_GO, NULL, 0, -1) < 0) {
                 r = ctr_err(err, EIO, "sync", "the container's init died before setup");

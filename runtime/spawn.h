@@ -45,6 +45,14 @@ struct ctr_spawn {
         int cgroup_fd;
         int console_fd; /* pty slave: init's stdio and controlling terminal */
         const char *console_path;
+        /* Called between clone and GO, with init waiting (veth, addresses, routes). */
+        int (*before_go)(void *data, pid_t pid, int pidfd, struct ctr_error *err);
+        void *before_go_data;
+        /* Written inside after pivot_root when not NULL: /etc/resolv.conf (unless a symlink, which
+         * means the guest manages it) and /etc/systemd/network/10-ctr-eth0.network (when that
+         * directory exists). */
+        const char *resolv_conf;
+        const char *net_unit;
 };
 
 struct ctr_mount_plan;

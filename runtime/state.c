@@ -80,6 +80,9 @@ void ctr_state_free(struct ctr_state *s)
                 return;
         free(s->cgroup);
         free(s->net_mode);
+        free(s->ipv4);
+        free(s->ipv6);
+        free(s->veth);
         memset(s, 0, sizeof(*s));
 }
 
@@ -105,6 +108,12 @@ char *ctr_state_to_json(const struct ctr_state *s)
         ctr_json_int_(g, s->transition_at);
         ctr_json_key_(g, "network_mode");
         ctr_json_str(g, s->net_mode);
+        ctr_json_key_(g, "ipv4");
+        ctr_json_str(g, s->ipv4);
+        ctr_json_key_(g, "ipv6");
+        ctr_json_str(g, s->ipv6);
+        ctr_json_key_(g, "veth");
+        ctr_json_str(g, s->veth);
         ctr_json_key_(g, "foreground");
         ctr_json_boolean(g, s->foreground);
         ctr_json_obj_close(g);
@@ -136,6 +145,12 @@ int ctr_state_parse(const char *text, struct ctr_state *ret, struct ctr_error *e
         const char *nm = ctr_json_string(ctr_json_get(root, "network_mode"));
         s.cgroup = cg ? xstrdup(cg) : NULL;
         s.net_mode = nm ? xstrdup(nm) : NULL;
+        const char *keys[] = {"ipv4", "ipv6", "veth"};
+        char **fields[] = {&s.ipv4, &s.ipv6, &s.veth};
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+                const char *v = ctr_json_string(ctr_json_get(root, keys[i]));
+                *fields[i] = v ? xstrdup(v) : NULL;
+        }
         if (!st || s.monitor_pid <= 0)
                 return ctr_state_free(&s), ctr_err(err, EINVAL, "state", "state file lacks status or monitor_pid");
         *ret = s;

@@ -40,6 +40,8 @@ struct ctr_state {
         int64_t started_at;    /* unix seconds */
         int64_t transition_at; /* unix seconds of the last status change */
         char *net_mode;
+        char *ipv4, *ipv6; /* bridge mode: the addresses of eth0 */
+        char *veth;        /* bridge mode: the host side of the pair */
         bool foreground;
 };
 

@@ -17,7 +17,9 @@ pass=0 failed=0 skipped=0
 failures=()
 only=${T_ONLY:-}
 
-baseline_mounts=$(wc -l < /proc/self/mountinfo)
+# The test network namespaces' own mounts (/run/netns/...) come and go with the runner.
+mount_count() { grep -vc ' /run/netns' /proc/self/mountinfo; }
+baseline_mounts=$(mount_count)
 
 # ctr's cgroup leaf suffix for a state root: FNV-1a of the path (runtime/monitor.c), in bash
 # because a python start costs seconds in the emulated VM lane.
@@ -30,12 +32,31 @@ root_hash() {
         printf '%08x\n' "$h"
 }
 
+# Each test runs in a network namespace of its own that plays the host: bridges, veths, NAT
+# rules and sysctls a test causes never touch the machine's real network.
+netns_new() { # netns_new NAME
+        ip netns add "$1" && ip -n "$1" link set lo up
+}
+
+netns_leaks() { # netns_leaks NAME: links other than lo and bridges, and any tagged nft rule
+        local ns=$1
+        ip -n "$ns" -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' |
+                while read -r l; do
+                        [ "$l" = lo ] && continue
+                        ip -n "$ns" -d link show "$l" | grep -q 'bridge ' && continue
+                        echo "link left in test netns: $l"
+                done
+        if command -v nft >/dev/null && ip netns exec "$ns" nft list table inet ctr >/dev/null 2>&1; then
+                ip netns exec "$ns" nft list chain inet ctr ports | grep 'comment "ctr ' | sed 's/^[[:space:]]*/nft rule left: /'
+        fi
+}
+
 leaks() { # leaks ROOT -> prints what leaked
         local root=$1
         if grep -q -- "$root" /proc/self/mountinfo; then
                 echo "mounts under $root:"; grep -- "$root" /proc/self/mountinfo
         fi
-        local m; m=$(wc -l < /proc/self/mountinfo)
+        local m; m=$(mount_count)
         [ "$m" = "$baseline_mounts" ] || echo "host mount count changed: $baseline_mounts -> $m"
         local hash
         hash=$(root_hash "$root")
@@ -69,12 +90,19 @@ for t in "$tests"/t_*.sh; do
         root="$work/$name"
         mkdir -p "$root"
         start=$(date +%s%N)
-        out=$(T_ROOT="$root" T_PREFIX="it$$" T_HERE="$here" CTR="$CTR" PROBE="$PROBE" timeout 600 bash -c \
-                ". '$here/lib.sh'; set -e; . '$t'" 2>&1)
+        ns="ctrit$$-${name#t_}"
+        ns=${ns:0:30}
+        if ! netns_new "$ns"; then
+                echo "FAIL $name: cannot create the test network namespace $ns"
+                failed=$((failed + 1)) failures+=("$name")
+                continue
+        fi
+        out=$(T_ROOT="$root" T_PREFIX="it$$" T_HERE="$here" T_NETNS="$ns" CTR="$CTR" PROBE="$PROBE" \
+                timeout 600 nsenter --net="/run/netns/$ns" bash -c ". '$here/lib.sh'; set -e; . '$t'" 2>&1)
         rc=$?
         ms=$((($(date +%s%N) - start) / 1000000))
         dur=$((ms / 1000)).$(((ms % 1000) / 100))
-        leaked=$(leaks "$root")
+        leaked=$(leaks "$root"; netns_leaks "$ns")
         # Sanitizer reports of every ctr process (detached monitors included) land in files.
         if [ -n "${SANITIZER_REPORTS:-}" ] && [ -n "$(ls -A "$SANITIZER_REPORTS")" ]; then
                 rc=1
@@ -97,6 +125,7 @@ sanitizer reports: $(cat "$SANITIZER_REPORTS"/* | head -40)"
                 failures+=("$name")
         fi
         cleanup_root "$root" "$hash"
+        ip netns del "$ns" 2>/dev/null
 done
 rmdir "$work" 2>/dev/null || rm -rf "$work"
 echo "integration: $pass passed, $failed failed, $skipped skipped"

@@ -6,7 +6,7 @@ mk "$b" --net host
 ctr start "$a"
 out=$(ctr list)
 assert_match "$(printf '%s' "$out" | head -1)" "^NAME +STATE +PID +ADDRESS +TEMPLATE" "table header"
-assert_match "$out" "$a +running +[0-9]+ +- +busybox" "running row"
+assert_match "$out" "$a +running +[0-9]+ +10\.57\.[0-9]+\.[0-9]+ +busybox" "running row with its address"
 assert_match "$out" "$b +stopped +- +host +busybox" "stopped row"
 assert_eq "$(ctr list -q | tr '\n' ' ')" "$a $b " "list -q"
 js=$(ctr list --format json)
