@@ -32,9 +32,10 @@ UNIT_BIN := $(BUILD)/unit-tests
 PROBE_BIN := $(BUILD)/ctr-probe
 
 DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnftnl-dev libyajl-dev \
-                  libcriterion-dev busybox-static python3 procps util-linux
+                  libcriterion-dev busybox-static python3 procps util-linux \
+                  iproute2 nftables
 DEB_VM_DEPS    := qemu-system-x86 cpio xz-utils kmod
-DEB_BENCH_DEPS := crun bubblewrap hyperfine python3
+DEB_BENCH_DEPS := crun bubblewrap hyperfine python3 iperf3
 
 .PHONY: all check unit integration vm-check asan-check demo bench install uninstall clean deps format
 
@@ -112,6 +113,7 @@ bench:
 	$(MAKE) all
 	STOP_ARGS=$${STOP_ARGS:---kill} tests/bench/bench.sh $(CURDIR)/ctr
 	tests/bench/vm-cgroup.sh $(CURDIR)/ctr
+	tests/bench/net.sh $(CURDIR)/ctr
 
 install: $(BUILD)/ctr
 	install -D -m 0755 $(BUILD)/ctr $(DESTDIR)$(BINDIR)/ctr

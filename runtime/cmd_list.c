@@ -168,7 +168,15 @@ static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const st
                 ctr_json_null(g);
         ctr_json_key_(g, "addresses");
         ctr_json_arr_open(g);
+        if (v->addr4[0])
+                ctr_json_str(g, v->addr4);
+        if (v->addr6[0])
+                ctr_json_str(g, v->addr6);
         ctr_json_arr_close(g);
+        ctr_json_key_(g, "ipv4");
+        ctr_json_str(g, v->addr4[0] ? v->addr4 : NULL);
+        ctr_json_key_(g, "ipv6");
+        ctr_json_str(g, v->addr6[0] ? v->addr6 : NULL);
         ctr_json_key_(g, "template");
         ctr_json_str(g, v->cfg_ok ? v->cfg.template_name : NULL);
         if (!v->cfg_ok) {
@@ -206,10 +214,6 @@ static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const st
                 ctr_json_key_(g, "network");
                 _cleanup_free_ char *mode = ctr_config_net_mode_text(&v->cfg);
                 ctr_json_str(g, mode);
-                ctr_json_key_(g, "ipv4");
-                ctr_json_str(g, v->addr4[0] ? v->addr4 : NULL);
-                ctr_json_key_(g, "ipv6");
-                ctr_json_str(g, v->addr6[0] ? v->addr6 : NULL);
                 ctr_json_key_(g, "veth");
                 ctr_json_str(g, live(v) ? v->st.veth : NULL);
                 ctr_json_key_(g, "ports");

@@ -444,6 +444,8 @@ int ctr_network_reserve(const struct ctr_paths *p, const struct ctr_config *cfg,
         if (r < 0)
                 return r;
         check_bridge(&c, cfg, err, &r);
+        if (r == 0)
+                r = wanted_host(&c, cfg, &n, err); /* checked before anything is written */
         if (r == 0 && cfg->net.ipv4) {
                 _cleanup_free_ char *dir = net_dir(p);
                 _cleanup_close_ int lock = ctr_net_lock(dir, err);

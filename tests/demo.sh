@@ -8,7 +8,7 @@ name=demo-$$
 ctr() { echo "+ ctr $*" >&2; "$CTR" --root "$root" "$@"; }
 cleanup() { "$CTR" --root "$root" destroy --force "$name" >/dev/null 2>&1 || true; rm -rf "$root"; }
 trap cleanup EXIT
-ctr create "$name" -t busybox
+ctr create "$name" -t busybox --net none
 ctr start "$name"
 ctr list
 ctr exec "$name" -- ps

@@ -335,14 +335,14 @@ else
   # each row stands alone: one that fails its sanity run is dropped with the reason, the others
   # are still measured (create+destroy is worth having before stop works, say)
   N=$TAG-cyc
-  CYCLE="sh -c '$C create $N -t busybox -q && $C start $N && $C exec $N -- /bin/true && $C stop $N $STOP_ARGS && $C destroy $N'"
+  CYCLE="sh -c '$C create $N -t busybox -q --net none && $C start $N && $C exec $N -- /bin/true && $C stop $N $STOP_ARGS && $C destroy $N'"
   if sanity "ctr cycle" "$CYCLE"; then
     add "ctr cycle" "$CYCLE"
   else   # a half-made container must not make the next iteration fail with "already exists"
     timeout 30 "$CTR" --root "$R" destroy "$N" --force >/dev/null 2>&1 || true
   fi
   N=$TAG-cd
-  CD="sh -c '$C create $N -t busybox -q && $C destroy $N'"
+  CD="sh -c '$C create $N -t busybox -q --net none && $C destroy $N'"
   if sanity "ctr create+destroy" "$CD"; then
     add "ctr create+destroy" "$CD"
   else
@@ -353,7 +353,7 @@ else
   # (hyperfine 1.15 has one --prepare for all commands, which would burden every row).
   N=$TAG-sx
   SX="sh -c '$C start $N && $C exec $N -- /bin/true && $C stop $N $STOP_ARGS'"
-  if sanity "ctr create (for start+exec+stop)" "$C create $N -t busybox -q" &&
+  if sanity "ctr create (for start+exec+stop)" "$C create $N -t busybox -q --net none" &&
      sanity "ctr start+exec+stop" "$SX"; then
     add "ctr start+exec+stop" "$SX"
   fi

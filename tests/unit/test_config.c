@@ -142,7 +142,7 @@ Test(config, defaults_round_trip)
         cr_assert_str_eq(a.storage_driver, "dir");
         cr_assert_str_eq(a.init[0], "/sbin/init");
         cr_assert_null(a.init[1]);
-        cr_assert_eq(a.net_mode, CTR_NET_NONE);
+        cr_assert_eq(a.net_mode, CTR_NET_BRIDGE);
         cr_assert_null(a.stop_signal);
         cr_assert_eq(a.stop_timeout, 30);
         cr_assert_eq(ctr_config_validate(&a, &err), 0, "%s", err.msg);
@@ -247,7 +247,7 @@ Test(config, unknown_keys_are_named)
                 {DOC(", \"limits\": {\"foo\": 1}"), EINVAL, "unknown key 'limits.foo'"},
                 {DOC(", \"template\": {\"flavour\": \"x\"}"), EINVAL, "unknown key 'template.flavour'"},
                 {DOC(", \"storage\": {\"size\": \"1G\"}"), EINVAL, "unknown key 'storage.size'"},
-                {DOC(", \"network\": {\"bridge\": \"br0\"}"), EINVAL, "unknown key 'network.bridge'"},
+                {DOC(", \"network\": {\"bridges\": \"br0\"}"), EINVAL, "unknown key 'network.bridges'"},
                 {DOC(", \"stop\": {\"grace\": 3}"), EINVAL, "unknown key 'stop.grace'"},
                 {DOC(", \"mounts\": [{\"source\": \"/a\", \"target\": \"/b\", \"opts\": \"x\"}]"), EINVAL,
                  "unknown key 'mounts[].opts'"},
@@ -336,7 +336,8 @@ Test(config, invalid_values_are_named)
                  EINVAL, "mounts[1]"},
                 {DOC(", \"mounts\": [{\"source\": \"/a/..\", \"target\": \"/b\"}]"), EINVAL, "mounts[0]"},
                 {DOC(", \"mounts\": [{\"target\": \"/b\"}]"), EINVAL, "mounts[0]"},
-                {DOC(", \"network\": {\"mode\": \"bridge\"}"), EINVAL, "key 'network.mode': 'bridge'"},
+                {DOC(", \"network\": {\"mode\": \"bridged\"}"), EINVAL, "key 'network.mode': mode 'bridged'"},
+                {DOC(", \"network\": {\"ipv4\": \"10.1\"}"), EINVAL, "key 'network.ipv4': '10.1'"},
                 {DOC(", \"storage\": {\"driver\": \"overlay\"}"), EINVAL, "key 'storage.driver': 'overlay'"},
                 {DOC(", \"stop\": {\"signal\": \"SIGBOGUS\"}"), EINVAL,
                  "key 'stop.signal': 'SIGBOGUS' is not a signal"},
@@ -427,7 +428,9 @@ Test(config, net_mode_names)
         cr_assert_eq(m, CTR_NET_NONE);
         cr_assert_eq(ctr_net_mode_from_name("host", &m), 0);
         cr_assert_eq(m, CTR_NET_HOST);
-        cr_assert_eq(ctr_net_mode_from_name("bridge", &m), -EINVAL);
+        cr_assert_eq(ctr_net_mode_from_name("bridge", &m), 0);
+        cr_assert_eq(m, CTR_NET_BRIDGE);
+        cr_assert_eq(ctr_net_mode_from_name("netns", &m), -EINVAL, "netns takes a path");
         cr_assert_eq(ctr_net_mode_from_name("", &m), -EINVAL);
 }
 
