@@ -157,9 +157,9 @@ static void add_masq(struct nftnl_rule *r)
 /* --- rules ---------------------------------------------------------------------------------- */
 
 /* fib daddr type local jump ports */
-static struct nftnl_rule *rule_jump_ports(const char *chain)
+static struct nftnl_rule *rule_jump_ports(const char *chain, const char *tag)
 {
-        struct nftnl_rule *r = rule_new(chain, NULL);
+        struct nftnl_rule *r = rule_new(chain, tag);
         struct nftnl_expr *e = expr("fib");
         uint32_t local = RTN_LOCAL;
         nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
@@ -172,9 +172,9 @@ static struct nftnl_rule *rule_jump_ports(const char *chain)
 }
 
 /* Traffic from the subnet to anywhere else leaves with the host's address. */
-static struct nftnl_rule *rule_masq_out(const struct ctr_subnet *sn)
+static struct nftnl_rule *rule_masq_out(const struct ctr_subnet *sn, const char *tag)
 {
-        struct nftnl_rule *r = rule_new("postrouting", NULL);
+        struct nftnl_rule *r = rule_new("postrouting", tag);
         match_u8(r, NFT_META_NFPROTO, sn->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
         match_subnet(r, sn, false, NFT_CMP_EQ);
         match_subnet(r, sn, true, NFT_CMP_NEQ);
@@ -184,9 +184,9 @@ static struct nftnl_rule *rule_masq_out(const struct ctr_subnet *sn)
 
 /* A forward reached from the host itself through 127.0.0.1: the container cannot answer
  * 127.0.0.1, so the bridge's address stands in (needs route_localnet on the bridge). */
-static struct nftnl_rule *rule_masq_loopback(const char *bridge)
+static struct nftnl_rule *rule_masq_loopback(const char *bridge, const char *tag)
 {
-        struct nftnl_rule *r = rule_new("postrouting", NULL);
+        struct nftnl_rule *r = rule_new("postrouting", tag);
         struct ctr_subnet lo = {.family = AF_INET, .prefix = 8, .net.v4 = {htonl(0x7f000000)}};
         match_ifname(r, NFT_META_OIFNAME, bridge);
         match_u8(r, NFT_META_NFPROTO, NFPROTO_IPV4);
@@ -196,9 +196,9 @@ static struct nftnl_rule *rule_masq_loopback(const char *bridge)
 }
 
 /* Hairpin: a container reaching a forward of the host back into the bridge. */
-static struct nftnl_rule *rule_masq_hairpin(const char *bridge, const struct ctr_subnet *sn)
+static struct nftnl_rule *rule_masq_hairpin(const char *bridge, const struct ctr_subnet *sn, const char *tag)
 {
-        struct nftnl_rule *r = rule_new("postrouting", NULL);
+        struct nftnl_rule *r = rule_new("postrouting", tag);
         uint32_t dnat = IPS_DST_NAT, zero = 0;
         match_ifname(r, NFT_META_OIFNAME, bridge);
         match_u8(r, NFT_META_NFPROTO, sn->family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
@@ -347,30 +347,76 @@ out:
         return r;
 }
 
-static void batch_setup(struct batch *b, const struct ctr_nat_conf *c)
+/* The shared rules carry a comment naming the settings they were made from, so a setup that
+ * finds exactly them in place has nothing to do (a commit costs milliseconds; a dump does not). */
+static char *shared_tag(const struct ctr_nat_conf *c)
 {
-        batch_table(b);
-        batch_chain(b, "ports", -1, 0, false);
-        batch_chain(b, "prerouting", NF_INET_PRE_ROUTING, -100, true);
-        batch_chain(b, "output", NF_INET_LOCAL_OUT, -100, true);
-        batch_chain(b, "postrouting", NF_INET_POST_ROUTING, 100, true);
-        batch_rule(b, rule_jump_ports("prerouting"));
-        batch_rule(b, rule_jump_ports("output"));
+        char v4[64] = "", v6[64] = "";
+        ctr_subnet_format(c->v4, v4, sizeof(v4));
+        if (c->v6 && c->v6->family)
+                ctr_subnet_format(c->v6, v6, sizeof(v6));
+        return xasprintf("ctr shared %s %s %s", c->bridge, v4, v6);
+}
+
+static void shared_rules(const struct ctr_nat_conf *c, const char *tag, void (*fn)(struct nftnl_rule *, void *),
+                         void *data)
+{
+        fn(rule_jump_ports("prerouting", tag), data);
+        fn(rule_jump_ports("output", tag), data);
         const struct ctr_subnet *nets[] = {c->v4, c->v6};
         for (size_t i = 0; i < ARRAY_SIZE(nets); i++) {
                 if (!nets[i] || !nets[i]->family)
                         continue;
-                batch_rule(b, rule_masq_out(nets[i]));
-                batch_rule(b, rule_masq_hairpin(c->bridge, nets[i]));
+                fn(rule_masq_out(nets[i], tag), data);
+                fn(rule_masq_hairpin(c->bridge, nets[i], tag), data);
         }
-        batch_rule(b, rule_masq_loopback(c->bridge));
+        fn(rule_masq_loopback(c->bridge, tag), data);
 }
+
+static void add_to_batch(struct nftnl_rule *r, void *data);
+
+static void count_rule(struct nftnl_rule *r, void *data)
+{
+        (*(size_t *)data)++;
+        nftnl_rule_free(r);
+}
+
+struct shared_check {
+        const char *tag;
+        size_t ours, other; /* rules in the shared chains with and without the expected tag */
+};
+
+static void check_rule(struct nftnl_rule *r, const char *comment, void *data)
+{
+        struct shared_check *sc = data;
+        const char *chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+        if (!chain || !strcmp(chain, "ports"))
+                return;
+        if (comment && !strcmp(comment, sc->tag))
+                sc->ours++;
+        else
+                sc->other++;
+}
+
+static int dump_rules(const char *chain, void (*fn)(struct nftnl_rule *, const char *, void *), void *data,
+                      struct ctr_error *err);
 
 int ctr_nat_setup(const struct ctr_nat_conf *c, struct ctr_error *err)
 {
+        _cleanup_free_ char *tag = shared_tag(c);
+        struct shared_check sc = {.tag = tag};
+        size_t want = 0;
+        shared_rules(c, tag, count_rule, &want);
+        if (dump_rules(NULL, check_rule, &sc, NULL) == 0 && sc.ours == want && sc.other == 0)
+                return 0;
         struct batch b;
         batch_init(&b);
-        batch_setup(&b, c);
+        batch_table(&b);
+        batch_chain(&b, "ports", -1, 0, false);
+        batch_chain(&b, "prerouting", NF_INET_PRE_ROUTING, -100, true);
+        batch_chain(&b, "output", NF_INET_LOCAL_OUT, -100, true);
+        batch_chain(&b, "postrouting", NF_INET_POST_ROUTING, 100, true);
+        shared_rules(c, tag, add_to_batch, &b);
         int r = batch_send(&b, "set up table inet " CTR_NFT_TABLE, err);
         batch_free(&b);
         return r;
@@ -406,12 +452,6 @@ int ctr_nat_ports_add(const char *tag, const struct ctr_port *ports, size_t n, c
 
 /* --- deletion by tag ------------------------------------------------------------------------ */
 
-struct tagged {
-        const char *tag;
-        struct nftnl_rule **rules;
-        size_t n;
-};
-
 static int udata_cb(const struct nftnl_udata *attr, void *data)
 {
         const char **comment = data;
@@ -423,34 +463,34 @@ static int udata_cb(const struct nftnl_udata *attr, void *data)
         return 0;
 }
 
+struct dump {
+        void (*fn)(struct nftnl_rule *, const char *, void *);
+        void *data;
+};
+
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
-        struct tagged *t = data;
+        struct dump *d = data;
         struct nftnl_rule *r = nftnl_rule_alloc();
         uint32_t len = 0;
         const char *comment = NULL;
-        if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
-                nftnl_rule_free(r);
-                return MNL_CB_OK;
+        if (r && nftnl_rule_nlmsg_parse(nlh, r) == 0) {
+                const void *ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+                if (ud && len)
+                        nftnl_udata_parse(ud, len, udata_cb, &comment);
+                d->fn(r, comment, d->data);
         }
-        const void *ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
-        if (ud && len)
-                nftnl_udata_parse(ud, len, udata_cb, &comment);
-        if (comment && !strcmp(comment, t->tag)) {
-                struct nftnl_rule **v = realloc(t->rules, (t->n + 1) * sizeof(*v));
-                if (!v)
-                        abort();
-                t->rules = v;
-                t->rules[t->n++] = r;
-        } else
-                nftnl_rule_free(r);
+        nftnl_rule_free(r);
         return MNL_CB_OK;
 }
 
-int ctr_nat_rules_del(const char *tag, struct ctr_error *err)
+/* Every rule of table inet ctr (of one chain, unless chain is NULL) goes to fn with its comment.
+ * -ENOENT (err untouched) when there is no such table or chain. */
+static int dump_rules(const char *chain, void (*fn)(struct nftnl_rule *, const char *, void *), void *data,
+                      struct ctr_error *err)
 {
         char buf[NL_BUF];
-        struct tagged t = {.tag = tag};
+        struct dump d = {fn, data};
         int r = 0;
         struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
         if (!nl)
@@ -461,7 +501,10 @@ int ctr_nat_rules_del(const char *tag, struct ctr_error *err)
         }
         uint32_t seq = time(NULL);
         struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
-        struct nftnl_rule *q = rule_new("ports", NULL);
+        struct nftnl_rule *q = nftnl_rule_alloc();
+        nftnl_rule_set_str(q, NFTNL_RULE_TABLE, CTR_NFT_TABLE);
+        if (chain)
+                nftnl_rule_set_str(q, NFTNL_RULE_CHAIN, chain);
         nftnl_rule_nlmsg_build_payload(nlh, q);
         nftnl_rule_free(q);
         if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
@@ -476,22 +519,49 @@ int ctr_nat_rules_del(const char *tag, struct ctr_error *err)
                         r = ctr_err_sys(err, errno, "nftables", "list rules");
                         goto out;
                 }
-                int c = mnl_cb_run(buf, n, seq, mnl_socket_get_portid(nl), dump_cb, &t);
+                int c = mnl_cb_run(buf, n, seq, mnl_socket_get_portid(nl), dump_cb, &d);
                 if (c < 0) {
-                        /* No table or chain yet: nothing of ours to remove. */
-                        if (errno != ENOENT)
-                                r = ctr_err_sys(err, errno, "nftables", "list rules");
+                        r = errno == ENOENT ? -ENOENT : ctr_err_sys(err, errno, "nftables", "list rules");
                         goto out;
                 }
                 if (c == MNL_CB_STOP)
                         break;
         }
-        if (t.n) {
+out:
+        mnl_socket_close(nl);
+        return r;
+}
+
+struct tagged {
+        const char *tag;
+        uint64_t *handles;
+        size_t n;
+};
+
+static void collect_tagged(struct nftnl_rule *r, const char *comment, void *data)
+{
+        struct tagged *t = data;
+        if (!comment || strcmp(comment, t->tag))
+                return;
+        uint64_t *v = realloc(t->handles, (t->n + 1) * sizeof(*v));
+        if (!v)
+                abort();
+        t->handles = v;
+        t->handles[t->n++] = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+}
+
+int ctr_nat_rules_del(const char *tag, struct ctr_error *err)
+{
+        struct tagged t = {.tag = tag};
+        int r = dump_rules("ports", collect_tagged, &t, err);
+        if (r == -ENOENT)
+                return 0; /* no table or chain yet: nothing of ours to remove */
+        if (r == 0 && t.n) {
                 struct batch b;
                 batch_init(&b);
                 for (size_t i = 0; i < t.n; i++) {
                         struct nftnl_rule *d = rule_new("ports", NULL);
-                        nftnl_rule_set_u64(d, NFTNL_RULE_HANDLE, nftnl_rule_get_u64(t.rules[i], NFTNL_RULE_HANDLE));
+                        nftnl_rule_set_u64(d, NFTNL_RULE_HANDLE, t.handles[i]);
                         nftnl_rule_nlmsg_build_payload(batch_msg(&b, NFT_MSG_DELRULE, 0), d);
                         mnl_nlmsg_batch_next(b.b);
                         nftnl_rule_free(d);
@@ -499,14 +569,8 @@ int ctr_nat_rules_del(const char *tag, struct ctr_error *err)
                 r = batch_send(&b, "delete port forwards", err);
                 batch_free(&b);
         }
-        if (r == 0)
-                r = (int)t.n;
-out:
-        for (size_t i = 0; i < t.n; i++)
-                nftnl_rule_free(t.rules[i]);
-        free(t.rules);
-        mnl_socket_close(nl);
-        return r;
+        free(t.handles);
+        return r < 0 ? r : (int)t.n;
 }
 
 /* --- text forms for tests ------------------------------------------------------------------- */
@@ -546,13 +610,7 @@ char *ctr_nat_port_rule_text(const char *tag, const struct ctr_port *p, const st
 char *ctr_nat_setup_text(const struct ctr_nat_conf *c)
 {
         struct text t = {0};
-        append_rule(rule_jump_ports("prerouting"), &t);
-        const struct ctr_subnet *nets[] = {c->v4, c->v6};
-        for (size_t i = 0; i < ARRAY_SIZE(nets); i++)
-                if (nets[i] && nets[i]->family) {
-                        append_rule(rule_masq_out(nets[i]), &t);
-                        append_rule(rule_masq_hairpin(c->bridge, nets[i]), &t);
-                }
-        append_rule(rule_masq_loopback(c->bridge), &t);
+        _cleanup_free_ char *tag = shared_tag(c);
+        shared_rules(c, tag, append_rule, &t);
         return t.buf;
 }
