@@ -195,6 +195,23 @@ static struct nftnl_rule *rule_masq_loopback(const char *bridge, const char *tag
         return r;
 }
 
+/* route_localnet (needed above) would also let a container address the host's 127.0.0.1
+ * through the bridge (CVE-2020-8558): such packets are dropped before routing. Replies of
+ * forwarded loopback connections are unaffected: before de-NAT they are addressed to the bridge. */
+static struct nftnl_rule *rule_guard_localnet(const char *bridge, const char *tag)
+{
+        struct nftnl_rule *r = rule_new("guard", tag);
+        struct ctr_subnet lo = {.family = AF_INET, .prefix = 8, .net.v4 = {htonl(0x7f000000)}};
+        match_ifname(r, NFT_META_IIFNAME, bridge);
+        match_u8(r, NFT_META_NFPROTO, NFPROTO_IPV4);
+        match_subnet(r, &lo, true, NFT_CMP_EQ);
+        struct nftnl_expr *e = expr("immediate");
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+        nftnl_rule_add_expr(r, e);
+        return r;
+}
+
 /* Hairpin: a container reaching a forward of the host back into the bridge. */
 static struct nftnl_rule *rule_masq_hairpin(const char *bridge, const struct ctr_subnet *sn, const char *tag)
 {
@@ -280,8 +297,8 @@ static void batch_table(struct batch *b)
         nftnl_table_free(t);
 }
 
-/* A chain; a base chain when hook >= 0 (type nat). flush empties it in the same batch. */
-static void batch_chain(struct batch *b, const char *name, int hook, int prio, bool flush)
+/* A chain; a base chain of type type when hook >= 0. flush empties it in the same batch. */
+static void batch_chain(struct batch *b, const char *name, const char *type, int hook, int prio, bool flush)
 {
         struct nftnl_chain *c = nftnl_chain_alloc();
         nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, CTR_NFT_TABLE);
@@ -290,7 +307,7 @@ static void batch_chain(struct batch *b, const char *name, int hook, int prio, b
         if (hook >= 0) {
                 nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
                 nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-                nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "nat");
+                nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, type);
                 nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
         }
         nftnl_chain_nlmsg_build_payload(batch_msg(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE), c);
@@ -371,6 +388,7 @@ static void shared_rules(const struct ctr_nat_conf *c, const char *tag, void (*f
                 fn(rule_masq_hairpin(c->bridge, nets[i], tag), data);
         }
         fn(rule_masq_loopback(c->bridge, tag), data);
+        fn(rule_guard_localnet(c->bridge, tag), data);
 }
 
 static void add_to_batch(struct nftnl_rule *r, void *data);
@@ -412,10 +430,11 @@ int ctr_nat_setup(const struct ctr_nat_conf *c, struct ctr_error *err)
         struct batch b;
         batch_init(&b);
         batch_table(&b);
-        batch_chain(&b, "ports", -1, 0, false);
-        batch_chain(&b, "prerouting", NF_INET_PRE_ROUTING, -100, true);
-        batch_chain(&b, "output", NF_INET_LOCAL_OUT, -100, true);
-        batch_chain(&b, "postrouting", NF_INET_POST_ROUTING, 100, true);
+        batch_chain(&b, "ports", NULL, -1, 0, false);
+        batch_chain(&b, "guard", "filter", NF_INET_PRE_ROUTING, -300, true);
+        batch_chain(&b, "prerouting", "nat", NF_INET_PRE_ROUTING, -100, true);
+        batch_chain(&b, "output", "nat", NF_INET_LOCAL_OUT, -100, true);
+        batch_chain(&b, "postrouting", "nat", NF_INET_POST_ROUTING, 100, true);
         shared_rules(c, tag, add_to_batch, &b);
         int r = batch_send(&b, "set up table inet " CTR_NFT_TABLE, err);
         batch_free(&b);

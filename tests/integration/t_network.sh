@@ -83,9 +83,20 @@ ctr start "$a"
 assert_eq "$(ctr info "$a" --format json | json_field 'd["ipv4"]')" "$a4" "address after a crash"
 ctr stop "$a" --kill
 
+# A crashed monitor with forwards in place: destroy repairs it, rules and veth included.
+ctr start "$b"
+veth=$(ctr info "$b" --format json | json_field 'd["veth"]')
+kill -9 "$(monitor_pid "$b")"
+for _ in $(seq 50); do ip link show "$veth" >/dev/null 2>&1 || break; sleep 0.1; done
+nft list chain inet ctr ports | grep -q "ctr .* $b\"" || fail "the crash should have left b's rules for destroy to find"
+ctr destroy "$b"
+if nft list chain inet ctr ports | grep -q "ctr .* $b\""; then fail "rules of crashed $b left after destroy"; fi
+
+# The guard against reaching the host's 127.0.0.1 through route_localnet is in place.
+nft list chain inet ctr guard | grep -q 'iifname "ctrbr0" ip daddr 127.0.0.0/8 drop' || fail "localnet guard missing"
+
 # Destroy releases the lease and leaves no veth and no rule.
 ctr destroy "$a"
-ctr destroy "$b"
 if grep -qE "^($a|$b) " "$T_ROOT/network/leases"; then fail "leases left: $(cat "$T_ROOT/network/leases")"; fi
 if ip -o link show type veth | grep -qE ' ctr[0-9a-f]{8}@'; then fail "veth left: $(ip -o link show type veth)"; fi
 if nft list chain inet ctr ports | grep -q comment; then fail "rules left: $(nft list chain inet ctr ports)"; fi

@@ -347,6 +347,8 @@ Test(nftables, shared_rules)
         cr_assert(strstr(t, "[ cmp neq reg 1 0x0000390a ]"), "daddr outside the subnet: %s", t);
         cr_assert(strstr(t, "[ masq ]"), "%s", t);
         cr_assert(strstr(t, "[ ct load status => reg 1 ]"), "hairpin: %s", t);
+        cr_assert(strstr(t, "inet ctr guard"), "the localnet guard: %s", t);
+        cr_assert(strstr(t, "[ meta load iifname => reg 1 ]") && strstr(t, "[ immediate reg 0 drop ]"), "%s", t);
         free(t);
         c.v6 = NULL;
         t = ctr_nat_setup_text(&c);
