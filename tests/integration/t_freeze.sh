@@ -5,7 +5,17 @@ mk "$n"
 ctr start "$n"
 ctr exec "$n" -- sh -c 'i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done' </dev/null >/dev/null 2>&1 &
 counter=$!
-cnt() { cat "$T_ROOT/containers/$n/rootfs/tmp/count" 2>/dev/null || echo 0; }
+# The counter file is rewritten (truncated, then written) 20 times a second: a read that lands
+# in between sees it empty, so read again.
+cnt() {
+        local v i
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+                v=$(cat "$T_ROOT/containers/$n/rootfs/tmp/count" 2>/dev/null)
+                [ -n "$v" ] && break
+                sleep 0.01
+        done
+        echo "${v:-0}"
+}
 for _ in $(seq 50); do [ "$(cnt)" -gt 3 ] && break; sleep 0.1; done
 ctr freeze "$n"
 assert_eq "$(state_of "$n")" frozen "state after freeze"
