@@ -89,7 +89,7 @@ check:
 # a pyenv python3 shim costs seconds per call under emulation.
 vm-check: ctr $(PROBE_BIN)
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
-	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 900 -e CTR=$(CURDIR)/ctr \
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 900 -d 64 -e CTR=$(CURDIR)/ctr \
 	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -- tests/integration/run.sh tests/vm
 
 asan-check:

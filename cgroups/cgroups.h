@@ -16,6 +16,15 @@ struct ctr_cg_host {
         char controllers[256]; /* cgroup.controllers of that root, space separated */
 };
 
+/* Block I/O limits of one device (io.max, io.weight). 0 = unlimited / default. */
+struct ctr_cg_io {
+        unsigned major, minor;
+        uint64_t rbps, wbps, riops, wiops;
+        uint32_t weight; /* 1..10000 */
+};
+
+#define CTR_CG_IO_MAX 16
+
 struct ctr_cg_limits {
         uint64_t memory;      /* memory.max, bytes; 0 = unset */
         uint64_t memory_high; /* memory.high */
@@ -24,7 +33,18 @@ struct ctr_cg_limits {
         int64_t pids;         /* pids.max */
         uint64_t memory_swap; /* memory.swap.max, bytes; 0 = unset */
         char cpuset[64];      /* cpuset.cpus, "" = unset */
+        char cpuset_mems[64]; /* cpuset.mems, "" = unset */
+        struct ctr_cg_io io[CTR_CG_IO_MAX];
+        size_t n_io;
 };
+
+/* "MAJ:MIN:KEY=VALUE[,KEY=VALUE]..." or "/dev/PATH:KEY=VALUE..." (a block device, resolved to
+ * its numbers); keys rbps and wbps take sizes (50M), riops, wiops and weight numbers. */
+int ctr_cgroup_io_parse(const char *spec, struct ctr_cg_io *ret, struct ctr_error *err);
+/* Back to "MAJ:MIN:KEY=VALUE,..." (set keys only). */
+void ctr_cgroup_io_format(const struct ctr_cg_io *io, char *buf, size_t len);
+/* The io.max line of a device ("8:0 rbps=52428800 wbps=max riops=max wiops=max"). */
+void ctr_cgroup_io_max_line(const struct ctr_cg_io *io, char *buf, size_t len);
 
 /* "0-3,6": CPU list syntax of cpuset.cpus. */
 bool ctr_cgroup_cpuset_valid(const char *s);

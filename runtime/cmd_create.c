@@ -10,7 +10,7 @@
 #include "container.h"
 #include "util.h"
 
-enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6 };
+enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO, OPT_CPUSET, OPT_CPUSET_MEMS };
 
 struct create_args {
         struct ctr_config cfg;
@@ -55,6 +55,17 @@ static int on_opt(int c, const char *arg, void *ud)
                 if (ctr_config_set_net_mode(&a->cfg, arg, NULL) < 0)
                         return bad_flag(a, "--net", arg, "bridge, none, host or netns:PATH");
                 return 0;
+        case OPT_IO:
+                if (ctr_config_add_io(&a->cfg, arg, &a->err) < 0)
+                        return a->bad = EXIT_CTR_FAILURE;
+                return 0;
+        case OPT_CPUSET:
+        case OPT_CPUSET_MEMS: {
+                char **f = c == OPT_CPUSET ? &a->cfg.limits.cpuset : &a->cfg.limits.cpuset_mems;
+                free(*f);
+                *f = xstrdup(arg);
+                return 0; /* checked with the whole config */
+        }
         case 'p':
                 if (ctr_config_add_port(&a->cfg, arg, &a->err) < 0)
                         return a->bad = EXIT_CTR_FAILURE;
@@ -113,6 +124,8 @@ int cmd_create(int argc, char **argv)
                 {"hostname", required_argument, NULL, OPT_HOSTNAME}, {"init", required_argument, NULL, OPT_INIT},
                 {"device", required_argument, NULL, OPT_DEVICE}, {"publish", required_argument, NULL, 'p'},
                 {"ip", required_argument, NULL, OPT_IP}, {"ip6", required_argument, NULL, OPT_IP6},
+                {"io", required_argument, NULL, OPT_IO}, {"cpuset", required_argument, NULL, OPT_CPUSET},
+                {"cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS},
                 {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
         struct create_args a = {0};
         struct ctr_paths p = {0};

@@ -65,6 +65,8 @@ void ctr_config_free(struct ctr_config *c)
         strv_free(c->env);
         strv_free(c->devices);
         free(c->limits.cpuset);
+        free(c->limits.cpuset_mems);
+        free(c->limits.io);
         free(c->stop_signal);
         free(c->net.netns);
         free(c->net.bridge);
@@ -115,6 +117,32 @@ char *ctr_config_net_mode_text(const struct ctr_config *c)
         if (c->net_mode == CTR_NET_NETNS)
                 return xasprintf("netns:%s", c->net.netns ? c->net.netns : "");
         return xstrdup(ctr_net_mode_name(c->net_mode));
+}
+
+static void put_io(struct ctr_limits *l, const struct ctr_cg_io *io)
+{
+        for (size_t i = 0; i < l->n_io; i++)
+                if (l->io[i].major == io->major && l->io[i].minor == io->minor) {
+                        l->io[i] = *io;
+                        return;
+                }
+        struct ctr_cg_io *v = realloc(l->io, (l->n_io + 1) * sizeof(*v));
+        if (!v)
+                abort();
+        l->io = v;
+        l->io[l->n_io++] = *io;
+}
+
+int ctr_config_add_io(struct ctr_config *c, const char *spec, struct ctr_error *err)
+{
+        struct ctr_cg_io io;
+        int r = ctr_cgroup_io_parse(spec, &io, err);
+        if (r < 0)
+                return r;
+        if (c->limits.n_io >= CTR_CG_IO_MAX)
+                return ctr_err(err, E2BIG, "io", "at most %d devices can have I/O limits", CTR_CG_IO_MAX);
+        put_io(&c->limits, &io);
+        return 0;
 }
 
 int ctr_config_add_port(struct ctr_config *c, const char *spec, struct ctr_error *err)
@@ -328,6 +356,55 @@ static int parse_strv(const ctr_json *a, const char *key, char ***ret, struct ct
         return 0;
 }
 
+/* "io": [{"device": "8:0", "rbps": "50M", "wbps": null, "riops": 100, "wiops": null, "weight": 200}] */
+static int parse_io(const ctr_json *a, struct ctr_limits *l, struct ctr_error *err)
+{
+        if (ctr_json_type(a) != CTR_JSON_ARRAY)
+                return type_error(err, "limits.io", "an array of objects", a);
+        for (size_t i = 0; i < ctr_json_len(a); i++) {
+                ctr_json *o = ctr_json_at(a, i);
+                char key[64], spec[256] = "";
+                const char *dev = NULL;
+                size_t n = 0;
+                if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                        return type_error(err, "limits.io[]", "an object", o);
+                for (size_t j = 0; j < ctr_json_len(o); j++) {
+                        const char *k = ctr_json_key(o, j);
+                        ctr_json *v = ctr_json_at(o, j);
+                        snprintf(key, sizeof(key), "limits.io[%zu].%s", i, k);
+                        if (!strcmp(k, "device")) {
+                                if (ctr_json_type(v) != CTR_JSON_STRING)
+                                        return type_error(err, key, "\"MAJOR:MINOR\"", v);
+                                dev = ctr_json_string(v);
+                                continue;
+                        }
+                        bool size = !strcmp(k, "rbps") || !strcmp(k, "wbps");
+                        if (!size && strcmp(k, "riops") && strcmp(k, "wiops") && strcmp(k, "weight"))
+                                return unknown_key(err, "limits.io[]", k);
+                        if (ctr_json_type(v) == CTR_JSON_NULL)
+                                continue;
+                        if (size && ctr_json_type(v) == CTR_JSON_STRING)
+                                n += snprintf(spec + n, sizeof(spec) - n, "%s%s=%s", n ? "," : "", k, ctr_json_string(v));
+                        else if (!size && ctr_json_is_integer(v))
+                                n += snprintf(spec + n, sizeof(spec) - n, "%s%s=%lld", n ? "," : "", k,
+                                              (long long)ctr_json_int(v));
+                        else
+                                return type_error(err, key, size ? "a size string or null" : "an integer or null", v);
+                }
+                if (!dev || strchr(dev, '/'))
+                        return ctr_err(err, EINVAL, "config", "limits.io[%zu] needs 'device' as \"MAJOR:MINOR\"", i);
+                char full[300];
+                snprintf(full, sizeof(full), "%s:%s", dev, spec);
+                struct ctr_cg_io io;
+                if (ctr_cgroup_io_parse(full, &io, err) < 0) {
+                        ctr_err_prefix(err, "config: limits.io[%zu]", i);
+                        return -EINVAL;
+                }
+                put_io(l, &io);
+        }
+        return 0;
+}
+
 static int parse_limits(const ctr_json *o, struct ctr_limits *l, struct ctr_error *err)
 {
         if (ctr_json_type(o) != CTR_JSON_OBJECT)
@@ -345,6 +422,10 @@ static int parse_limits(const ctr_json *o, struct ctr_limits *l, struct ctr_erro
                         r = get_size(v, "limits.memory_swap", &l->memory_swap, err);
                 else if (!strcmp(k, "cpuset"))
                         r = get_string(v, "limits.cpuset", true, &l->cpuset, err);
+                else if (!strcmp(k, "cpuset_mems"))
+                        r = get_string(v, "limits.cpuset_mems", true, &l->cpuset_mems, err);
+                else if (!strcmp(k, "io"))
+                        r = parse_io(v, l, err);
                 else if (!strcmp(k, "cpus")) {
                         if (ctr_json_type(v) == CTR_JSON_NULL) {
                                 l->cpus = 0;
@@ -670,6 +751,11 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
         if (c->limits.cpuset && !ctr_cgroup_cpuset_valid(c->limits.cpuset))
                 return ctr_err(err, EINVAL, "config", "key 'limits.cpuset': '%s' is not a CPU list (like 0-1,4)",
                                c->limits.cpuset);
+        if (c->limits.cpuset_mems && !ctr_cgroup_cpuset_valid(c->limits.cpuset_mems))
+                return ctr_err(err, EINVAL, "config", "key 'limits.cpuset_mems': '%s' is not a node list (like 0-1)",
+                               c->limits.cpuset_mems);
+        if (c->limits.n_io > CTR_CG_IO_MAX)
+                return ctr_err(err, E2BIG, "config", "key 'limits.io': at most %d devices", CTR_CG_IO_MAX);
         if (c->limits.memory && c->limits.memory < (1 << 20))
                 return ctr_err(err, ERANGE, "config", "key 'limits.memory' must be at least 1M");
         for (size_t i = 0; i < c->n_mounts; i++) {
@@ -753,6 +839,29 @@ char *ctr_config_to_json(const struct ctr_config *c)
                 ctr_json_null(g);
         gen_size(g, "memory_swap", c->limits.memory_swap);
         gen_str_or_null(g, "cpuset", c->limits.cpuset);
+        gen_str_or_null(g, "cpuset_mems", c->limits.cpuset_mems);
+        ctr_json_key_(g, "io");
+        ctr_json_arr_open(g);
+        for (size_t i = 0; i < c->limits.n_io; i++) {
+                const struct ctr_cg_io *io = &c->limits.io[i];
+                char dev[32];
+                snprintf(dev, sizeof(dev), "%u:%u", io->major, io->minor);
+                ctr_json_obj_open(g);
+                gen_str_or_null(g, "device", dev);
+                gen_size(g, "rbps", io->rbps);
+                gen_size(g, "wbps", io->wbps);
+                const char *names[] = {"riops", "wiops", "weight"};
+                uint64_t vals[] = {io->riops, io->wiops, io->weight};
+                for (size_t j = 0; j < ARRAY_SIZE(vals); j++) {
+                        ctr_json_key_(g, names[j]);
+                        if (vals[j])
+                                ctr_json_int_(g, (int64_t)vals[j]);
+                        else
+                                ctr_json_null(g);
+                }
+                ctr_json_obj_close(g);
+        }
+        ctr_json_arr_close(g);
         ctr_json_obj_close(g);
         ctr_json_key_(g, "network");
         ctr_json_obj_open(g);
@@ -837,7 +946,7 @@ int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_err
 static const char *const settable_keys[] = {
         "hostname",   "init",          "network.mode", "network.bridge", "network.ipv4", "network.ipv6",      "stop.signal", "stop.timeout", "limits.memory",
         "limits.memory_high", "limits.memory_swap", "limits.cpus", "limits.cpu_weight", "limits.pids",
-        "limits.cpuset", NULL,
+        "limits.cpuset", "limits.cpuset_mems", "limits.io", NULL,
 };
 
 const char *const *ctr_config_keys(void)
@@ -873,6 +982,19 @@ int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, stru
                 snprintf(buf, sizeof(buf), "%d", c->stop_timeout), v = buf;
         else if (!strcmp(key, "limits.cpuset"))
                 v = c->limits.cpuset;
+        else if (!strcmp(key, "limits.cpuset_mems"))
+                v = c->limits.cpuset_mems;
+        else if (!strcmp(key, "limits.io")) {
+                /* Space separated specs, as "ctr config set" takes them. */
+                char out[CTR_CG_IO_MAX * 96] = "";
+                for (size_t i = 0; i < c->limits.n_io; i++) {
+                        char one[96];
+                        ctr_cgroup_io_format(&c->limits.io[i], one, sizeof(one));
+                        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s", i ? " " : "", one);
+                }
+                *ret = xstrdup(c->limits.n_io ? out : "null");
+                return 0;
+        }
         else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high") ||
                  !strcmp(key, "limits.memory_swap")) {
                 uint64_t x = !strcmp(key, "limits.memory")        ? c->limits.memory
@@ -931,6 +1053,26 @@ int ctr_config_set(struct ctr_config *c, const char *key, const char *value, str
         } else if (!strcmp(key, "limits.cpuset")) {
                 free(c->limits.cpuset);
                 c->limits.cpuset = is_null(value) ? NULL : xstrdup(value);
+        } else if (!strcmp(key, "limits.cpuset_mems")) {
+                free(c->limits.cpuset_mems);
+                c->limits.cpuset_mems = is_null(value) ? NULL : xstrdup(value);
+        } else if (!strcmp(key, "limits.io")) {
+                struct ctr_limits l = {0};
+                if (!is_null(value)) {
+                        _cleanup_free_ char *copy = xstrdup(value);
+                        char *save = NULL;
+                        for (char *spec = strtok_r(copy, " ", &save); spec; spec = strtok_r(NULL, " ", &save)) {
+                                struct ctr_cg_io io;
+                                if (ctr_cgroup_io_parse(spec, &io, err) < 0) {
+                                        free(l.io);
+                                        return -EINVAL;
+                                }
+                                put_io(&l, &io);
+                        }
+                }
+                free(c->limits.io);
+                c->limits.io = l.io;
+                c->limits.n_io = l.n_io;
         } else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high") ||
                    !strcmp(key, "limits.memory_swap")) {
                 if (is_null(value))
@@ -974,5 +1116,9 @@ struct ctr_cg_limits ctr_config_cg_limits(const struct ctr_config *c)
         };
         if (c->limits.cpuset)
                 snprintf(l.cpuset, sizeof(l.cpuset), "%s", c->limits.cpuset);
+        if (c->limits.cpuset_mems)
+                snprintf(l.cpuset_mems, sizeof(l.cpuset_mems), "%s", c->limits.cpuset_mems);
+        for (size_t i = 0; i < c->limits.n_io && i < CTR_CG_IO_MAX; i++)
+                l.io[l.n_io++] = c->limits.io[i];
         return l;
 }

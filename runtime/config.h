@@ -12,6 +12,7 @@
 
 enum ctr_net_mode { CTR_NET_NONE, CTR_NET_HOST, CTR_NET_BRIDGE, CTR_NET_NETNS };
 
+#include "../cgroups/cgroups.h"
 #include "../netns/netns.h"
 
 struct ctr_net_config {
@@ -37,6 +38,9 @@ struct ctr_limits {
         int64_t pids;         /* 0 = unset */
         uint64_t memory_swap; /* bytes, 0 = unset */
         char *cpuset;         /* "0-1", NULL = unset */
+        char *cpuset_mems;    /* "0", NULL = unset */
+        struct ctr_cg_io *io; /* per-device block I/O limits */
+        size_t n_io;
 };
 
 struct ctr_config {
@@ -87,6 +91,8 @@ int ctr_net_mode_from_name(const char *s, enum ctr_net_mode *ret);
 int ctr_config_set_net_mode(struct ctr_config *c, const char *s, struct ctr_error *err);
 /* The mode as written in the config ("netns:/run/netns/x"); caller frees. */
 char *ctr_config_net_mode_text(const struct ctr_config *c);
+/* Add or replace (same device) a block I/O limit from an "--io" spec. */
+int ctr_config_add_io(struct ctr_config *c, const char *spec, struct ctr_error *err);
 /* Add a forward from a "-p" spec, refusing one that overlaps a forward already there. */
 int ctr_config_add_port(struct ctr_config *c, const char *spec, struct ctr_error *err);
 /* Add or replace "K=V" in the environment list. */

@@ -225,3 +225,36 @@ Test(cgroup_fake, populated_and_procs)
         cr_assert_eq(pids[39], 1040);
         free(pids);
 }
+
+Test(cgroup_io, parse_format_and_io_max)
+{
+        struct ctr_cg_io io;
+        struct ctr_error err = {0};
+        char buf[160];
+        cr_assert_eq(ctr_cgroup_io_parse("8:16:rbps=50M,wiops=100,weight=300", &io, &err), 0, "%s", err.msg);
+        cr_assert_eq(io.major, 8);
+        cr_assert_eq(io.minor, 16);
+        cr_assert_eq(io.rbps, 50ull << 20);
+        cr_assert_eq(io.wiops, 100);
+        cr_assert_eq(io.weight, 300);
+        cr_assert_eq(io.wbps, 0);
+        ctr_cgroup_io_format(&io, buf, sizeof(buf));
+        cr_assert_str_eq(buf, "8:16:rbps=50M,wiops=100,weight=300");
+        ctr_cgroup_io_max_line(&io, buf, sizeof(buf));
+        cr_assert_str_eq(buf, "8:16 rbps=52428800 wbps=max riops=max wiops=100");
+}
+
+Test(cgroup_io, bad_specs)
+{
+        struct ctr_cg_io io;
+        struct ctr_error err = {0};
+        const char *bad[] = {"8:0", "8:0:", "8:0:rbps", "8:0:rbps=12Q", "8:0:riops=-1", "8:0:riops=0", "8:0:speed=1",
+                             "8:0:weight=10001", "sda:rbps=1M", "/dev/null:rbps=1M", "/no/such/dev:rbps=1M", "/dev/sda"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                memset(&err, 0, sizeof(err));
+                cr_assert_lt(ctr_cgroup_io_parse(bad[i], &io, &err), 0, "'%s' accepted", bad[i]);
+                cr_assert_str_eq(err.op, "io", "'%s': %s", bad[i], err.msg);
+        }
+        ctr_cgroup_io_parse("/dev/null:rbps=1M", &io, &err);
+        cr_assert(strstr(err.msg, "not a block device"), "%s", err.msg);
+}

@@ -715,3 +715,36 @@ Test(config_keys, cpuset_lists)
         cr_assert(strstr(err.msg, "limits.cpuset"), "%s", err.msg);
         ctr_config_free(&c);
 }
+
+Test(config, io_limits)
+{
+        struct ctr_config c, back;
+        struct ctr_error err = {0};
+        const char *doc = "{\"version\":1,\"name\":\"x\",\"limits\":{\"io\":[{\"device\":\"8:0\",\"rbps\":\"50M\","
+                          "\"wbps\":null,\"riops\":100}],\"cpuset_mems\":\"0\"}}";
+        cr_assert_eq(ctr_config_parse(doc, &c, &err), 0, "%s", err.msg);
+        cr_assert_eq(c.limits.n_io, 1);
+        cr_assert_eq(c.limits.io[0].rbps, 50ull << 20);
+        cr_assert_eq(c.limits.io[0].riops, 100);
+        char *json = ctr_config_to_json(&c);
+        cr_assert_eq(ctr_config_parse(json, &back, &err), 0, "%s", err.msg);
+        cr_assert_eq(back.limits.n_io, 1);
+        cr_assert_str_eq(back.limits.cpuset_mems, "0");
+        free(json);
+        char *v = NULL;
+        cr_assert_eq(ctr_config_get(&back, "limits.io", &v, &err), 0);
+        cr_assert_str_eq(v, "8:0:rbps=50M,riops=100");
+        free(v);
+        cr_assert_eq(ctr_config_set(&back, "limits.io", "8:0:wbps=1M 8:16:weight=50", &err), 0, "%s", err.msg);
+        cr_assert_eq(back.limits.n_io, 2);
+        cr_assert_eq(back.limits.io[0].rbps, 0, "set replaces the whole list");
+        cr_assert_eq(ctr_config_set(&back, "limits.io", "8:0:wbps=fast", &err), -EINVAL);
+        cr_assert_eq(back.limits.n_io, 2, "a bad value changes nothing");
+        cr_assert_eq(ctr_config_set(&back, "limits.io", "null", &err), 0);
+        cr_assert_eq(back.limits.n_io, 0);
+        ctr_config_free(&back);
+        ctr_config_free(&c);
+        const char *bad = "{\"version\":1,\"name\":\"x\",\"limits\":{\"io\":[{\"device\":\"8:0\",\"rbps\":5}]}}";
+        cr_assert_lt(ctr_config_parse(bad, &c, &err), 0);
+        cr_assert(strstr(err.msg, "limits.io[0].rbps"), "%s", err.msg);
+}

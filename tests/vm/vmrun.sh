@@ -2,12 +2,13 @@
 # vmrun.sh - run one command as root inside a throwaway QEMU VM whose kernel has a pure
 # cgroup v2 hierarchy (cgroup_no_v1=all, every controller enabled at the root).
 #
-#   tests/vm/vmrun.sh [-t SECS] [-m MB] [-c CPUS] [-k MOD,MOD] [-e VAR[=VAL]]... -- CMD ARGS...
+#   tests/vm/vmrun.sh [-t SECS] [-m MB] [-c CPUS] [-k MOD,MOD] [-d MB] [-e VAR[=VAL]]... -- CMD ARGS...
 #
 #   -t SECS    kill the VM after SECS seconds (default 1800); exit status 124
 #   -m MB      guest memory (default 2048)
 #   -c CPUS    guest vCPUs (default: the host's)
 #   -k MODS    extra kernel modules to load in the guest, comma separated (deps resolved)
+#   -d MB      a blank scratch disk of MB megabytes as virtio-blk /dev/vda (for I/O limit tests)
 #   -e VAR     pass VAR from our environment (or VAR=VAL) to CMD; otherwise CMD gets only
 #              PATH, HOME, USER, LOGNAME, LANG, TERM=dumb and CTR_VM=1
 #
@@ -20,26 +21,27 @@
 # CTR_VM_VERBOSE=1 prints timings and the kernel console to stderr. See tests/vm/README.md.
 set -euo pipefail
 
-TIMEOUT=1800 MEM=2048 CPUS=$(nproc) EXTRA_MODS=
+TIMEOUT=1800 MEM=2048 CPUS=$(nproc) EXTRA_MODS= DISK_MB=
 ENVS=()
 CACHE=${CTR_VM_CACHE:-/var/cache/ctr-vmlane}
 VERBOSE=${CTR_VM_VERBOSE:-0}
 
 die() { echo "vmrun: $*" >&2; exit 125; }
-usage() { sed -n '5,12s/^# \{0,1\}//p' "$0" >&2; exit 125; } # exit 125: vmrun's own failure
-while getopts t:m:c:k:e:h opt; do
+usage() { sed -n '5,13s/^# \{0,1\}//p' "$0" >&2; exit 125; } # exit 125: vmrun's own failure
+while getopts t:m:c:k:d:e:h opt; do
 	case $opt in
 	t) TIMEOUT=$OPTARG ;;
 	m) MEM=$OPTARG ;;
 	c) CPUS=$OPTARG ;;
 	k) EXTRA_MODS+=" ${OPTARG//,/ }" ;;
+	d) DISK_MB=$OPTARG EXTRA_MODS+=" virtio_blk" ;;
 	e) ENVS+=("$OPTARG") ;;
 	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -gt 0 ] || usage
-for n in "$TIMEOUT" "$MEM" "$CPUS"; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive number: $n"; done
+for n in "$TIMEOUT" "$MEM" "$CPUS" ${DISK_MB:+"$DISK_MB"}; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive number: $n"; done
 [ "$(id -u)" = 0 ] || die "needs root (9p passthrough, apt-get, $CACHE)"
 
 # ---- host packages, installed only when missing
@@ -247,6 +249,12 @@ fi
 # mitigations=off: no speculation workarounds, which only cost time under emulation.
 APPEND="console=ttyS0 quiet panic=-1 cgroup_no_v1=all rdinit=/init tsc=reliable mitigations=off 8250.nr_uarts=1"
 q() { echo "${1//,/,,}"; } # QEMU option values double their commas
+DISK=()
+if [ -n "$DISK_MB" ]; then # sparse, thrown away with the state directory
+	truncate -s "${DISK_MB}M" "$STATE/disk.raw"
+	DISK=(-drive "file=$(q "$STATE/disk.raw"),if=none,format=raw,id=scratch,cache=unsafe"
+		-device virtio-blk-pci,drive=scratch)
+fi
 T0=$(date +%s%N)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M q35 "${ACCEL[@]}" -m "$MEM" -smp "$CPUS" \
 	-nodefaults -no-user-config -display none -no-reboot \
@@ -257,7 +265,7 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M q35 "${ACCEL[@]}" -m "$MEM" -smp "
 	-fsdev "local,id=cwd,path=$(q "$CWD"),security_model=passthrough,multidevs=remap" \
 	-device virtio-9p-pci,fsdev=cwd,mount_tag=cwd \
 	-fsdev "local,id=state,path=$(q "$STATE"),security_model=none" \
-	-device virtio-9p-pci,fsdev=state,mount_tag=state \
+	-device virtio-9p-pci,fsdev=state,mount_tag=state "${DISK[@]}" \
 	-device virtio-serial-pci -chardev stdio,id=out -device virtconsole,chardev=out \
 	</dev/null &
 QPID=$!
