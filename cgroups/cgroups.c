@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -337,9 +338,13 @@ int ctr_cgroup_update_limits(const struct ctr_cg_host *h, const char *path, cons
         int r = ctr_cgroup_check_limits(h, new, err);
         if (r < 0)
                 return r;
-        /* A controller first asked for now must be enabled on the way down to the container. */
-        _cleanup_free_ char *parent = xasprintf("%s/" CTR_CGROUP_PARENT, h->mount);
-        r = enable_controllers(h, h->mount, new, err);
+        /* A controller first asked for now must be enabled on the way down to the container:
+         * from the root through ctr.slice, or in the delegated cgroup only. */
+        _cleanup_free_ char *parent = xstrdup(path);
+        *strrchr(parent, '/') = 0;
+        _cleanup_free_ char *slice = xasprintf("%s/" CTR_CGROUP_PARENT, h->mount);
+        if (!strcmp(parent, slice))
+                r = enable_controllers(h, h->mount, new, err);
         if (r >= 0)
                 r = enable_controllers(h, parent, new, err);
         if (r < 0)
@@ -408,14 +413,14 @@ int ctr_cgroup_update_limits(const struct ctr_cg_host *h, const char *path, cons
         return r;
 }
 
-int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struct ctr_cg_limits *l,
-                      char **ret_path, int *ret_fd, struct ctr_error *err)
+/* mkdir parent/leaf, enable the controllers on the way down (ups: the directories whose
+ * subtree_control must offer them), apply the limits, open it for CLONE_INTO_CGROUP. */
+static int create_leaf(const struct ctr_cg_host *h, const char *parent, const char *leaf, const char *const *ups,
+                       bool rmdir_parent, const struct ctr_cg_limits *l, char **ret_path, int *ret_fd,
+                       struct ctr_error *err)
 {
-        _cleanup_free_ char *parent = xasprintf("%s/" CTR_CGROUP_PARENT, h->mount);
         _cleanup_free_ char *path = xasprintf("%s/%s", parent, leaf);
-        int r;
-
-        r = ctr_cgroup_check_limits(h, l, err);
+        int r = ctr_cgroup_check_limits(h, l, err);
         if (r < 0)
                 return r;
         /* Another container's teardown may rmdir the shared parent between our two mkdirs. */
@@ -432,14 +437,14 @@ int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struc
                 if (errno != ENOENT || attempt > 20)
                         return ctr_err_sys(err, errno, "cgroup", "create %s", path);
         }
-        r = enable_controllers(h, h->mount, l, err);
-        if (r >= 0)
-                r = enable_controllers(h, parent, l, err);
+        for (size_t i = 0; r >= 0 && ups[i]; i++)
+                r = enable_controllers(h, ups[i], l, err);
         if (r >= 0)
                 r = ctr_cgroup_apply_limits(path, l, err);
         if (r < 0) {
                 rmdir(path);
-                rmdir(parent);
+                if (rmdir_parent)
+                        rmdir(parent);
                 return r;
         }
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -453,8 +458,87 @@ int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struc
         return 0;
 }
 
+int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struct ctr_cg_limits *l,
+                      char **ret_path, int *ret_fd, struct ctr_error *err)
+{
+        _cleanup_free_ char *parent = xasprintf("%s/" CTR_CGROUP_PARENT, h->mount);
+        const char *ups[] = {h->mount, parent, NULL};
+        return create_leaf(h, parent, leaf, ups, true, l, ret_path, ret_fd, err);
+}
+
+static bool has_delegate_xattr(const char *path)
+{
+        char v[8];
+        const char *names[] = {"trusted.delegate", "user.delegate"};
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+                ssize_t n = getxattr(path, names[i], v, sizeof(v) - 1);
+                if (n > 0) {
+                        v[n] = 0;
+                        if (!strcmp(v, "1"))
+                                return true;
+                }
+        }
+        return false;
+}
+
+char *ctr_cgroup_delegated(const struct ctr_cg_host *h)
+{
+        _cleanup_free_ char *text = NULL;
+        if (ctr_read_file("/proc/self/cgroup", 1 << 16, &text, NULL) < 0)
+                return NULL;
+        char *line = strstr(text, "0::/");
+        if (!line || (line != text && line[-1] != '\n'))
+                return NULL;
+        line += 3;
+        line[strcspn(line, "\n")] = 0;
+        /* Already moved aside by an earlier start in this unit: the delegation is one up. */
+        char *tail = strrchr(line, '/');
+        if (tail && !strcmp(tail + 1, CTR_CGROUP_DELEGATED_MONITOR))
+                *tail = 0;
+        if (!strcmp(line, "/") || !*line)
+                return NULL;
+        char *path = xasprintf("%s%s", h->mount, line);
+        if (!has_delegate_xattr(path)) {
+                free(path);
+                return NULL;
+        }
+        return path;
+}
+
+int ctr_cgroup_create_delegated(const struct ctr_cg_host *h, const char *delegated, const struct ctr_cg_limits *l,
+                                char **ret_path, int *ret_fd, struct ctr_error *err)
+{
+        _cleanup_free_ char *mon = xasprintf("%s/" CTR_CGROUP_DELEGATED_MONITOR, delegated);
+        _cleanup_free_ char *procs = xasprintf("%s/cgroup.procs", mon);
+        _cleanup_free_ char *avail = NULL, *cf = xasprintf("%s/cgroup.controllers", delegated);
+        char pid[16];
+        if (mkdir(mon, 0755) < 0 && errno != EEXIST)
+                return ctr_err_sys(err, errno, "cgroup", "create %s", mon);
+        snprintf(pid, sizeof(pid), "%d", (int)getpid());
+        int r = ctr_write_file(procs, pid);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "cgroup", "move the monitor into %s", mon);
+        /* What may be limited is what the delegation offers, not what the root has. */
+        struct ctr_cg_host d = *h;
+        if (ctr_read_file(cf, 4096, &avail, NULL) == 0) {
+                avail[strcspn(avail, "\n")] = 0;
+                snprintf(d.controllers, sizeof(d.controllers), "%s", avail);
+        } else
+                d.controllers[0] = 0;
+        const char *ups[] = {delegated, NULL};
+        return create_leaf(&d, delegated, CTR_CGROUP_DELEGATED_PAYLOAD, ups, false, l, ret_path, ret_fd, err);
+}
+
 bool ctr_cgroup_path_ours(const struct ctr_cg_host *h, const char *path)
 {
+        /* A container under a delegation: DELEGATED/ctr-payload, DELEGATED marked delegated. */
+        size_t mlen = strlen(h->mount), plen = path ? strlen(path) : 0, tlen = strlen("/" CTR_CGROUP_DELEGATED_PAYLOAD);
+        if (path && plen > mlen + tlen && !strncmp(path, h->mount, mlen) && path[mlen] == '/' &&
+            !strcmp(path + plen - tlen, "/" CTR_CGROUP_DELEGATED_PAYLOAD) && !strstr(path, "/../") &&
+            !strstr(path, "/./")) {
+                _cleanup_free_ char *parent = strndup(path, plen - tlen);
+                return has_delegate_xattr(parent);
+        }
         _cleanup_free_ char *prefix = xasprintf("%s/" CTR_CGROUP_PARENT "/", h->mount);
         size_t n = strlen(prefix);
         if (!path || strncmp(path, prefix, n))

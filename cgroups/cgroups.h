@@ -62,6 +62,17 @@ int ctr_cgroup_check_limits(const struct ctr_cg_host *h, const struct ctr_cg_lim
  * the same name is reused; a populated one is an error. */
 int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struct ctr_cg_limits *l,
                       char **ret_path, int *ret_fd, struct ctr_error *err);
+/* Under a service manager that delegated its cgroup to us (a unit with Delegate=yes: the cgroup
+ * this process is in carries the trusted.delegate or user.delegate xattr), that cgroup's path;
+ * NULL otherwise. */
+char *ctr_cgroup_delegated(const struct ctr_cg_host *h);
+#define CTR_CGROUP_DELEGATED_PAYLOAD "ctr-payload"
+#define CTR_CGROUP_DELEGATED_MONITOR "ctr-monitor"
+/* The delegated counterpart of ctr_cgroup_create: this process moves to DELEGATED/ctr-monitor
+ * (a cgroup with children may hold no processes) and the container gets DELEGATED/ctr-payload,
+ * with the controllers the delegation offers. */
+int ctr_cgroup_create_delegated(const struct ctr_cg_host *h, const char *delegated, const struct ctr_cg_limits *l,
+                                char **ret_path, int *ret_fd, struct ctr_error *err);
 int ctr_cgroup_apply_limits(const char *path, const struct ctr_cg_limits *l, struct ctr_error *err);
 /* Change a live cgroup from one set of limits to another: changed values are written, cleared
  * ones go back to the kernel's default ("max", weight 100). Fails before writing anything when

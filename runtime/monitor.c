@@ -397,7 +397,14 @@ static int setup(struct monitor *m, struct ctr_error *err)
         r = ctr_cgroup_detect(&m->cg, err);
         if (r < 0)
                 return r;
-        r = ctr_cgroup_create(&m->cg, leaf, &lim, &m->st.cgroup, &m->cgfd, err);
+        /* Started by a unit with Delegate=yes: the container goes below the unit's cgroup, so
+         * the service manager accounts for it and stops it with the unit. */
+        _cleanup_free_ char *delegated = m->a->foreground ? ctr_cgroup_delegated(&m->cg) : NULL;
+        if (delegated) {
+                mlog("cgroup %s is delegated to us: the container goes below it", delegated);
+                r = ctr_cgroup_create_delegated(&m->cg, delegated, &lim, &m->st.cgroup, &m->cgfd, err);
+        } else
+                r = ctr_cgroup_create(&m->cg, leaf, &lim, &m->st.cgroup, &m->cgfd, err);
         if (r < 0)
                 return r;
         /* The device filter is in place before init exists: its first mknod is already checked. */
