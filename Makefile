@@ -20,7 +20,7 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-LIB_SRCS := $(wildcard runtime/*.c cgroups/*.c netns/*.c rootfs/*.c)
+LIB_SRCS := $(wildcard runtime/*.c cgroups/*.c netns/*.c rootfs/*.c vm/*.c)
 LIB_SRCS := $(filter-out runtime/main.c runtime/cmd_%.c,$(LIB_SRCS))
 CLI_SRCS := runtime/main.c $(wildcard runtime/cmd_*.c)
 
@@ -30,6 +30,9 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 PROBE_BIN := $(BUILD)/ctr-probe
+# vm/ smoke tests: tiny 64-bit guest payloads (flat binaries loaded at 1 MiB) and their driver.
+VMGUEST_BINS := $(patsubst tests/vmguest/%.S,$(BUILD)/vmguest/%.bin,$(wildcard tests/vmguest/*.S))
+VM_SMOKE_BIN := $(BUILD)/vm-smoke
 
 DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnftnl-dev libyajl-dev \
                   libcriterion-dev busybox-static python3 procps util-linux \
@@ -61,6 +64,14 @@ $(PROBE_BIN): tests/probe/ctr-probe.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
 
+$(BUILD)/vmguest/%.bin: tests/vmguest/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $(@:.bin=.o) $<
+	ld -m elf_x86_64 -Ttext=0x100000 --oformat binary -e _start -o $@ $(@:.bin=.o)
+
+$(VM_SMOKE_BIN): tests/vmguest/vm-smoke.c $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
+
 # Install Debian packages the build and tests need, only when some are missing.
 deps:
 	@missing=$$(for p in $(DEB_BUILD_DEPS) $(EXTRA_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -74,8 +85,9 @@ deps:
 unit: $(UNIT_BIN)
 	$(UNIT_BIN) --jobs 2
 
-integration: ctr $(PROBE_BIN)
-	CTR=$(CURDIR)/ctr PROBE=$(CURDIR)/$(PROBE_BIN) tests/integration/run.sh
+integration: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS)
+	CTR=$(CURDIR)/ctr PROBE=$(CURDIR)/$(PROBE_BIN) VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) \
+	    VM_GUESTS=$(CURDIR)/$(BUILD)/vmguest tests/integration/run.sh
 
 check:
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"

@@ -1,0 +1,145 @@
+/* Unit tests for vm/ without /dev/kvm: the 8250 model through the register sequences Linux's
+ * serial driver uses, and the boot protocol's bzImage parsing and zero page. */
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../vm/vm.h"
+
+Test(uart, autoconfig_and_loopback)
+{
+        struct ctr_uart u;
+        ctr_uart_init(&u, -1);
+        ctr_uart_write(&u, 7, 0xa5);
+        cr_assert_eq(ctr_uart_read(&u, 7), 0xa5, "scratch register");
+        ctr_uart_write(&u, 4, 0x1a); /* LOOP | OUT2 | RTS */
+        cr_assert_eq(ctr_uart_read(&u, 6) & 0xf0, 0x90, "MSR in loopback");
+        ctr_uart_write(&u, 4, 0x00);
+        cr_assert_eq(ctr_uart_read(&u, 6) & 0xf0, 0xb0, "MSR with a terminal attached");
+        ctr_uart_write(&u, 2, 0x01); /* FIFO on */
+        cr_assert_eq(ctr_uart_read(&u, 2) & 0xc0, 0xc0, "IIR shows the FIFO");
+        ctr_uart_write(&u, 3, 0x80); /* DLAB */
+        ctr_uart_write(&u, 0, 0x01);
+        ctr_uart_write(&u, 1, 0x00);
+        cr_assert_eq(ctr_uart_read(&u, 0), 0x01, "divisor latch low");
+        ctr_uart_write(&u, 3, 0x03);
+        cr_assert_eq(ctr_uart_read(&u, 5) & 0x60, 0x60, "transmitter empty");
+}
+
+Test(uart, thre_latch_and_irq)
+{
+        struct ctr_uart u;
+        ctr_uart_init(&u, -1);
+        ctr_uart_write(&u, 4, 0x08); /* OUT2: the line reaches the PIC */
+        cr_assert_not(ctr_uart_irq(&u));
+        ctr_uart_write(&u, 1, 0x02); /* enable THRI while THR is empty: raised */
+        cr_assert(ctr_uart_irq(&u));
+        cr_assert_eq(ctr_uart_read(&u, 2) & 0x0f, 0x02, "IIR: THR empty");
+        cr_assert_not(ctr_uart_irq(&u), "reading IIR acknowledges it");
+        cr_assert_eq(ctr_uart_read(&u, 2) & 0x0f, 0x01, "no interrupt pending");
+        ctr_uart_write(&u, 0, 'x'); /* a byte sent: THR empty again */
+        cr_assert(ctr_uart_irq(&u));
+        ctr_uart_write(&u, 4, 0x00);
+        cr_assert_not(ctr_uart_irq(&u), "OUT2 gates the line");
+}
+
+Test(uart, receive_and_output)
+{
+        struct ctr_uart u;
+        int p[2];
+        cr_assert_eq(pipe(p), 0);
+        ctr_uart_init(&u, p[1]);
+        ctr_uart_write(&u, 0, 'o');
+        ctr_uart_write(&u, 0, 'k');
+        char buf[4] = {0};
+        cr_assert_eq(read(p[0], buf, 2), 2);
+        cr_assert_str_eq(buf, "ok");
+        ctr_uart_receive(&u, 'a');
+        ctr_uart_receive(&u, 'b');
+        cr_assert_eq(ctr_uart_read(&u, 5) & 1, 1, "data ready");
+        ctr_uart_write(&u, 4, 0x08);
+        ctr_uart_write(&u, 1, 0x01);
+        cr_assert_eq(ctr_uart_read(&u, 2) & 0x0f, 0x04, "IIR: received data");
+        cr_assert_eq(ctr_uart_read(&u, 0), 'a');
+        cr_assert_eq(ctr_uart_read(&u, 0), 'b');
+        cr_assert_eq(ctr_uart_read(&u, 5) & 1, 0, "drained");
+        close(p[0]);
+        close(p[1]);
+}
+
+/* A minimal image with a setup header: version, 64-bit entry, setup_sects. */
+static void fake_bzimage(uint8_t *img, size_t len, uint16_t version, uint16_t xload)
+{
+        memset(img, 0, len);
+        img[0x1f1] = 3;
+        img[0x1fe] = 0x55;
+        img[0x1ff] = 0xaa;
+        memcpy(img + 0x202, "HdrS", 4);
+        img[0x201] = 0x66; /* header ends at 0x268 */
+        img[0x206] = version & 0xff;
+        img[0x207] = version >> 8;
+        img[0x236] = xload & 0xff;
+        img[0x260] = 0x00;
+        img[0x261] = 0x00;
+        img[0x262] = 0x40; /* init_size 4 MiB */
+        img[0x22c] = 0xff;
+        img[0x22d] = 0xff;
+        img[0x22e] = 0xff;
+        img[0x22f] = 0x7f;
+}
+
+Test(boot, bzimage_parse)
+{
+        static uint8_t img[8192];
+        struct ctr_bzimage bz;
+        struct ctr_error err = {0};
+        fake_bzimage(img, sizeof(img), 0x20f, 1);
+        cr_assert_eq(ctr_bzimage_parse(img, sizeof(img), &bz, &err), 0, "%s", err.msg);
+        cr_assert_eq(bz.setup_sects, 3);
+        cr_assert_eq(bz.kernel_offset, 4 * 512);
+        cr_assert_eq(bz.init_size, 4 << 20);
+        fake_bzimage(img, sizeof(img), 0x20b, 1);
+        cr_assert_lt(ctr_bzimage_parse(img, sizeof(img), &bz, &err), 0);
+        cr_assert(strstr(err.msg, "too old"), "%s", err.msg);
+        fake_bzimage(img, sizeof(img), 0x20f, 0);
+        cr_assert_lt(ctr_bzimage_parse(img, sizeof(img), &bz, &err), 0);
+        cr_assert(strstr(err.msg, "64-bit"), "%s", err.msg);
+        fake_bzimage(img, sizeof(img), 0x20f, 1);
+        cr_assert_lt(ctr_bzimage_parse(img, 1000, &bz, &err), 0, "truncated");
+        memset(img + 0x202, 0, 4);
+        cr_assert_lt(ctr_bzimage_parse(img, sizeof(img), &bz, &err), 0);
+        cr_assert(strstr(err.msg, "not a bzImage"), "%s", err.msg);
+}
+
+Test(boot, zero_page)
+{
+        static uint8_t img[8192], zp[4096];
+        fake_bzimage(img, sizeof(img), 0x20f, 1);
+        ctr_vm_zero_page(zp, img, 64 << 20, 0x20000, 0x3f00000, 0x80000);
+        cr_assert_eq(memcmp(zp + 0x202, "HdrS", 4), 0, "setup header copied");
+        cr_assert_eq(zp[0x1f1], 3);
+        cr_assert_eq(zp[0x210], 0xff, "type_of_loader");
+        cr_assert(zp[0x211] & 0x81, "LOADED_HIGH | CAN_USE_HEAP");
+        uint32_t cmd, rd, rdlen;
+        memcpy(&cmd, zp + 0x228, 4);
+        memcpy(&rd, zp + 0x218, 4);
+        memcpy(&rdlen, zp + 0x21c, 4);
+        cr_assert_eq(cmd, 0x20000);
+        cr_assert_eq(rd, 0x3f00000);
+        cr_assert_eq(rdlen, 0x80000);
+        cr_assert_eq(zp[0x1e8], 3, "three e820 entries");
+        uint64_t addr, size;
+        uint32_t type;
+        memcpy(&addr, zp + 0x2d0 + 2 * 20, 8);
+        memcpy(&size, zp + 0x2d0 + 2 * 20 + 8, 8);
+        memcpy(&type, zp + 0x2d0 + 2 * 20 + 16, 4);
+        cr_assert_eq(addr, 0x100000);
+        cr_assert_eq(size, (64 << 20) - 0x100000, "RAM from 1 MiB to the top");
+        cr_assert_eq(type, 1);
+        memcpy(&type, zp + 0x2d0 + 20 + 16, 4);
+        cr_assert_eq(type, 2, "the BIOS hole is reserved");
+        ctr_vm_zero_page(zp, NULL, 64 << 20, 0, 0, 0);
+        cr_assert_eq(zp[0x1fe], 0x55, "a raw payload gets a boot flag too");
+}

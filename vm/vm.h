@@ -1,0 +1,92 @@
+/* vm/: ctr's own VMM against /dev/kvm (issue 6, in progress). This first layer: a VM with one
+ * memory slot and one vCPU entered directly in 64-bit long mode (identity-mapped first GiB),
+ * the 8250 UART on 0x3f8, the i8042 reset line and a debug-exit port, and the x86 boot
+ * protocol's zero page for bzImage and raw payloads. Not yet: virtio devices, SMP, in-kernel
+ * irqchip interrupts for the UART, ACPI, the guest agent, and `ctr --vm`. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../runtime/error.h"
+
+/* Guest physical layout (Firecracker-compatible). */
+#define CTR_VM_GDT 0x500
+#define CTR_VM_ZERO_PAGE 0x7000
+#define CTR_VM_STACK 0x8ff0
+#define CTR_VM_PML4 0x9000
+#define CTR_VM_CMDLINE 0x20000
+#define CTR_VM_CMDLINE_MAX 2048
+#define CTR_VM_KERNEL 0x100000
+
+/* Ports of the devices the VMM answers. */
+#define CTR_VM_COM1 0x3f8
+#define CTR_VM_I8042_CMD 0x64
+#define CTR_VM_DEBUG_EXIT 0xf4 /* a write of v ends the VM with exit code v (tests) */
+
+enum ctr_vm_end {
+        CTR_VM_END_DEBUG_EXIT, /* the guest wrote the debug-exit port */
+        CTR_VM_END_RESET,      /* i8042 reset (Linux reboot=k) */
+        CTR_VM_END_SHUTDOWN,   /* triple fault */
+        CTR_VM_END_HALT,       /* hlt with interrupts off and no irqchip: nothing can wake it */
+};
+
+struct ctr_vm_result {
+        enum ctr_vm_end end;
+        int code; /* debug-exit value */
+};
+
+/* The 8250 UART: the register model Linux's driver probes (DLAB, IER, IIR with FIFO bits, LCR,
+ * MCR with loopback, LSR, MSR, scratch); transmitted bytes go to out_fd. */
+struct ctr_uart {
+        uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+        bool thre_pending; /* THR-empty interrupt latched, cleared by reading IIR */
+        uint8_t rx[256];
+        unsigned rx_head, rx_len;
+        int out_fd;
+};
+
+void ctr_uart_init(struct ctr_uart *u, int out_fd);
+uint8_t ctr_uart_read(struct ctr_uart *u, unsigned offset);
+void ctr_uart_write(struct ctr_uart *u, unsigned offset, uint8_t v);
+/* Queue a received byte (console input). */
+void ctr_uart_receive(struct ctr_uart *u, uint8_t c);
+/* The interrupt line level the UART asks for. */
+bool ctr_uart_irq(const struct ctr_uart *u);
+
+struct ctr_vm;
+
+/* /dev/kvm usable? ENOENT/EACCES with a message; notes a PVM host in *ret_pvm. */
+int ctr_vm_probe(bool *ret_pvm, struct ctr_error *err);
+/* A VM with mem_mb of RAM at guest physical 0 and one vCPU; console output to out_fd. */
+struct ctr_vm *ctr_vm_new(unsigned mem_mb, int out_fd, struct ctr_error *err);
+void ctr_vm_free(struct ctr_vm *vm);
+/* Guest memory as a host pointer; NULL when [gpa, gpa+len) is outside RAM. */
+void *ctr_vm_mem(struct ctr_vm *vm, uint64_t gpa, uint64_t len);
+size_t ctr_vm_mem_size(const struct ctr_vm *vm);
+/* Copy a raw 64-bit payload to 1 MiB and make it the entry point (long mode, rsi = zero page). */
+int ctr_vm_load_raw(struct ctr_vm *vm, const void *code, size_t len, struct ctr_error *err);
+/* Load a bzImage through the 64-bit boot protocol (protected-mode kernel at 1 MiB, zero page
+ * from its setup header, command line, e820 map, optional initrd at the top of RAM). */
+int ctr_vm_load_bzimage(struct ctr_vm *vm, const void *image, size_t len, const char *cmdline, const void *initrd,
+                        size_t initrd_len, struct ctr_error *err);
+/* Run until the guest ends; guest errors (internal emulation errors, failed entry) are errors. */
+int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *ret, struct ctr_error *err);
+const char *ctr_vm_end_name(enum ctr_vm_end e);
+
+/* The boot protocol, on plain memory (unit-tested without /dev/kvm). */
+struct ctr_bzimage {
+        unsigned setup_sects;
+        uint16_t version;
+        uint16_t xloadflags;
+        uint32_t init_size;
+        uint32_t initrd_addr_max;
+        uint32_t cmdline_size;
+        size_t kernel_offset; /* file offset of the protected-mode kernel */
+};
+int ctr_bzimage_parse(const void *image, size_t len, struct ctr_bzimage *ret, struct ctr_error *err);
+/* Fill the zero page (4 KiB at zp) for a kernel: setup header copied from image (NULL for a raw
+ * payload), e820 map of mem_size bytes of RAM, command line and initrd placement. */
+void ctr_vm_zero_page(uint8_t *zp, const void *image, uint64_t mem_size, uint32_t cmdline_gpa, uint32_t initrd_gpa,
+                      uint32_t initrd_len);
