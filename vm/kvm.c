@@ -23,8 +23,12 @@ struct ctr_vm {
         uint8_t *mem;
         size_t mem_size;
         struct ctr_uart uart;
+        bool irqchip;   /* in-kernel PIC, IOAPIC, LAPIC and PIT */
+        bool uart_irq;  /* the level last put on the UART's line */
         uint64_t entry;
 };
+
+#define UART_IRQ 4
 
 const char *ctr_vm_end_name(enum ctr_vm_end e)
 {
@@ -135,6 +139,32 @@ static int setup_cpuid(struct ctr_vm *vm, struct ctr_error *err)
         return 0;
 }
 
+/* The LAPIC's LINT0 takes the PIC's output (ExtINT) and LINT1 is NMI, as firmware leaves them:
+ * without an MP table or ACPI, Linux runs the PIC in virtual-wire mode through LINT0. */
+static int setup_lapic(struct ctr_vm *vm, struct ctr_error *err)
+{
+        struct kvm_lapic_state l;
+        if (ioctl(vm->vcpu, KVM_GET_LAPIC, &l) < 0)
+                return ctr_err_sys(err, errno, "kvm", "KVM_GET_LAPIC");
+        uint32_t *lint0 = (uint32_t *)(l.regs + 0x350), *lint1 = (uint32_t *)(l.regs + 0x360);
+        *lint0 = (*lint0 & ~0x700u & ~0x10000u) | (7u << 8); /* ExtINT, unmasked */
+        *lint1 = (*lint1 & ~0x700u & ~0x10000u) | (4u << 8); /* NMI, unmasked */
+        if (ioctl(vm->vcpu, KVM_SET_LAPIC, &l) < 0)
+                return ctr_err_sys(err, errno, "kvm", "KVM_SET_LAPIC");
+        return 0;
+}
+
+/* Put the UART's interrupt line at the level its registers ask for. */
+static void uart_update_irq(struct ctr_vm *vm)
+{
+        bool level = ctr_uart_irq(&vm->uart);
+        if (!vm->irqchip || level == vm->uart_irq)
+                return;
+        struct kvm_irq_level il = {.irq = UART_IRQ, .level = level};
+        if (ioctl(vm->vm, KVM_IRQ_LINE, &il) == 0)
+                vm->uart_irq = level;
+}
+
 struct ctr_vm *ctr_vm_new(unsigned mem_mb, int out_fd, struct ctr_error *err)
 {
         struct ctr_vm *vm = calloc(1, sizeof(*vm));
@@ -173,6 +203,15 @@ struct ctr_vm *ctr_vm_new(unsigned mem_mb, int out_fd, struct ctr_error *err)
                 ctr_err_sys(err, errno, "kvm", "KVM_SET_USER_MEMORY_REGION");
                 goto fail;
         }
+        /* Interrupt controllers and the timer live in the kernel, created before any vCPU. */
+        if (ioctl(vm->vm, KVM_CREATE_IRQCHIP, 0) == 0) {
+                struct kvm_pit_config pit = {.flags = 0};
+                if (ioctl(vm->vm, KVM_CREATE_PIT2, &pit) < 0) {
+                        ctr_err_sys(err, errno, "kvm", "KVM_CREATE_PIT2");
+                        goto fail;
+                }
+                vm->irqchip = true;
+        }
         vm->vcpu = ioctl(vm->vm, KVM_CREATE_VCPU, 0);
         if (vm->vcpu < 0) {
                 ctr_err_sys(err, errno, "kvm", "KVM_CREATE_VCPU");
@@ -190,7 +229,7 @@ struct ctr_vm *ctr_vm_new(unsigned mem_mb, int out_fd, struct ctr_error *err)
                 ctr_err_sys(err, errno, "kvm", "map the vCPU's run area");
                 goto fail;
         }
-        if (setup_cpuid(vm, err) < 0 || setup_long_mode(vm, err) < 0)
+        if (setup_cpuid(vm, err) < 0 || setup_long_mode(vm, err) < 0 || (vm->irqchip && setup_lapic(vm, err) < 0))
                 goto fail;
         return vm;
 fail:
@@ -262,6 +301,7 @@ static int port_io(struct ctr_vm *vm, struct ctr_vm_result *res)
                                 ctr_uart_write(&vm->uart, port - CTR_VM_COM1, data[0]);
                         else
                                 data[0] = ctr_uart_read(&vm->uart, port - CTR_VM_COM1);
+                        uart_update_irq(vm);
                 } else if (port == CTR_VM_I8042_CMD && out && data[0] == 0xfe) {
                         res->end = CTR_VM_END_RESET;
                         return 1;
