@@ -32,7 +32,8 @@ UNIT_BIN := $(BUILD)/unit-tests
 PROBE_BIN := $(BUILD)/ctr-probe
 
 DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnftnl-dev libyajl-dev \
-                  libcriterion-dev busybox-static python3 procps util-linux
+                  libcriterion-dev busybox-static python3 procps util-linux \
+                  debootstrap debian-archive-keyring wget gpgv gpg xz-utils
 DEB_VM_DEPS    := qemu-system-x86 cpio xz-utils kmod
 DEB_BENCH_DEPS := crun bubblewrap hyperfine python3
 
@@ -116,10 +117,11 @@ bench:
 install: $(BUILD)/ctr
 	install -D -m 0755 $(BUILD)/ctr $(DESTDIR)$(BINDIR)/ctr
 	install -d $(DESTDIR)$(TEMPLATEDIR)
-	install -m 0755 templates/* $(DESTDIR)$(TEMPLATEDIR)/
-	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(filter-out templates/keys,$(wildcard templates/*)) $(DESTDIR)$(TEMPLATEDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -D -m 0644 completion/ctr.bash $(DESTDIR)$(COMPLETIONDIR)/ctr
 
 uninstall:
@@ -127,6 +129,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(TEMPLATEDIR)
 	cd man && for f in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done
 	cd man && for f in *.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done
+	cd man && for f in *.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$f; done
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(wildcard */*.h) $(UNIT_SRCS)

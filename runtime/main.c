@@ -39,7 +39,8 @@ static const struct verb {
         {"unfreeze", cmd_unfreeze, "unfreeze NAME", "let a frozen container continue"},
         {"config", cmd_config, "config NAME get KEY | config NAME set KEY VALUE",
          "read or change one configuration key (limits apply live)"},
-        {"template", cmd_template, "template list [-q]", "list the available templates"},
+        {"template", cmd_template, "template list [-q] | template refresh NAME [-r RELEASE] [--dist D] [--mirror URL]",
+         "list templates and cached trees; rebuild a cached tree"},
 };
 
 static void print_main_help(FILE *f)

@@ -94,7 +94,22 @@ int ctr_monitor_stop_signal(const struct ctr_config *cfg, const char *rootfs)
         if (cfg->stop_signal)
                 return ctr_signal_from_name(cfg->stop_signal);
         /* Resolve init inside the rootfs: systemd wants SIGRTMIN+3, busybox init powers off on
-         * SIGUSR2 (it ignores SIGPWR), other inits get SIGPWR as in LXC. */
+         * SIGUSR2 (it ignores SIGPWR), other inits get SIGPWR as in LXC. An overlay's mount point
+         * is empty outside the container: look in its upper layer, then the lower. */
+        _cleanup_free_ char *upper = NULL;
+        if (!strcmp(cfg->storage_driver, "overlay") && cfg->storage_lower) {
+                _cleanup_free_ char *dir = xstrdup(rootfs);
+                char *slash = strrchr(dir, '/');
+                if (slash)
+                        *slash = 0;
+                upper = xasprintf("%s/upper", dir);
+                _cleanup_free_ char *probe = xasprintf("%s%s", upper, cfg->init[0]);
+                struct stat st;
+                if (lstat(probe, &st) < 0)
+                        rootfs = cfg->storage_lower;
+                else
+                        rootfs = upper;
+        }
         _cleanup_free_ char *base = ctr_rootfs_resolve_name(rootfs, cfg->init[0]);
         if (base && !strcmp(base, "systemd"))
                 return SIGRTMIN + 3;

@@ -144,6 +144,11 @@ static char **init_environment(const struct ctr_config *cfg)
         /* container= tells systemd and others they run in a container (CONTAINER_INTERFACE). */
         ctr_config_env_set(&env, "PATH=" CTR_DEFAULT_PATH, NULL);
         ctr_config_env_set(&env, "container=ctr", NULL);
+        if (cfg->uuid) {
+                /* systemd fills an empty /etc/machine-id from it: one identity across boots. */
+                _cleanup_free_ char *u = xasprintf("container_uuid=%s", cfg->uuid);
+                ctr_config_env_set(&env, u, NULL);
+        }
         ctr_config_env_set(&env, "TERM=linux", NULL);
         ctr_config_env_set(&env, "HOME=/root", NULL);
         for (char **p = cfg->env; p && *p; p++)
@@ -166,6 +171,17 @@ int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const
                 .binds = binds,
                 .n_binds = cfg->n_mounts,
         };
+        /* Overlay storage keeps upper/ and work/ beside the rootfs mount point. */
+        _cleanup_free_ char *dir = xstrdup(rootfs);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+                *slash = 0;
+        _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
+        if (!strcmp(cfg->storage_driver, "overlay")) {
+                spec.overlay_lower = cfg->storage_lower;
+                spec.overlay_upper = upper;
+                spec.overlay_work = work;
+        }
         return ctr_rootfs_plan_build(&spec, ret, err);
 }
 
