@@ -61,7 +61,7 @@ open(sys.argv[2], "w").write(str(s.server_port))
 s.serve_forever()
 PY
 srv=$!
-trap 'kill $srv 2>/dev/null' EXIT
+trap 'kill $srv 2> /dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
 port=$(cat "$port_file")
 before=$(root_fingerprint)
