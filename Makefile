@@ -37,7 +37,7 @@ DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnf
 DEB_VM_DEPS    := qemu-system-x86 cpio xz-utils kmod
 DEB_BENCH_DEPS := crun bubblewrap hyperfine python3
 
-.PHONY: all check unit integration vm-check asan-check demo bench install uninstall clean deps format
+.PHONY: all check unit integration debian-fixture vm-check asan-check demo bench install uninstall clean deps format
 
 all: ctr
 
@@ -71,11 +71,19 @@ deps:
 	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
 	fi
 
+# The debian tree the system-container tests boot, built once per machine (debootstrap from the
+# host's apt sources, ~40 s) and reused by every run; `ctr template refresh` rebuilds it.
+CI_CACHE ?= /var/cache/ctr-ci
+debian-fixture: ctr
+	@if ls -d $(CI_CACHE)/templates/debian-bookworm-*/current >/dev/null 2>&1; then :; else \
+	    echo "building the debian test fixture in $(CI_CACHE)"; \
+	    CTR_CACHE=$(CI_CACHE) ./ctr --root $(CI_CACHE)/state -q template refresh debian; fi
+
 unit: $(UNIT_BIN)
 	$(UNIT_BIN) --jobs 2
 
-integration: ctr $(PROBE_BIN)
-	CTR=$(CURDIR)/ctr PROBE=$(CURDIR)/$(PROBE_BIN) tests/integration/run.sh
+integration: ctr $(PROBE_BIN) debian-fixture
+	CTR=$(CURDIR)/ctr PROBE=$(CURDIR)/$(PROBE_BIN) CTR_CI_CACHE=$(CI_CACHE) tests/integration/run.sh
 
 check:
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"

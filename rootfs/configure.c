@@ -102,6 +102,25 @@ static int view_write(const struct view *v, const char *path, const char *text, 
         return 0;
 }
 
+static int view_symlink(const struct view *v, const char *path, const char *target, struct ctr_error *err)
+{
+        _cleanup_free_ char *parent = xstrdup(path);
+        char *slash = strrchr(parent, '/');
+        const char *base = slash + 1;
+        *slash = 0;
+        _cleanup_close_ int pfd = open_dir_p(v->dir, parent);
+        if (pfd < 0)
+                return ctr_err_sys(err, -pfd, "configure", "create %s", parent);
+        _cleanup_free_ char *tmp = xasprintf(".%s.ctr-tmp", base);
+        unlinkat(pfd, tmp, 0);
+        if (symlinkat(target, pfd, tmp) < 0 || renameat(pfd, tmp, pfd, base) < 0) {
+                int e = errno;
+                unlinkat(pfd, tmp, 0);
+                return ctr_err_sys(err, e, "configure", "link %s", path);
+        }
+        return 0;
+}
+
 static char *hosts_text(const char *old, const char *hostname)
 {
         /* Keep what the image had, minus lines that name the loopback host. */
@@ -181,6 +200,13 @@ int ctr_rootfs_configure(const struct ctr_guest_setup *g, struct ctr_error *err)
         if ((r = view_write(&v, "/etc/machine-id", "", 0444, NULL, err)) < 0)
                 return r;
         struct stat sst;
+        /* dbus keeps its own copy, which systemd prefers over container_uuid for an empty
+         * machine-id: as debootstrap leaves it, every container of a cached tree would share
+         * one id. Debian's own answer is a link to /etc/machine-id. */
+        struct stat dst;
+        _cleanup_free_ char *dbus_id = view_read(&v, "/var/lib/dbus/machine-id", &dst);
+        if (dbus_id && *dbus_id && (r = view_symlink(&v, "/var/lib/dbus/machine-id", "/etc/machine-id", err)) < 0)
+                return r;
         _cleanup_free_ char *shadow = view_read(&v, "/etc/shadow", &sst);
         if (shadow) {
                 bool changed;

@@ -58,6 +58,8 @@ struct monitor {
         bool stop_requested;
         bool init_exited;
         int init_status; /* wait status */
+        char *console_path;
+        int quick_reboots; /* reboots less than 10 s after the previous start */
         struct client clients[MAX_CLIENTS];
         size_t n_clients;
 };
@@ -418,6 +420,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
         r = open_console(m, &console, err);
         if (r < 0)
                 return r;
+        m->console_path = xstrdup(console);
         r = ctr_mkdir_p(p->log, 0750);
         if (r < 0)
                 return ctr_err_sys(err, -r, "console", "create %s", p->log);
@@ -459,6 +462,58 @@ static int setup(struct monitor *m, struct ctr_error *err)
         if (m->a->lock_fd >= 0)
                 close(m->a->lock_fd);
         mlog("started init pid %d (cgroup %s, console %s)", (int)m->init, m->st.cgroup, console);
+        return 0;
+}
+
+/* reboot(2) in a pid namespace ends its init with SIGHUP (poweroff and halt: SIGINT): the
+ * container asked to restart, and gets a new init in the same cgroup, console and state. */
+static bool wants_reboot(const struct monitor *m)
+{
+        return !m->stop_requested && m->init_status == 128 + SIGHUP;
+}
+
+static int respawn(struct monitor *m, struct ctr_error *err)
+{
+        _cleanup_free_ char *rootfs = ctr_path_rootfs(m->a->paths, m->cfg->name);
+        /* The old pid namespace dies with its init; wait for the kernel to empty the cgroup. */
+        for (int i = 0; i < 300 && ctr_cgroup_populated(m->st.cgroup); i++) {
+                if (i == 100)
+                        ctr_cgroup_kill(m->st.cgroup, NULL);
+                usleep(10000);
+        }
+        if (ctr_cgroup_populated(m->st.cgroup))
+                return ctr_err(err, EBUSY, "reboot", "processes of the old boot are still in %s", m->st.cgroup);
+        if ((int64_t)time(NULL) - m->st.started_at < 10 && ++m->quick_reboots > 5)
+                return ctr_err(err, ELOOP, "reboot", "init rebooted 5 times within seconds of starting; giving up");
+        _cleanup_close_ int cgfd = open(m->st.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgfd < 0)
+                return ctr_err_sys(err, errno, "reboot", "open %s", m->st.cgroup);
+        /* The old init's exit hung up the console's slave side: open it anew. */
+        int slave = open(m->console_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return ctr_err_sys(err, errno, "reboot", "open %s", m->console_path);
+        close(m->slave);
+        m->slave = slave;
+        close(m->init_pidfd);
+        m->init_pidfd = -1;
+        struct ctr_spawn sp = {
+                .cfg = m->cfg,
+                .rootfs = rootfs,
+                .cgroup_path = m->st.cgroup,
+                .cgroup_fd = cgfd,
+                .console_fd = m->slave,
+                .console_path = m->console_path,
+        };
+        int r = ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
+        if (r < 0)
+                return r;
+        m->init_exited = false;
+        m->init_status = 0;
+        m->st.init_pid = m->init;
+        m->st.init_start = ctr_proc_starttime(m->init);
+        m->st.started_at = time(NULL);
+        save_state(m, CTR_RUNNING);
+        mlog("rebooted: init pid %d", (int)m->init);
         return 0;
 }
 
@@ -545,7 +600,16 @@ int ctr_monitor_run(const struct ctr_monitor_args *a)
         } else
                 notify_ready();
 
-        loop(&m);
+        for (;;) {
+                loop(&m);
+                if (!wants_reboot(&m))
+                        break;
+                mlog("init asked for a reboot");
+                if (respawn(&m, &err) < 0) {
+                        mlog("reboot failed: %s: %s", err.op, err.msg);
+                        break;
+                }
+        }
         teardown(&m);
         /* A requested stop is a success; an init that ended on its own reports its status. */
         code = m.stop_requested ? 0 : m.init_status;
@@ -554,6 +618,7 @@ out:
         ctr_state_free(&m.st);
         free(m.rundir);
         free(m.log_path);
+        free(m.console_path);
         int fds[] = {m.epfd, m.sfd, m.lfd, m.tfd, m.master, m.slave, m.logfd, m.cgfd, m.init_pidfd};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (fds[i] >= 0)
