@@ -7,6 +7,7 @@ DATADIR     ?= $(PREFIX)/share
 MANDIR      ?= $(DATADIR)/man
 TEMPLATEDIR ?= $(DATADIR)/ctr/templates
 COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR     ?=
 
 CC      ?= cc
@@ -131,9 +132,12 @@ install: $(BUILD)/ctr
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -D -m 0644 completion/ctr.bash $(DESTDIR)$(COMPLETIONDIR)/ctr
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' systemd/ctr@.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/ctr@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ctr@.service
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ctr $(DESTDIR)$(COMPLETIONDIR)/ctr
+	rm -f $(DESTDIR)$(BINDIR)/ctr $(DESTDIR)$(COMPLETIONDIR)/ctr $(DESTDIR)$(SYSTEMDUNITDIR)/ctr@.service
 	rm -rf $(DESTDIR)$(TEMPLATEDIR)
 	cd man && for f in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done
 	cd man && for f in *.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done

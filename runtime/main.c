@@ -26,7 +26,7 @@ static const struct verb {
          "create NAME [-t TEMPLATE] [-r RELEASE] [--memory SIZE] [--cpus N] [--pids N] [--net none|host]\n"
          "          [--hostname NAME] [-e KEY=VALUE]... [-v HOST:CT[:ro]]... [--init PATH] [--device RULE]...",
          "build a container from a template"},
-        {"start", cmd_start, "start NAME [--foreground]", "start a container under its own monitor"},
+        {"start", cmd_start, "start NAME [--foreground] [--ready-timeout SECONDS]", "start a container under its own monitor"},
         {"stop", cmd_stop, "stop NAME [-t SECONDS] [--kill]", "stop gracefully, SIGKILL after the timeout"},
         {"restart", cmd_restart, "restart NAME [-t SECONDS]", "stop (if running), then start"},
         {"destroy", cmd_destroy, "destroy NAME [--force]", "remove a container and its files"},
