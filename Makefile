@@ -122,6 +122,8 @@ bench:
 	$(MAKE) all
 	STOP_ARGS=$${STOP_ARGS:---kill} tests/bench/bench.sh $(CURDIR)/ctr
 	tests/bench/vm-cgroup.sh $(CURDIR)/ctr
+	$(MAKE) debian-fixture
+	CTR_CI_CACHE=$(CI_CACHE) tests/bench/system.sh $(CURDIR)/ctr
 
 install: $(BUILD)/ctr
 	install -D -m 0755 $(BUILD)/ctr $(DESTDIR)$(BINDIR)/ctr

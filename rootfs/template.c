@@ -74,7 +74,9 @@ char *ctr_template_find(const char *name, struct ctr_error *err)
                 return ctr_err(err, EINVAL, "template", "'%s' is not a valid template name", name), NULL;
         for (const char *const *d = ctr_template_dirs(); *d; d++) {
                 char *p = xasprintf("%s/%s", *d, name);
-                if (access(p, X_OK) == 0)
+                struct stat st;
+                /* keys/ and other directories beside the templates are not templates. */
+                if (access(p, X_OK) == 0 && stat(p, &st) == 0 && S_ISREG(st.st_mode))
                         return p;
                 free(p);
         }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../rootfs/rootfs.h"
@@ -32,7 +33,9 @@ static int list_templates(struct ctr_json_gen *g)
                         for (size_t s = 0; s < nseen; s++)
                                 dup |= !strcmp(seen[s], name);
                         /* The first directory on the search path wins, as in ctr_template_find(). */
-                        if (!dup && ctr_name_valid(name) && access(path, X_OK) == 0 && nseen < 64) {
+                        struct stat st;
+                        if (!dup && ctr_name_valid(name) && access(path, X_OK) == 0 && stat(path, &st) == 0 &&
+                            S_ISREG(st.st_mode) && nseen < 64) {
                                 struct ctr_template_meta meta;
                                 snprintf(seen[nseen++], sizeof(seen[0]), "%s", name);
                                 ctr_template_meta(path, &meta);

@@ -115,8 +115,35 @@ int ctr_template_choose(const char *tpl, const char *dist, const char *release, 
         return 0;
 }
 
+static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
+                  struct ctr_error *err);
+
+/* An interrupt anywhere in a create (not only while the template runs) must leave nothing: the
+ * signals stay blocked until the name is claimed or everything is removed; one that arrived
+ * meanwhile fails the create, and after a success it takes effect as usual. */
 int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
                          struct ctr_error *err)
+{
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        int r = create(p, cfg, o, err);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
+}
+
+static bool interrupted(void)
+{
+        sigset_t pending;
+        sigpending(&pending);
+        return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) || sigismember(&pending, SIGHUP);
+}
+
+static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
+                  struct ctr_error *err)
 {
         _cleanup_free_ char *final = ctr_path_container(p, cfg->name);
         _cleanup_free_ char *tmp = xasprintf("%s/.%s.create-%d", p->containers, cfg->name, (int)getpid());
@@ -231,6 +258,10 @@ int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, cons
         r = ctr_config_save(cfgpath, cfg, err);
         if (r < 0)
                 goto fail;
+        if (interrupted()) {
+                r = ctr_err(err, EINTR, "create", "interrupted");
+                goto fail;
+        }
         /* The name is claimed atomically: of concurrent creates exactly one rename wins. */
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
                 r = errno == EEXIST || errno == ENOTEMPTY

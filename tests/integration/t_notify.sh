@@ -57,6 +57,12 @@ wait $fg
 kill $lpid 2> /dev/null || true
 e=$(expect_125 "bad --ready-timeout" ctr start "$n" --ready-timeout soon)
 assert_match "$e" "--ready-timeout: 'soon' is not a number of seconds" "bad timeout"
+# autostart: a unit where systemd runs the host, a clear refusal where it does not.
+if [ ! -d /run/systemd/system ]; then
+        e=$(expect_125 "autostart without systemd" ctr config "$n" set autostart true)
+        assert_match "$e" "autostart: systemd is not the host's init manager" "autostart refusal"
+        assert_eq "$(ctr config "$n" get autostart)" false "autostart unchanged"
+fi
 ctr destroy "$n"
 
 # 3. systemd inside reports READY=1 when its boot is done: relayed, not guessed.
