@@ -52,6 +52,14 @@ $(BUILD)/%.o: %.c $(wildcard */*.h) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -c -o $@ $<
 
+# ctr@.service, as a C string: `ctr config NAME set autostart true` installs it where make
+# install did not.
+$(BUILD)/ctr-unit.h: systemd/ctr@.service.in
+	@mkdir -p $(dir $@)
+	sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $< > $@
+$(BUILD)/runtime/container.o: $(BUILD)/ctr-unit.h
+$(BUILD)/runtime/container.o: CFLAGS += -I$(BUILD)
+
 # Unit tests link the library objects (no main) with criterion.
 $(UNIT_BIN): $(UNIT_SRCS) $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-missing-field-initializers -o $@ $(UNIT_SRCS) $(LIB_OBJS) \
@@ -96,20 +104,21 @@ check:
 # Tests that need a pure cgroup v2 kernel (limits, OOM, freeze, devices) run in a QEMU VM that
 # boots Debian's kernel with the host's tree shared read-only (tests/vm/README.md). A plain PATH:
 # a pyenv python3 shim costs seconds per call under emulation.
-vm-check: ctr $(PROBE_BIN)
+vm-check: ctr $(PROBE_BIN) debian-fixture
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 900 -e CTR=$(CURDIR)/ctr \
-	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -- tests/integration/run.sh tests/vm
+	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e CTR_CI_CACHE=$(CI_CACHE) -- tests/integration/run.sh tests/vm
 
 asan-check:
 	$(MAKE) deps
+	$(MAKE) debian-fixture
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined" build-asan/ctr build-asan/unit-tests build-asan/ctr-probe
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build-asan/unit-tests --jobs 1
 	rm -rf build-asan/reports && mkdir -p build-asan/reports
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build-asan/reports/asan \
 	    UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build-asan/reports/ubsan \
-	    SANITIZER_REPORTS=$(CURDIR)/build-asan/reports CTR_TEMPLATE_DIR=$(CURDIR)/templates \
+	    SANITIZER_REPORTS=$(CURDIR)/build-asan/reports CTR_TEMPLATE_DIR=$(CURDIR)/templates CTR_CI_CACHE=$(CI_CACHE) \
 	    CTR=$(CURDIR)/build-asan/ctr PROBE=$(CURDIR)/build-asan/ctr-probe tests/integration/run.sh
 
 demo:

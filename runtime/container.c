@@ -526,6 +526,67 @@ out:
         return r;
 }
 
+static const char unit_template[] =
+#include "ctr-unit.h"
+        ;
+
+static int run_systemctl(const char *a, const char *b)
+{
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (nul >= 0)
+                        dup2(nul, 1), dup2(nul, 2);
+                execlp("systemctl", "systemctl", a, b, (char *)NULL);
+                _exit(127);
+        }
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+/* ctr@.service where `make install` put none: in /etc/systemd/system, running this binary. */
+static int install_unit(struct ctr_error *err)
+{
+        static const char *const dirs[] = {"/etc/systemd/system", "/usr/local/lib/systemd/system",
+                                           "/usr/lib/systemd/system", "/lib/systemd/system"};
+        for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+                _cleanup_free_ char *p = xasprintf("%s/ctr@.service", dirs[i]);
+                if (access(p, F_OK) == 0)
+                        return 0;
+        }
+        char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0)
+                return ctr_err_sys(err, errno, "autostart", "find the ctr binary");
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        *slash = 0;
+        /* The template names the binary as @BINDIR@/ctr. */
+        size_t cap = sizeof(unit_template) + 4 * strlen(exe);
+        _cleanup_free_ char *text = malloc(cap);
+        if (!text)
+                abort();
+        size_t o = 0;
+        for (const char *t = unit_template; *t;) {
+                if (!strncmp(t, "@BINDIR@", 8)) {
+                        o += snprintf(text + o, cap - o, "%s", exe);
+                        t += 8;
+                } else
+                        text[o++] = *t++;
+        }
+        text[o] = 0;
+        int r = ctr_write_atomic("/etc/systemd/system/ctr@.service", text, o, 0644);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "autostart", "write /etc/systemd/system/ctr@.service");
+        if (run_systemctl("daemon-reload", NULL) < 0)
+                return ctr_err(err, EIO, "autostart", "systemctl daemon-reload failed");
+        return 0;
+}
+
 /* autostart: enable or disable ctr@NAME.service where systemd manages the host. */
 static int autostart_unit(const struct ctr_paths *p, const char *name, bool enable, struct ctr_error *err)
 {
@@ -536,25 +597,12 @@ static int autostart_unit(const struct ctr_paths *p, const char *name, bool enab
         if (strcmp(p->root, "/var/lib/ctr"))
                 return ctr_err(err, EINVAL, "autostart",
                                "ctr@.service starts containers of /var/lib/ctr, not of --root %s", p->root);
+        int r = install_unit(err);
+        if (r < 0)
+                return r;
         _cleanup_free_ char *unit = xasprintf("ctr@%s.service", name);
-        pid_t pid = fork();
-        if (pid < 0)
-                return ctr_err_sys(err, errno, "autostart", "fork");
-        if (pid == 0) {
-                int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (nul >= 0)
-                        dup2(nul, 1), dup2(nul, 2);
-                execlp("systemctl", "systemctl", enable ? "enable" : "disable", "--", unit, (char *)NULL);
-                _exit(127);
-        }
-        int st;
-        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-                ;
-        if (!WIFEXITED(st) || WEXITSTATUS(st))
-                return ctr_err(err, EIO, "autostart",
-                               "systemctl %s %s failed (is ctr@.service installed? make install puts it in "
-                               "PREFIX/lib/systemd/system)",
-                               enable ? "enable" : "disable", unit);
+        if (run_systemctl(enable ? "enable" : "disable", unit) < 0)
+                return ctr_err(err, EIO, "autostart", "systemctl %s %s failed", enable ? "enable" : "disable", unit);
         return 0;
 }
 
