@@ -124,3 +124,42 @@ if grep -q -- "$T_ROOT" /proc/self/mountinfo; then fail "mounts under the state 
 ctr destroy "$n"
 ctr destroy "$n-j"
 ctr destroy "$n-t"
+
+# The cache: a cached template builds once; refresh makes a new current build, containers keep
+# the build they were made on, and builds no container uses are pruned.
+cat > "$tdir/quick" <<'SH'
+#!/bin/sh
+# description: test template, cached, records each build
+# default-release: one
+# cache: yes
+while [ $# -gt 0 ]; do case "$1" in --rootfs) rootfs=$2 ;; --release) rel=$2 ;; esac; shift 2; done
+mkdir -p "$rootfs/etc" "$rootfs/sbin"
+date +%s%N > "$rootfs/etc/build-id"
+echo "$rel" > "$rootfs/etc/release"
+echo "step 1/1: built"
+SH
+chmod 755 "$tdir/quick"
+export CTR_TEMPLATE_DIR=$tdir
+ctr create "$n-c1" -t quick -q
+lower1=$(json_field 'd["storage"]["lower"]' < "$T_ROOT/containers/$n-c1/config.json")
+assert_eq "$(json_field 'd["template"]["release"]' < "$T_ROOT/containers/$n-c1/config.json")" one "default release recorded"
+ctr create "$n-c2" -t quick -q
+assert_eq "$(json_field 'd["storage"]["lower"]' < "$T_ROOT/containers/$n-c2/config.json")" "$lower1" "second create uses the cache"
+assert_match "$(ctr template list)" "quick-one-" "template list shows the cached tree"
+ctr template refresh quick -q
+ctr create "$n-c3" -t quick -q
+lower3=$(json_field 'd["storage"]["lower"]' < "$T_ROOT/containers/$n-c3/config.json")
+[ "$lower3" != "$lower1" ] || fail "refresh did not make a new build"
+[ -d "$lower1" ] || fail "refresh removed a build containers use"
+ctr destroy "$n-c1"
+ctr destroy "$n-c2"
+ctr template refresh quick -q
+[ ! -e "$lower1" ] || fail "an unused old build was kept"
+[ -d "$lower3" ] || fail "the build $n-c3 uses was pruned"
+ctr create "$n-c4" -t quick -r two -q
+assert_eq "$(cat "$(json_field 'd["storage"]["lower"]' < "$T_ROOT/containers/$n-c4/config.json")/etc/release")" two "-r picks the release"
+e=$(expect_125 "refresh of an uncached template" ctr template refresh busybox)
+assert_match "$e" "template busybox is not cached" "refresh busybox"
+ctr destroy "$n-c3"
+ctr destroy "$n-c4"
+unset CTR_TEMPLATE_DIR
