@@ -50,7 +50,7 @@ $(BUILD)/ctr: $(LIB_OBJS) $(CLI_OBJS)
 
 $(BUILD)/%.o: %.c $(wildcard */*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CFLAGS) $(GEN_CFLAGS) $(PKG_CFLAGS) -MMD -c -o $@ $<
 
 # ctr@.service, as a C string: `ctr config NAME set autostart true` installs it where make
 # install did not.
@@ -58,7 +58,7 @@ $(BUILD)/ctr-unit.h: systemd/ctr@.service.in
 	@mkdir -p $(dir $@)
 	sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $< > $@
 $(BUILD)/runtime/container.o: $(BUILD)/ctr-unit.h
-$(BUILD)/runtime/container.o: CFLAGS += -I$(BUILD)
+$(BUILD)/runtime/container.o: GEN_CFLAGS = -I$(BUILD)
 
 # Unit tests link the library objects (no main) with criterion.
 $(UNIT_BIN): $(UNIT_SRCS) $(LIB_OBJS)

@@ -139,6 +139,9 @@ echo "$rel" > "$rootfs/etc/release"
 echo "step 1/1: built"
 SH
 chmod 755 "$tdir/quick"
+# The shipped templates stay reachable whatever binary runs (the sanitizer build has no templates/
+# beside it and relies on CTR_TEMPLATE_DIR).
+ln -s "$T_HERE/../../templates/busybox" "$tdir/busybox"
 export CTR_TEMPLATE_DIR=$tdir
 ctr create "$n-c1" -t quick -q
 lower1=$(json_field 'd["storage"]["lower"]' < "$T_ROOT/containers/$n-c1/config.json")
