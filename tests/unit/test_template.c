@@ -200,3 +200,34 @@ Test(configure, symlink_cannot_escape, .init = tmp_setup, .fini = tmp_teardown)
         cr_assert_str_eq(out, "keep\n");
         cr_assert_str_eq(hn, "web\n");
 }
+
+Test(overlay, plan_mounts_overlay_on_rootfs)
+{
+        struct ctr_rootfs_spec spec = {.rootfs = "/c/rootfs",
+                                       .overlay_lower = "/cache/t/1/rootfs",
+                                       .overlay_upper = "/c/upper",
+                                       .overlay_work = "/c/work"};
+        struct ctr_mount_plan p;
+        struct ctr_error err = {0};
+        cr_assert_eq(ctr_rootfs_plan_build(&spec, &p, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(p.overlay, "lowerdir=/cache/t/1/rootfs,upperdir=/c/upper,workdir=/c/work");
+        bool run = false, lock = false;
+        for (size_t i = 0; i < p.n; i++) {
+                run |= !strcmp(p.ops[i].target, "/run") && p.ops[i].kind == CTR_MNT_MOUNT;
+                lock |= !strcmp(p.ops[i].target, "/run/lock") && p.ops[i].kind == CTR_MNT_MOUNT && run;
+        }
+        cr_assert(lock, "/run/lock is a tmpfs mounted after /run");
+        ctr_rootfs_plan_free(&p);
+}
+
+Test(overlay, option_separators_refused)
+{
+        const char *bad[] = {"/a,upperdir=/etc", "/a:/b", "relative", "/a\\b"};
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                struct ctr_rootfs_spec spec = {.rootfs = "/c/rootfs", .overlay_lower = bad[i],
+                                               .overlay_upper = "/c/upper", .overlay_work = "/c/work"};
+                struct ctr_mount_plan p;
+                struct ctr_error err = {0};
+                cr_assert_eq(ctr_rootfs_plan_build(&spec, &p, &err), -EINVAL, "%s", bad[i]);
+        }
+}
