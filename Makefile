@@ -7,6 +7,7 @@ DATADIR     ?= $(PREFIX)/share
 MANDIR      ?= $(DATADIR)/man
 TEMPLATEDIR ?= $(DATADIR)/ctr/templates
 COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR     ?=
 
 CC      ?= cc
@@ -36,11 +37,11 @@ VM_SMOKE_BIN := $(BUILD)/vm-smoke
 
 DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnftnl-dev libyajl-dev \
                   libcriterion-dev busybox-static python3 procps util-linux \
-                  iproute2 nftables
+                  iproute2 nftables debootstrap debian-archive-keyring wget gpgv gpg xz-utils
 DEB_VM_DEPS    := qemu-system-x86 cpio xz-utils kmod
 DEB_BENCH_DEPS := crun bubblewrap hyperfine python3 iperf3
 
-.PHONY: all check unit integration vm-check asan-check demo bench install uninstall clean deps format
+.PHONY: all check unit integration debian-fixture vm-check asan-check demo bench install uninstall clean deps format
 
 all: ctr
 
@@ -52,7 +53,15 @@ $(BUILD)/ctr: $(LIB_OBJS) $(CLI_OBJS)
 
 $(BUILD)/%.o: %.c $(wildcard */*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CFLAGS) $(GEN_CFLAGS) $(PKG_CFLAGS) -MMD -c -o $@ $<
+
+# ctr@.service, as a C string: `ctr config NAME set autostart true` installs it where make
+# install did not.
+$(BUILD)/ctr-unit.h: systemd/ctr@.service.in
+	@mkdir -p $(dir $@)
+	sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $< > $@
+$(BUILD)/runtime/container.o: $(BUILD)/ctr-unit.h
+$(BUILD)/runtime/container.o: GEN_CFLAGS = -I$(BUILD)
 
 # Unit tests link the library objects (no main) with criterion.
 $(UNIT_BIN): $(UNIT_SRCS) $(LIB_OBJS)
@@ -82,12 +91,20 @@ deps:
 	    { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; }; \
 	fi
 
+# The debian tree the system-container tests boot, built once per machine (debootstrap from the
+# host's apt sources, ~40 s) and reused by every run; `ctr template refresh` rebuilds it.
+CI_CACHE ?= /var/cache/ctr-ci
+debian-fixture: ctr
+	@if ls -d $(CI_CACHE)/templates/debian-bookworm-*/current >/dev/null 2>&1; then :; else \
+	    echo "building the debian test fixture in $(CI_CACHE)"; \
+	    CTR_CACHE=$(CI_CACHE) ./ctr --root $(CI_CACHE)/state -q template refresh debian; fi
+
 unit: $(UNIT_BIN)
 	$(UNIT_BIN) --jobs 2
 
-integration: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS)
+integration: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS) debian-fixture
 	CTR=$(CURDIR)/ctr PROBE=$(CURDIR)/$(PROBE_BIN) VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) \
-	    VM_GUESTS=$(CURDIR)/$(BUILD)/vmguest tests/integration/run.sh
+	    VM_GUESTS=$(CURDIR)/$(BUILD)/vmguest CTR_CI_CACHE=$(CI_CACHE) tests/integration/run.sh
 
 check:
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
@@ -99,20 +116,22 @@ check:
 # Tests that need a pure cgroup v2 kernel (limits, OOM, freeze, devices) run in a QEMU VM that
 # boots Debian's kernel with the host's tree shared read-only (tests/vm/README.md). A plain PATH:
 # a pyenv python3 shim costs seconds per call under emulation.
-vm-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN)
+vm-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) debian-fixture
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 900 -d 64 -k irqbypass,kvm,kvm_amd -e CTR=$(CURDIR)/ctr \
-	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) -- tests/integration/run.sh tests/vm
+	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) -e CTR_CI_CACHE=$(CI_CACHE) \
+	    -- tests/integration/run.sh tests/vm
 
 asan-check:
 	$(MAKE) deps
+	$(MAKE) debian-fixture
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined" build-asan/ctr build-asan/unit-tests build-asan/ctr-probe
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build-asan/unit-tests --jobs 1
 	rm -rf build-asan/reports && mkdir -p build-asan/reports
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build-asan/reports/asan \
 	    UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build-asan/reports/ubsan \
-	    SANITIZER_REPORTS=$(CURDIR)/build-asan/reports CTR_TEMPLATE_DIR=$(CURDIR)/templates \
+	    SANITIZER_REPORTS=$(CURDIR)/build-asan/reports CTR_TEMPLATE_DIR=$(CURDIR)/templates CTR_CI_CACHE=$(CI_CACHE) \
 	    CTR=$(CURDIR)/build-asan/ctr PROBE=$(CURDIR)/build-asan/ctr-probe tests/integration/run.sh
 
 demo:
@@ -126,21 +145,28 @@ bench:
 	STOP_ARGS=$${STOP_ARGS:---kill} tests/bench/bench.sh $(CURDIR)/ctr
 	tests/bench/vm-cgroup.sh $(CURDIR)/ctr
 	tests/bench/net.sh $(CURDIR)/ctr
+	$(MAKE) debian-fixture
+	CTR_CI_CACHE=$(CI_CACHE) tests/bench/system.sh $(CURDIR)/ctr
 
 install: $(BUILD)/ctr
 	install -D -m 0755 $(BUILD)/ctr $(DESTDIR)$(BINDIR)/ctr
 	install -d $(DESTDIR)$(TEMPLATEDIR)
-	install -m 0755 templates/* $(DESTDIR)$(TEMPLATEDIR)/
-	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(filter-out templates/keys,$(wildcard templates/*)) $(DESTDIR)$(TEMPLATEDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -D -m 0644 completion/ctr.bash $(DESTDIR)$(COMPLETIONDIR)/ctr
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@BINDIR@|$(BINDIR)|g' systemd/ctr@.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/ctr@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ctr@.service
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ctr $(DESTDIR)$(COMPLETIONDIR)/ctr
+	rm -f $(DESTDIR)$(BINDIR)/ctr $(DESTDIR)$(COMPLETIONDIR)/ctr $(DESTDIR)$(SYSTEMDUNITDIR)/ctr@.service
 	rm -rf $(DESTDIR)$(TEMPLATEDIR)
 	cd man && for f in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done
 	cd man && for f in *.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done
+	cd man && for f in *.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$f; done
 
 format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(wildcard */*.h) $(UNIT_SRCS)

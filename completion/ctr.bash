@@ -76,6 +76,9 @@ _ctr()
         case $verb:$word in
             create:-t | create:-r | create:--memory | create:--cpus | create:--pids | \
             create:--net | create:-p | create:--publish | create:--ip | create:--ip6 | create:--hostname | create:-e | create:-v | create:--init | create:--device | \
+            create:--io | create:--cpuset | create:--cpuset-mems | \
+            create:--dist | create:--mirror | create:--server | create:--storage | start:--ready-timeout | \
+            template:-r | template:--dist | template:--mirror | template:--server | \
             stop:-t | restart:-t | exec:-u | exec:-e | exec:-w)
                 skip=1 ;;
             *:-*) ;;
@@ -113,12 +116,18 @@ _ctr()
                 _ctr_words 'bridge none host netns:' "$cur"
                 return
                 ;;
+            create:--storage)
+                _ctr_words 'overlay dir' "$cur"
+                return
+                ;;
             create:-v)
                 _ctr_dirs "$cur"
                 return
                 ;;
             create:-r | create:--memory | create:--cpus | create:--pids | \
             create:--hostname | create:-e | create:--init | create:--device | \
+            create:--dist | create:--mirror | create:--server | start:--ready-timeout | \
+            template:-r | template:--dist | template:--mirror | template:--server | \
             stop:-t | restart:-t | exec:-u | exec:-e | exec:-w)
                 return
                 ;;
@@ -139,8 +148,9 @@ _ctr()
 
     local opts=
     case $verb in
-        create) opts='-t -r --memory --cpus --pids --cpuset --cpuset-mems --io --net -p --publish --ip --ip6 --hostname -e -v --init --device' ;;
-        start) opts='--foreground' ;;
+        create) opts='-t -r --dist --mirror --server --storage --memory --cpus --pids --cpuset --cpuset-mems --io --net -p --publish --ip --ip6 --hostname -e -v --init --device' ;;
+        start) opts='--foreground --ready-timeout' ;;
+        template) [[ $sub == refresh ]] && opts='-r --dist --mirror --server' ;;
         stop) opts='-t --kill' ;;
         restart) opts='-t' ;;
         destroy) opts='--force' ;;
@@ -166,11 +176,15 @@ _ctr()
             case $npos in
                 0) _ctr_words "$(_ctr_query "$root" list -q)" "$cur" ;;
                 1) _ctr_words 'get set' "$cur" ;;
-                2) _ctr_words 'hostname init network.mode network.bridge network.ipv4 network.ipv6 stop.signal stop.timeout limits.memory limits.memory_high limits.memory_swap limits.cpus limits.cpu_weight limits.pids limits.cpuset limits.cpuset_mems limits.io' "$cur" ;;
+                2) _ctr_words 'hostname init network.mode network.bridge network.ipv4 network.ipv6 stop.signal stop.timeout limits.memory limits.memory_high limits.memory_swap limits.cpus limits.cpu_weight limits.pids limits.cpuset limits.cpuset_mems limits.io autostart' "$cur" ;;
             esac
             ;;
         template)
-            [[ -z $sub ]] && _ctr_words 'list' "$cur"
+            if [[ -z $sub ]]; then
+                _ctr_words 'list refresh' "$cur"
+            elif [[ $sub == refresh ]] && ((npos == 1)); then
+                _ctr_words "$(_ctr_query "$root" template list -q)" "$cur"
+            fi
             ;;
     esac
 }

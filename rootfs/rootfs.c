@@ -68,6 +68,17 @@ int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_p
         if (!spec->rootfs || spec->rootfs[0] != '/')
                 return ctr_err(err, EINVAL, "mount plan", "rootfs must be an absolute path");
         p.rootfs = xstrdup(spec->rootfs);
+        if (spec->overlay_lower) {
+                const char *parts[] = {spec->overlay_lower, spec->overlay_upper, spec->overlay_work};
+                for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+                        if (!parts[i] || parts[i][0] != '/' || strpbrk(parts[i], ",:\\")) {
+                                ctr_rootfs_plan_free(&p);
+                                return ctr_err(err, EINVAL, "mount plan",
+                                               "overlay directories need absolute paths without ',' ':' or '\\'");
+                        }
+                p.overlay = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", spec->overlay_lower, spec->overlay_upper,
+                                      spec->overlay_work);
+        }
 
         plan_mount(&p, "proc", "/proc", nsde, NULL);
         plan_mount(&p, "sysfs", "/sys", nsde | MS_RDONLY, NULL);
@@ -92,6 +103,8 @@ int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_p
         if (spec->console_path)
                 plan_add(&p, CTR_MNT_BIND, spec->console_path, "/dev/console");
         plan_mount(&p, "tmpfs", "/run", nsd, "mode=755,size=20%");
+        /* systemd's CONTAINER_INTERFACE: /run and /run/lock are tmpfs prepared by the manager. */
+        plan_mount(&p, "tmpfs", "/run/lock", nsde, "mode=1777,size=5120k");
 
         for (size_t i = 0; i < spec->n_binds; i++) {
                 const struct ctr_bind *b = &spec->binds[i];
@@ -126,6 +139,7 @@ void ctr_rootfs_plan_free(struct ctr_mount_plan *p)
         }
         free(p->ops);
         free(p->rootfs);
+        free(p->overlay);
         memset(p, 0, sizeof(*p));
 }
 
@@ -133,6 +147,8 @@ void ctr_rootfs_plan_print(const struct ctr_mount_plan *p, FILE *f)
 {
         static const char *const kinds[] = {"mount", "bind", "mknod", "symlink", "mask", "readonly", "rw"};
         fprintf(f, "rootfs %s\n", p->rootfs);
+        if (p->overlay)
+                fprintf(f, "overlay %s (%s)\n", p->rootfs, p->overlay);
         for (size_t i = 0; i < p->n; i++) {
                 const struct ctr_mnt_op *op = &p->ops[i];
                 fprintf(f, "%-8s %s", kinds[op->kind], op->target);
@@ -354,7 +370,10 @@ int ctr_rootfs_plan_execute(const struct ctr_mount_plan *p, struct ctr_error *er
         /* Nothing we do below may propagate back to the host's mount table. */
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
                 return ctr_err_sys(err, errno, "mount", "make / private");
-        if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+        if (p->overlay) {
+                if (mount("overlay", p->rootfs, "overlay", 0, p->overlay) < 0)
+                        return ctr_err_sys(err, errno, "mount", "overlay on %s (%s)", p->rootfs, p->overlay);
+        } else if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return ctr_err_sys(err, errno, "mount", "bind rootfs %s", p->rootfs);
         /* Opened after the self-bind, so it refers to the mount that pivot_root will use. */
         _cleanup_close_ int rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -32,6 +32,7 @@ struct ctr_mnt_op {
 
 struct ctr_mount_plan {
         char *rootfs;
+        char *overlay; /* overlayfs options mounted on rootfs first, or NULL to bind rootfs */
         struct ctr_mnt_op *ops;
         size_t n, cap;
 };
@@ -49,6 +50,9 @@ struct ctr_rootfs_spec {
         const char *console_path; /* host pty slave to bind on /dev/console, or NULL */
         const struct ctr_bind *binds;
         size_t n_binds;
+        /* Overlay storage: rootfs is an empty mount point; the overlay is mounted there inside
+         * the container's mount namespace, so the host's mount table never sees it. */
+        const char *overlay_lower, *overlay_upper, *overlay_work;
 };
 
 int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_plan *ret, struct ctr_error *err);
@@ -65,20 +69,75 @@ char *ctr_rootfs_resolve_name(const char *rootfs, const char *path);
 /* pivot_root into the plan's rootfs and detach the old root. */
 int ctr_rootfs_pivot(const char *rootfs, struct ctr_error *err);
 
-/* Templates. */
+/* Templates (ctr-templates(7)). */
+enum ctr_template_event_kind {
+        CTR_TPL_STEP, /* "step N/M: text" on the template's stdout */
+        CTR_TPL_LOG,  /* any other stdout line */
+        CTR_TPL_ERR,  /* a stderr line */
+};
+struct ctr_template_event {
+        enum ctr_template_event_kind kind;
+        int step, total; /* CTR_TPL_STEP only */
+        const char *text;
+};
+typedef void (*ctr_template_progress_fn)(void *userdata, const struct ctr_template_event *ev);
+
 struct ctr_template_args {
         const char *template; /* name */
         const char *rootfs;
         const char *name;
-        const char *release; /* may be NULL */
+        const char *dist;    /* may be NULL: the template's own distribution */
+        const char *release; /* may be NULL: the template's default */
         const char *arch;
+        const char *mirror; /* may be NULL */
         const char *cache;
-        bool quiet;
+        ctr_template_progress_fn progress; /* may be NULL */
+        void *userdata;
 };
+
+/* What a template says about itself in "# key: value" lines near its top. */
+struct ctr_template_meta {
+        char description[256];
+        char distribution[64];    /* "debian"; empty when the template fills from elsewhere */
+        char default_release[64]; /* empty: the template takes none */
+        bool cache;               /* "cache: yes": its tree is cached and shared (overlay lower) */
+};
+int ctr_template_meta(const char *exe, struct ctr_template_meta *ret);
+/* Parse one stdout line of a template into an event (text points into line). */
+void ctr_template_parse_line(const char *line, struct ctr_template_event *ret);
 /* Find the template's executable; NULL with err set when there is none. */
 char *ctr_template_find(const char *name, struct ctr_error *err);
 /* Directories searched, in order (NULL terminated, static). */
 const char *const *ctr_template_dirs(void);
-/* Run the template; progress lines go to stderr unless quiet; the last lines of its stderr are
- * carried in err on failure. */
+/* Run the template in a private mount namespace (whatever it mounts dies with it). Lines are
+ * passed to a->progress; the last stderr line is carried in err on failure. SIGINT, SIGTERM and
+ * SIGHUP stop the template's whole process group and fail with EINTR. */
 int ctr_template_run(const struct ctr_template_args *a, struct ctr_error *err);
+
+/* Mirror for a distribution from apt sources under etc (normally "/etc"): the first "deb" entry
+ * whose URI's last path component is the distribution's name (".../debian"), from sources.list,
+ * sources.list.d/ *.list and deb822 *.sources. -ENOENT when there is none. Caller frees. */
+int ctr_template_apt_mirror(const char *etc, const char *dist, char **ret);
+
+/* The template cache (CACHE/templates/KEY/current -> BUILD/rootfs). */
+/* "debian-bookworm-amd64", "download-alpine-3.19-amd64". Caller frees. */
+char *ctr_cache_key(const char *tpl, const char *dist, const char *release, const char *arch);
+/* The current build's rootfs of key; -ENOENT when none. */
+int ctr_cache_lookup(const char *cache, const char *key, char **ret_rootfs);
+/* Run the template into a new build of key and make it current (under a per-key lock; without
+ * refresh, a build another process finished meanwhile is taken instead). */
+int ctr_cache_build(const struct ctr_template_args *a, const char *cache, const char *key, bool refresh,
+                    char **ret_rootfs, struct ctr_error *err);
+/* Copy a cached tree into an empty directory (cp -a). */
+int ctr_cache_copy(const char *from, const char *to, struct ctr_error *err);
+/* overlayfs is available to mount. */
+bool ctr_overlay_supported(void);
+
+/* Post-create configuration done by ctr for every template: host name, /etc/hosts, an empty
+ * machine-id for first boot, a locked root password, and a console autologin for systemd. */
+struct ctr_guest_setup {
+        const char *dir;   /* the tree written to: the rootfs, or the overlay's upper */
+        const char *lower; /* overlay: the read-only tree under dir, read when dir lacks a file */
+        const char *hostname;
+};
+int ctr_rootfs_configure(const struct ctr_guest_setup *g, struct ctr_error *err);

@@ -5,12 +5,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -71,7 +74,9 @@ char *ctr_template_find(const char *name, struct ctr_error *err)
                 return ctr_err(err, EINVAL, "template", "'%s' is not a valid template name", name), NULL;
         for (const char *const *d = ctr_template_dirs(); *d; d++) {
                 char *p = xasprintf("%s/%s", *d, name);
-                if (access(p, X_OK) == 0)
+                struct stat st;
+                /* keys/ and other directories beside the templates are not templates. */
+                if (access(p, X_OK) == 0 && stat(p, &st) == 0 && S_ISREG(st.st_mode))
                         return p;
                 free(p);
         }
@@ -79,90 +84,170 @@ char *ctr_template_find(const char *name, struct ctr_error *err)
         return NULL;
 }
 
-/* Keep the last line of the template's stderr for the one-line error. */
-static void keep_tail(char *tail, size_t cap, const char *buf, size_t n)
+int ctr_template_meta(const char *exe, struct ctr_template_meta *ret)
 {
-        size_t have = strlen(tail);
-        if (n >= cap - 1) {
-                memcpy(tail, buf + n - (cap - 1), cap - 1);
-                tail[cap - 1] = 0;
-                return;
+        FILE *f = fopen(exe, "re");
+        char line[512];
+        memset(ret, 0, sizeof(*ret));
+        if (!f)
+                return -errno;
+        for (int i = 0; i < 15 && fgets(line, sizeof(line), f); i++) {
+                line[strcspn(line, "\n")] = 0;
+                if (strncmp(line, "# ", 2))
+                        continue;
+                const char *k = line + 2, *v = strstr(k, ": ");
+                if (!v)
+                        continue;
+                size_t kl = v - k;
+                v += 2;
+#define KEY(s) (kl == strlen(s) && !strncmp(k, s, kl))
+                if (KEY("description"))
+                        snprintf(ret->description, sizeof(ret->description), "%s", v);
+                else if (KEY("distribution"))
+                        snprintf(ret->distribution, sizeof(ret->distribution), "%s", v);
+                else if (KEY("default-release"))
+                        snprintf(ret->default_release, sizeof(ret->default_release), "%s", v);
+                else if (KEY("cache"))
+                        ret->cache = !strcmp(v, "yes");
+#undef KEY
         }
-        if (have + n >= cap) {
-                size_t drop = have + n - (cap - 1);
-                memmove(tail, tail + drop, have - drop + 1);
-                have -= drop;
-        }
-        memcpy(tail + have, buf, n);
-        tail[have + n] = 0;
+        fclose(f);
+        return 0;
 }
 
-static void last_line(char *tail)
+void ctr_template_parse_line(const char *line, struct ctr_template_event *ret)
 {
-        size_t n = strlen(tail);
-        while (n && (tail[n - 1] == '\n' || tail[n - 1] == '\r'))
-                tail[--n] = 0;
-        char *nl = strrchr(tail, '\n');
-        if (nl)
-                memmove(tail, nl + 1, strlen(nl + 1) + 1);
+        int step, total, off = 0;
+        *ret = (struct ctr_template_event){.kind = CTR_TPL_LOG, .text = line};
+        if (sscanf(line, "step %d/%d:%n", &step, &total, &off) == 2 && off > 0 && step >= 0 && total > 0 &&
+            step <= total) {
+                ret->kind = CTR_TPL_STEP;
+                ret->step = step;
+                ret->total = total;
+                ret->text = line + off + strspn(line + off, " ");
+        }
+}
+
+/* Line assembly for one of the template's pipes. */
+struct linebuf {
+        char buf[2048];
+        size_t n;
+};
+
+static void emit(const struct ctr_template_args *a, enum ctr_template_event_kind kind, char *line, char *tail,
+                 size_t tail_cap)
+{
+        struct ctr_template_event ev;
+        line[strcspn(line, "\r")] = 0;
+        if (kind == CTR_TPL_ERR) {
+                if (*line)
+                        snprintf(tail, tail_cap, "%s", line);
+                ev = (struct ctr_template_event){.kind = CTR_TPL_ERR, .text = line};
+        } else
+                ctr_template_parse_line(line, &ev);
+        if (a->progress && *line)
+                a->progress(a->userdata, &ev);
+}
+
+static void feed(const struct ctr_template_args *a, struct linebuf *lb, enum ctr_template_event_kind kind,
+                 const char *data, size_t n, bool eof, char *tail, size_t tail_cap)
+{
+        for (size_t i = 0; i < n; i++) {
+                /* An over-long line is cut, not lost. */
+                if (data[i] == '\n' || lb->n == sizeof(lb->buf) - 1) {
+                        lb->buf[lb->n] = 0;
+                        emit(a, kind, lb->buf, tail, tail_cap);
+                        lb->n = 0;
+                        if (data[i] == '\n')
+                                continue;
+                }
+                lb->buf[lb->n++] = data[i];
+        }
+        if (eof && lb->n) {
+                lb->buf[lb->n] = 0;
+                emit(a, kind, lb->buf, tail, tail_cap);
+                lb->n = 0;
+        }
+}
+
+static void __attribute__((noreturn)) template_child(const struct ctr_template_args *a, const char *exe,
+                                                     const sigset_t *old, int out, int errfd)
+{
+        sigprocmask(SIG_SETMASK, old, NULL);
+        setpgid(0, 0);
+        /* ctr dying (even by SIGKILL) takes the template down; the temp tree is swept later. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        dup2(out, 1);
+        dup2(errfd, 2);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+                dup2(devnull, 0);
+        /* debootstrap mounts /proc and /sys in the target: in a namespace of its own, those
+         * mounts vanish with its last process, however it ends. */
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+                dprintf(2, "private mount namespace: %s\n", strerror(errno));
+                _exit(126);
+        }
+        const char *argv[20];
+        size_t n = 0;
+        argv[n++] = exe;
+        argv[n++] = "--rootfs";
+        argv[n++] = a->rootfs;
+        argv[n++] = "--name";
+        argv[n++] = a->name;
+        argv[n++] = "--arch";
+        argv[n++] = a->arch;
+        argv[n++] = "--cache";
+        argv[n++] = a->cache;
+        if (a->dist) {
+                argv[n++] = "--dist";
+                argv[n++] = a->dist;
+        }
+        if (a->release) {
+                argv[n++] = "--release";
+                argv[n++] = a->release;
+        }
+        if (a->mirror) {
+                argv[n++] = "--mirror";
+                argv[n++] = a->mirror;
+        }
+        argv[n] = NULL;
+        execv(exe, (char **)argv);
+        dprintf(2, "exec %s: %s\n", exe, strerror(errno));
+        _exit(127);
 }
 
 int ctr_template_run(const struct ctr_template_args *a, struct ctr_error *err)
 {
         _cleanup_free_ char *exe = ctr_template_find(a->template, err);
-        int out[2], errp[2], r = 0;
+        int out[2] = {-1, -1}, errp[2] = {-1, -1}, r = 0;
         sigset_t mask, old;
         char tail[400] = "";
+        struct linebuf lout = {0}, lerr = {0};
+        _cleanup_close_ int sfd = -EBADF;
 
         if (!exe)
                 return -err->errnum;
-        if (pipe2(out, O_CLOEXEC) < 0)
-                return ctr_err_sys(err, errno, "template", "pipe");
-        if (pipe2(errp, O_CLOEXEC) < 0) {
-                close(out[0]);
-                close(out[1]);
-                return ctr_err_sys(err, errno, "template", "pipe");
+        if (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+                r = ctr_err_sys(err, errno, "template", "pipe");
+                goto out;
         }
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGHUP);
         sigprocmask(SIG_BLOCK, &mask, &old);
-        _cleanup_close_ int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
         pid_t pid = fork();
         if (pid < 0) {
                 r = ctr_err_sys(err, errno, "template", "fork");
-                goto out;
+                goto unblock;
         }
-        if (pid == 0) {
-                sigprocmask(SIG_SETMASK, &old, NULL);
-                setpgid(0, 0);
-                dup2(out[1], 1);
-                dup2(errp[1], 2);
-                int devnull = open("/dev/null", O_RDONLY);
-                if (devnull >= 0)
-                        dup2(devnull, 0);
-                const char *argv[16];
-                size_t n = 0;
-                argv[n++] = exe;
-                argv[n++] = "--rootfs";
-                argv[n++] = a->rootfs;
-                argv[n++] = "--name";
-                argv[n++] = a->name;
-                argv[n++] = "--arch";
-                argv[n++] = a->arch;
-                argv[n++] = "--cache";
-                argv[n++] = a->cache;
-                if (a->release) {
-                        argv[n++] = "--release";
-                        argv[n++] = a->release;
-                }
-                argv[n] = NULL;
-                execv(exe, (char **)argv);
-                dprintf(2, "exec %s: %s\n", exe, strerror(errno));
-                _exit(127);
-        }
+        if (pid == 0)
+                template_child(a, exe, &old, out[1], errp[1]);
+        /* Both sides set the group, so no signal can race the child's own setpgid. */
+        setpgid(pid, pid);
         close(out[1]);
         close(errp[1]);
         out[1] = errp[1] = -1;
@@ -189,34 +274,38 @@ int ctr_template_run(const struct ctr_template_args *a, struct ctr_error *err)
                 }
                 if (pfd[0].revents & (POLLIN | POLLHUP)) {
                         ssize_t n = read(out[0], buf, sizeof(buf));
-                        if (n <= 0)
-                                out_open = false;
-                        else if (!a->quiet)
-                                ctr_write_all(2, buf, n);
+                        out_open = n > 0;
+                        feed(a, &lout, CTR_TPL_LOG, buf, n > 0 ? n : 0, !out_open, tail, sizeof(tail));
                 }
                 if (pfd[1].revents & (POLLIN | POLLHUP)) {
                         ssize_t n = read(errp[0], buf, sizeof(buf));
-                        if (n <= 0)
-                                err_open = false;
-                        else {
-                                keep_tail(tail, sizeof(tail), buf, n);
-                                if (!a->quiet)
-                                        ctr_write_all(2, buf, n);
-                        }
+                        err_open = n > 0;
+                        feed(a, &lerr, CTR_TPL_ERR, buf, n > 0 ? n : 0, !err_open, tail, sizeof(tail));
                 }
         }
         int status;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
-        last_line(tail);
+        /* Whatever the template left running in its group (a stuck dpkg) ends with it. */
+        kill(-pid, SIGKILL);
+        /* "debian template: no mirror" reads "template: debian: no mirror" in ctr's line. */
+        char prefix[80];
+        const char *reason = tail;
+        snprintf(prefix, sizeof(prefix), "%s template: ", a->template);
+        if (!strncmp(reason, prefix, strlen(prefix)))
+                reason += strlen(prefix);
         if (interrupted)
                 r = ctr_err(err, EINTR, "template", "%s interrupted", a->template);
         else if (WIFSIGNALED(status))
                 r = ctr_err(err, ECHILD, "template", "%s killed by signal %d%s%s", a->template, WTERMSIG(status),
                             *tail ? ": " : "", tail);
+        else if (WEXITSTATUS(status) != 0 && *reason)
+                r = ctr_err(err, ECHILD, "template", "%s: %s", a->template, reason);
         else if (WEXITSTATUS(status) != 0)
-                r = ctr_err(err, ECHILD, "template", "%s failed (exit %d)%s%s", a->template, WEXITSTATUS(status),
-                            *tail ? ": " : "", tail);
+                r = ctr_err(err, ECHILD, "template", "%s failed (exit %d) without a reason", a->template,
+                            WEXITSTATUS(status));
+unblock:
+        sigprocmask(SIG_SETMASK, &old, NULL);
 out:
         for (int i = 0; i < 2; i++) {
                 if (out[i] >= 0)
@@ -224,6 +313,5 @@ out:
                 if (errp[i] >= 0)
                         close(errp[i]);
         }
-        sigprocmask(SIG_SETMASK, &old, NULL);
         return r;
 }

@@ -4,17 +4,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include "../rootfs/rootfs.h"
 #include "cli.h"
+#include "json.h"
 #include "config.h"
 #include "container.h"
 #include "util.h"
 
-enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO, OPT_CPUSET, OPT_CPUSET_MEMS };
+enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO,
+       OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE };
 
 struct create_args {
         struct ctr_config cfg;
-        const char *release;
+        const char *release, *dist, *mirror, *storage;
         struct ctr_error err;
         int bad; /* exit status of a bad flag */
 };
@@ -36,6 +41,13 @@ static int on_opt(int c, const char *arg, void *ud)
                 a->cfg.template_name = xstrdup(arg);
                 return 0;
         case 'r': a->release = arg; return 0;
+        case OPT_DIST: a->dist = arg; return 0;
+        case OPT_MIRROR: a->mirror = arg; return 0;
+        case OPT_STORAGE:
+                if (strcmp(arg, "overlay") && strcmp(arg, "dir"))
+                        return bad_flag(a, "--storage", arg, "overlay or dir");
+                a->storage = arg;
+                return 0;
         case OPT_MEMORY:
                 if (ctr_parse_size(arg, &sz) < 0)
                         return bad_flag(a, "--memory", arg, "a size (like 512M)");
@@ -115,6 +127,67 @@ static int on_opt(int c, const char *arg, void *ud)
         return EXIT_CTR_FAILURE;
 }
 
+/* Template progress: a bar on a terminal, plain lines otherwise, JSON events with --format json. */
+struct progress {
+        bool tty;
+        int step, total;
+        int cols;
+};
+
+static void progress_json(const char *event, const struct ctr_template_event *ev, const char *name)
+{
+        _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(false);
+        ctr_json_obj_open(g);
+        ctr_json_key_(g, "event");
+        ctr_json_str(g, event);
+        if (ev && ev->kind == CTR_TPL_STEP) {
+                ctr_json_key_(g, "step");
+                ctr_json_int_(g, ev->step);
+                ctr_json_key_(g, "total");
+                ctr_json_int_(g, ev->total);
+        }
+        ctr_json_key_(g, ev ? "message" : "name");
+        ctr_json_str(g, ev ? ev->text : name);
+        ctr_json_obj_close(g);
+        fputs(ctr_json_gen_text(g, NULL), stdout);
+        fflush(stdout);
+}
+
+static void on_progress(void *ud, const struct ctr_template_event *ev)
+{
+        struct progress *pr = ud;
+        if (arg_format == CTR_FORMAT_JSON) {
+                if (ev->kind != CTR_TPL_ERR)
+                        progress_json(ev->kind == CTR_TPL_STEP ? "step" : "log", ev, NULL);
+                return;
+        }
+        if (!pr->tty) {
+                /* Plain lines for logs, on stdout: stderr keeps the one error line of a failure;
+                 * the template's own stderr only feeds that line. */
+                if (ev->kind == CTR_TPL_STEP)
+                        printf("[%d/%d] %s\n", ev->step, ev->total, ev->text);
+                else if (ev->kind == CTR_TPL_LOG)
+                        printf("%s\n", ev->text);
+                fflush(stdout);
+                return;
+        }
+        /* On a terminal: one line, redrawn; the template's chatter only updates its tail. */
+        if (ev->kind == CTR_TPL_ERR)
+                return;
+        if (ev->kind == CTR_TPL_STEP) {
+                pr->step = ev->step;
+                pr->total = ev->total;
+        }
+        char bar[21];
+        int fill = pr->total ? pr->step * 20 / pr->total : 0;
+        for (int i = 0; i < 20; i++)
+                bar[i] = i < fill ? '#' : '.';
+        bar[20] = 0;
+        int room = pr->cols - 32;
+        fprintf(stderr, "\r\033[K[%s] %d/%d %.*s", bar, pr->step, pr->total, room > 0 ? room : 0, ev->text);
+        fflush(stderr);
+}
+
 int cmd_create(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -126,6 +199,9 @@ int cmd_create(int argc, char **argv)
                 {"ip", required_argument, NULL, OPT_IP}, {"ip6", required_argument, NULL, OPT_IP6},
                 {"io", required_argument, NULL, OPT_IO}, {"cpuset", required_argument, NULL, OPT_CPUSET},
                 {"cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS},
+                {"dist", required_argument, NULL, OPT_DIST},
+                {"mirror", required_argument, NULL, OPT_MIRROR}, {"server", required_argument, NULL, OPT_MIRROR},
+                {"storage", required_argument, NULL, OPT_STORAGE},
                 {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
         struct create_args a = {0};
         struct ctr_paths p = {0};
@@ -159,11 +235,27 @@ int cmd_create(int argc, char **argv)
         }
         if ((r = ctr_cli_paths(&p, "create")))
                 goto out;
-        struct ctr_create_opts o = {.release = a.release, .quiet = arg_quiet};
-        if (ctr_container_create(&p, &a.cfg, &o, &a.err) < 0)
+        struct winsize ws = {0};
+        struct progress pr = {.tty = isatty(STDERR_FILENO) && ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0, .cols = 80};
+        if (ws.ws_col)
+                pr.cols = ws.ws_col;
+        struct ctr_create_opts o = {.release = a.release,
+                                    .dist = a.dist,
+                                    .mirror = a.mirror,
+                                    .storage = a.storage,
+                                    .progress = arg_quiet && arg_format != CTR_FORMAT_JSON ? NULL : on_progress,
+                                    .userdata = &pr};
+        int cr = ctr_container_create(&p, &a.cfg, &o, &a.err);
+        if (pr.tty && pr.total && !arg_quiet && arg_format != CTR_FORMAT_JSON)
+                fputs("\r\033[K", stderr);
+        if (cr < 0)
                 r = ctr_cli_fail("create", name, &a.err);
+        else if (arg_format == CTR_FORMAT_JSON)
+                progress_json("created", NULL, name);
         else if (!arg_quiet)
-                printf("Created %s (template %s)\n", name, a.cfg.template_name);
+                printf("Created %s (template %s%s%s, storage %s)\n", name, a.cfg.template_name,
+                       a.cfg.template_release ? " " : "", a.cfg.template_release ? a.cfg.template_release : "",
+                       a.cfg.storage_driver);
 out:
         ctr_paths_free(&p);
         ctr_config_free(&a.cfg);

@@ -12,7 +12,7 @@
 #include "spawn.h"
 #include "util.h"
 
-enum { OPT_FOREGROUND = OPT_VERB_BASE, OPT_KILL, OPT_FORCE };
+enum { OPT_FOREGROUND = OPT_VERB_BASE, OPT_KILL, OPT_FORCE, OPT_READY_TIMEOUT };
 
 struct stop_args {
         int timeout;
@@ -34,13 +34,23 @@ static int on_opt(int c, const char *arg, void *ud)
         case OPT_KILL: a->kill = true; return 0;
         case OPT_FOREGROUND: a->foreground = true; return 0;
         case OPT_FORCE: a->force = true; return 0;
+        case OPT_READY_TIMEOUT: {
+                long t = strtol(arg, &end, 10);
+                if (*end || end == arg || t < 0 || t > 86400)
+                        return ctr_cli_usage_error(NULL, "--ready-timeout: '%s' is not a number of seconds", arg);
+                /* The monitor reads it; init's environment is built afresh and never sees it. */
+                setenv("CTR_READY_TIMEOUT", arg, 1);
+                return 0;
+        }
         }
         return EXIT_CTR_FAILURE;
 }
 
 static int run(const char *verb, int argc, char **argv)
 {
-        static const struct option start_opts[] = {{"foreground", no_argument, NULL, OPT_FOREGROUND}, {}};
+        static const struct option start_opts[] = {{"foreground", no_argument, NULL, OPT_FOREGROUND},
+                                                   {"ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT},
+                                                   {}};
         static const struct option stop_opts[] = {
                 {"timeout", required_argument, NULL, 't'}, {"kill", no_argument, NULL, OPT_KILL}, {}};
         static const struct option destroy_opts[] = {{"force", no_argument, NULL, OPT_FORCE}, {}};
@@ -71,8 +81,10 @@ static int run(const char *verb, int argc, char **argv)
                 struct ctr_config cfg;
                 struct ctr_mount_plan plan;
                 _cleanup_free_ char *rootfs = ctr_path_rootfs(&p, name);
+                _cleanup_free_ char *rundir = ctr_path_rundir(&p, name);
+                _cleanup_free_ char *notify = xasprintf("%s/notify", rundir);
                 if (ctr_container_load(&p, name, &cfg, &err) == 0) {
-                        if (ctr_spawn_mount_plan(&cfg, rootfs, "/dev/pts/N (the monitor's console pty)", &plan,
+                        if (ctr_spawn_mount_plan(&cfg, rootfs, "/dev/pts/N (the monitor's console pty)", notify, &plan,
                                                  &err) == 0) {
                                 ctr_rootfs_plan_print(&plan, stderr);
                                 ctr_rootfs_plan_free(&plan);

@@ -54,7 +54,10 @@ void ctr_config_free(struct ctr_config *c)
         free(c->template_name);
         free(c->template_release);
         free(c->template_arch);
+        free(c->template_dist);
         free(c->storage_driver);
+        free(c->storage_lower);
+        free(c->uuid);
         strv_free(c->init);
         free(c->hostname);
         for (size_t i = 0; i < c->n_mounts; i++) {
@@ -313,6 +316,8 @@ static int parse_template(const ctr_json *o, struct ctr_config *c, struct ctr_er
                         r = get_string(v, "template.release", true, &c->template_release, err);
                 else if (!strcmp(k, "arch"))
                         r = get_string(v, "template.arch", true, &c->template_arch, err);
+                else if (!strcmp(k, "dist"))
+                        r = get_string(v, "template.dist", true, &c->template_dist, err);
                 else
                         r = unknown_key(err, "template", k);
                 if (r < 0)
@@ -329,7 +334,9 @@ static int parse_storage(const ctr_json *o, struct ctr_config *c, struct ctr_err
                 const char *k = ctr_json_key(o, i);
                 int r = !strcmp(k, "driver") ? get_string(ctr_json_at(o, i), "storage.driver", false,
                                                           &c->storage_driver, err)
-                                             : unknown_key(err, "storage", k);
+                        : !strcmp(k, "lower")
+                                ? get_string(ctr_json_at(o, i), "storage.lower", true, &c->storage_lower, err)
+                                : unknown_key(err, "storage", k);
                 if (r < 0)
                         return r;
         }
@@ -696,6 +703,14 @@ int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error 
                         r = parse_stop(v, &c, err);
                 else if (!strcmp(k, "devices"))
                         r = parse_strv(v, "devices", &c.devices, err);
+                else if (!strcmp(k, "uuid"))
+                        r = get_string(v, "uuid", true, &c.uuid, err);
+                else if (!strcmp(k, "autostart")) {
+                        if (ctr_json_type(v) != CTR_JSON_BOOL)
+                                r = type_error(err, "autostart", "true or false", v);
+                        else
+                                c.autostart = ctr_json_bool(v);
+                }
                 else
                         r = unknown_key(err, NULL, k);
         }
@@ -737,9 +752,17 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
                                "name '%s' is invalid (1-64 characters of A-Z a-z 0-9 _ . -, starting with a "
                                "letter or digit)",
                                c->name);
-        if (strcmp(c->storage_driver, "dir"))
-                return ctr_err(err, EINVAL, "config", "key 'storage.driver': '%s' is not a known driver (dir)",
-                               c->storage_driver);
+        if (strcmp(c->storage_driver, "dir") && strcmp(c->storage_driver, "overlay"))
+                return ctr_err(err, EINVAL, "config",
+                               "key 'storage.driver': '%s' is not a known driver (dir, overlay)", c->storage_driver);
+        /* The lower goes into overlayfs' option string, where ',' and ':' are separators. */
+        if (!strcmp(c->storage_driver, "overlay") &&
+            (!c->storage_lower || c->storage_lower[0] != '/' || strpbrk(c->storage_lower, ",:\\")))
+                return ctr_err(err, EINVAL, "config",
+                               "key 'storage.lower' must be an absolute path without ',' ':' or '\\' for the "
+                               "overlay driver");
+        if (c->uuid && !ctr_uuid_valid(c->uuid))
+                return ctr_err(err, EINVAL, "config", "key 'uuid': '%s' is not a UUID", c->uuid);
         if (!c->init || !c->init[0] || c->init[0][0] != '/')
                 return ctr_err(err, EINVAL, "config", "key 'init' must start with an absolute path");
         if (!ctr_hostname_valid(c->hostname))
@@ -806,11 +829,19 @@ char *ctr_config_to_json(const struct ctr_config *c)
         gen_str_or_null(g, "name", c->template_name);
         gen_str_or_null(g, "release", c->template_release);
         gen_str_or_null(g, "arch", c->template_arch);
+        if (c->template_dist)
+                gen_str_or_null(g, "dist", c->template_dist);
         ctr_json_obj_close(g);
         ctr_json_key_(g, "storage");
         ctr_json_obj_open(g);
         gen_str_or_null(g, "driver", c->storage_driver);
+        if (c->storage_lower)
+                gen_str_or_null(g, "lower", c->storage_lower);
         ctr_json_obj_close(g);
+        if (c->uuid)
+                gen_str_or_null(g, "uuid", c->uuid);
+        ctr_json_key_(g, "autostart");
+        ctr_json_boolean(g, c->autostart);
         ctr_json_key_(g, "init");
         ctr_json_arr_open(g);
         for (char **p = c->init; p && *p; p++)
@@ -946,7 +977,7 @@ int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_err
 static const char *const settable_keys[] = {
         "hostname",   "init",          "network.mode", "network.bridge", "network.ipv4", "network.ipv6",      "stop.signal", "stop.timeout", "limits.memory",
         "limits.memory_high", "limits.memory_swap", "limits.cpus", "limits.cpu_weight", "limits.pids",
-        "limits.cpuset", "limits.cpuset_mems", "limits.io", NULL,
+        "limits.cpuset", "limits.cpuset_mems", "limits.io", "autostart", NULL,
 };
 
 const char *const *ctr_config_keys(void)
@@ -995,6 +1026,8 @@ int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, stru
                 *ret = xstrdup(c->limits.n_io ? out : "null");
                 return 0;
         }
+        else if (!strcmp(key, "autostart"))
+                v = c->autostart ? "true" : "false";
         else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high") ||
                  !strcmp(key, "limits.memory_swap")) {
                 uint64_t x = !strcmp(key, "limits.memory")        ? c->limits.memory
@@ -1050,6 +1083,10 @@ int ctr_config_set(struct ctr_config *c, const char *key, const char *value, str
                 if (*end || end == value || t < 0 || t > 86400)
                         return bad_value(err, key, value, "a number of seconds (0-86400)");
                 c->stop_timeout = (int)t;
+        } else if (!strcmp(key, "autostart")) {
+                if (strcmp(value, "true") && strcmp(value, "false"))
+                        return bad_value(err, key, value, "true or false");
+                c->autostart = !strcmp(value, "true");
         } else if (!strcmp(key, "limits.cpuset")) {
                 free(c->limits.cpuset);
                 c->limits.cpuset = is_null(value) ? NULL : xstrdup(value);

@@ -49,7 +49,11 @@ struct ctr_config {
         char *template_name;
         char *template_release;
         char *template_arch;
-        char *storage_driver; /* "dir" */
+        char *template_dist;  /* a multi-distribution template's choice ("download"), or NULL */
+        char *storage_driver; /* "dir" or "overlay" */
+        char *storage_lower;  /* overlay: the cached read-only tree under the template cache */
+        char *uuid;           /* stable identity: container_uuid for init, the first machine-id */
+        bool autostart;       /* started at host boot by ctr@NAME.service (where systemd runs) */
         char **init;          /* argv of the container's init */
         char *hostname;
         struct ctr_limits limits;

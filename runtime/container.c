@@ -27,7 +27,7 @@
 #include "spawn.h"
 #include "util.h"
 
-static const char *host_arch(void)
+const char *ctr_host_arch(void)
 {
         static struct utsname u;
         uname(&u);
@@ -80,13 +80,80 @@ static void sweep_leftovers(const struct ctr_paths *p)
         closedir(d);
 }
 
+void ctr_template_choice_free(struct ctr_template_choice *c)
+{
+        free(c->exe);
+        free(c->release);
+        free(c->dist);
+        free(c->mirror);
+        memset(c, 0, sizeof(*c));
+}
+
+int ctr_template_choose(const char *tpl, const char *dist, const char *release, const char *mirror,
+                        struct ctr_template_choice *ret, struct ctr_error *err)
+{
+        struct ctr_template_meta meta;
+        memset(ret, 0, sizeof(*ret));
+        ret->exe = ctr_template_find(tpl, err);
+        if (!ret->exe)
+                return -err->errnum;
+        ctr_template_meta(ret->exe, &meta);
+        ret->cache = meta.cache;
+        /* Release and dist become path components of the cache: names only. */
+        if (release && !ctr_name_valid(release))
+                return ctr_err(err, EINVAL, "release", "'%s' is not a valid release name", release);
+        if (dist && !ctr_name_valid(dist))
+                return ctr_err(err, EINVAL, "dist", "'%s' is not a valid distribution name", dist);
+        ret->release = release ? xstrdup(release) : *meta.default_release ? xstrdup(meta.default_release) : NULL;
+        ret->dist = dist ? xstrdup(dist) : NULL;
+        const char *env = getenv("CTR_MIRROR");
+        if (mirror)
+                ret->mirror = xstrdup(mirror);
+        else if (env && *env)
+                ret->mirror = xstrdup(env);
+        else
+                ctr_template_apt_mirror("/etc", dist ? dist : meta.distribution, &ret->mirror);
+        return 0;
+}
+
+static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
+                  struct ctr_error *err);
+
+/* An interrupt anywhere in a create (not only while the template runs) must leave nothing: the
+ * signals stay blocked until the name is claimed or everything is removed; one that arrived
+ * meanwhile fails the create, and after a success it takes effect as usual. */
 int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
                          struct ctr_error *err)
+{
+        sigset_t mask, old;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, &old);
+        int r = create(p, cfg, o, err);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
+}
+
+static bool interrupted(void)
+{
+        sigset_t pending;
+        sigpending(&pending);
+        return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) || sigismember(&pending, SIGHUP);
+}
+
+static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
+                  struct ctr_error *err)
 {
         _cleanup_free_ char *final = ctr_path_container(p, cfg->name);
         _cleanup_free_ char *tmp = xasprintf("%s/.%s.create-%d", p->containers, cfg->name, (int)getpid());
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", tmp);
+        _cleanup_free_ char *upper = xasprintf("%s/upper", tmp);
+        _cleanup_free_ char *work = xasprintf("%s/work", tmp);
         _cleanup_free_ char *cfgpath = xasprintf("%s/config.json", tmp);
+        _cleanup_free_ char *key = NULL, *lower = NULL;
+        struct ctr_template_choice tc = {0};
         int r;
 
         r = ctr_config_validate(cfg, err);
@@ -94,27 +161,62 @@ int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, cons
                 return r;
         if (access(final, F_OK) == 0)
                 return ctr_err(err, EEXIST, "create", "a container with this name already exists");
+        bool named_after = !cfg->template_name;
         if (!cfg->template_name)
                 cfg->template_name = xstrdup(cfg->name);
         if (!cfg->template_arch)
-                cfg->template_arch = xstrdup(host_arch());
-        if (o->release && !cfg->template_release)
-                cfg->template_release = xstrdup(o->release);
-        _cleanup_free_ char *exe = ctr_template_find(cfg->template_name, err);
-        if (!exe)
-                return -err->errnum;
+                cfg->template_arch = xstrdup(ctr_host_arch());
+        r = ctr_template_choose(cfg->template_name, o->dist, o->release ? o->release : cfg->template_release,
+                                o->mirror, &tc, err);
+        if (r < 0) {
+                if (named_after && r == -ENOENT)
+                        ctr_err(err, ENOENT, "template",
+                                "no template named '%s' (name one with -t; see ctr template list)", cfg->name);
+                goto out;
+        }
+        free(cfg->template_release);
+        cfg->template_release = tc.release ? xstrdup(tc.release) : NULL;
+        free(cfg->template_dist);
+        cfg->template_dist = tc.dist ? xstrdup(tc.dist) : NULL;
+
+        bool overlay;
+        if (!o->storage)
+                overlay = tc.cache && ctr_overlay_supported();
+        else if (!strcmp(o->storage, "overlay")) {
+                if (!tc.cache) {
+                        r = ctr_err(err, EINVAL, "storage",
+                                    "template %s builds each container afresh, so it has no cached tree to lay an "
+                                    "overlay on (use --storage dir)",
+                                    cfg->template_name);
+                        goto out;
+                }
+                if (!ctr_overlay_supported()) {
+                        r = ctr_err(err, EOPNOTSUPP, "storage", "the kernel has no overlayfs (use --storage dir)");
+                        goto out;
+                }
+                overlay = true;
+        } else if (!strcmp(o->storage, "dir"))
+                overlay = false;
+        else {
+                r = ctr_err(err, EINVAL, "storage", "'%s' is not a storage driver (overlay, dir)", o->storage);
+                goto out;
+        }
+
         /* A fixed address (--ip) is taken now, so the name and the address are claimed together. */
         r = ctr_network_reserve(p, cfg, err);
         if (r < 0)
-                return r;
-
+                goto out;
         r = ctr_mkdir_p(p->containers, 0700);
-        if (r < 0)
-                return ctr_err_sys(err, -r, "create", "create %s", p->containers);
+        if (r < 0) {
+                r = ctr_err_sys(err, -r, "create", "create %s", p->containers);
+                goto release;
+        }
         sweep_leftovers(p);
-        if (mkdir(tmp, 0700) < 0)
-                return ctr_err_sys(err, errno, "create", "create %s", tmp);
-        if (mkdir(rootfs, 0755) < 0) {
+        if (mkdir(tmp, 0700) < 0) {
+                r = ctr_err_sys(err, errno, "create", "create %s", tmp);
+                goto release;
+        }
+        if (mkdir(rootfs, 0755) < 0 || (overlay && (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0))) {
                 r = ctr_err_sys(err, errno, "create", "create %s", rootfs);
                 goto fail;
         }
@@ -122,32 +224,69 @@ int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, cons
                 .template = cfg->template_name,
                 .rootfs = rootfs,
                 .name = cfg->name,
-                .release = cfg->template_release,
+                .dist = tc.dist,
+                .release = tc.release,
                 .arch = cfg->template_arch,
+                .mirror = tc.mirror,
                 .cache = p->cache,
-                .quiet = o->quiet,
+                .progress = o->progress,
+                .userdata = o->userdata,
         };
-        r = ctr_template_run(&ta, err);
+        if (tc.cache) {
+                key = ctr_cache_key(cfg->template_name, tc.dist, tc.release, cfg->template_arch);
+                if (ctr_cache_lookup(p->cache, key, &lower) < 0) {
+                        ta.name = key;
+                        r = ctr_cache_build(&ta, p->cache, key, false, &lower, err);
+                        if (r < 0)
+                                goto fail;
+                }
+                if (overlay) {
+                        free(cfg->storage_driver);
+                        cfg->storage_driver = xstrdup("overlay");
+                        free(cfg->storage_lower);
+                        cfg->storage_lower = xstrdup(lower);
+                } else if ((r = ctr_cache_copy(lower, rootfs, err)) < 0)
+                        goto fail;
+        } else if ((r = ctr_template_run(&ta, err)) < 0)
+                goto fail;
+
+        struct ctr_guest_setup gs = {.dir = overlay ? upper : rootfs, .lower = overlay ? lower : NULL,
+                                     .hostname = cfg->hostname};
+        r = ctr_rootfs_configure(&gs, err);
+        if (r < 0)
+                goto fail;
+        if (!cfg->uuid)
+                cfg->uuid = ctr_uuid_new();
+        r = ctr_config_validate(cfg, err);
         if (r < 0)
                 goto fail;
         r = ctr_config_save(cfgpath, cfg, err);
         if (r < 0)
                 goto fail;
+        if (interrupted()) {
+                r = ctr_err(err, EINTR, "create", "interrupted");
+                goto fail;
+        }
         /* The name is claimed atomically: of concurrent creates exactly one rename wins. */
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) < 0) {
                 if (errno == EEXIST || errno == ENOTEMPTY) {
                         /* The winner of the race owns the name, and with it the lease. */
                         ctr_rm_rf(tmp);
-                        return ctr_err(err, EEXIST, "create", "a container with this name already exists");
+                        r = ctr_err(err, EEXIST, "create", "a container with this name already exists");
+                        goto out;
                 }
                 r = ctr_err_sys(err, errno, "create", "rename %s", tmp);
                 goto fail;
         }
-        return 0;
+        r = 0;
+        goto out;
 fail:
         ctr_rm_rf(tmp);
+release:
         if (access(final, F_OK) < 0)
                 ctr_network_release(p, cfg->name, NULL);
+out:
+        ctr_template_choice_free(&tc);
         return r;
 }
 
@@ -404,6 +543,86 @@ out:
         return r;
 }
 
+static const char unit_template[] =
+#include "ctr-unit.h"
+        ;
+
+static int run_systemctl(const char *a, const char *b)
+{
+        pid_t pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (nul >= 0)
+                        dup2(nul, 1), dup2(nul, 2);
+                execlp("systemctl", "systemctl", a, b, (char *)NULL);
+                _exit(127);
+        }
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                ;
+        return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+/* ctr@.service where `make install` put none: in /etc/systemd/system, running this binary. */
+static int install_unit(struct ctr_error *err)
+{
+        static const char *const dirs[] = {"/etc/systemd/system", "/usr/local/lib/systemd/system",
+                                           "/usr/lib/systemd/system", "/lib/systemd/system"};
+        for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+                _cleanup_free_ char *p = xasprintf("%s/ctr@.service", dirs[i]);
+                if (access(p, F_OK) == 0)
+                        return 0;
+        }
+        char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0)
+                return ctr_err_sys(err, errno, "autostart", "find the ctr binary");
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        *slash = 0;
+        /* The template names the binary as @BINDIR@/ctr. */
+        size_t cap = sizeof(unit_template) + 4 * strlen(exe);
+        _cleanup_free_ char *text = malloc(cap);
+        if (!text)
+                abort();
+        size_t o = 0;
+        for (const char *t = unit_template; *t;) {
+                if (!strncmp(t, "@BINDIR@", 8)) {
+                        o += snprintf(text + o, cap - o, "%s", exe);
+                        t += 8;
+                } else
+                        text[o++] = *t++;
+        }
+        text[o] = 0;
+        int r = ctr_write_atomic("/etc/systemd/system/ctr@.service", text, o, 0644);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "autostart", "write /etc/systemd/system/ctr@.service");
+        if (run_systemctl("daemon-reload", NULL) < 0)
+                return ctr_err(err, EIO, "autostart", "systemctl daemon-reload failed");
+        return 0;
+}
+
+/* autostart: enable or disable ctr@NAME.service where systemd manages the host. */
+static int autostart_unit(const struct ctr_paths *p, const char *name, bool enable, struct ctr_error *err)
+{
+        if (access("/run/systemd/system", F_OK) < 0)
+                return ctr_err(err, EOPNOTSUPP, "autostart",
+                               "systemd is not the host's init manager (no /run/systemd/system): start the "
+                               "container from the host's own boot scripts instead");
+        if (strcmp(p->root, "/var/lib/ctr"))
+                return ctr_err(err, EINVAL, "autostart",
+                               "ctr@.service starts containers of /var/lib/ctr, not of --root %s", p->root);
+        int r = install_unit(err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *unit = xasprintf("ctr@%s.service", name);
+        if (run_systemctl(enable ? "enable" : "disable", unit) < 0)
+                return ctr_err(err, EIO, "autostart", "systemctl %s %s failed", enable ? "enable" : "disable", unit);
+        return 0;
+}
+
 int ctr_container_config_set(const struct ctr_paths *p, const char *name, const char *key, const char *value,
                              bool *ret_live, struct ctr_error *err)
 {
@@ -443,6 +662,8 @@ int ctr_container_config_set(const struct ctr_paths *p, const char *name, const 
                 else if (r < 0 && ctr_cgroup_detect(&h, NULL) == 0)
                         ctr_cgroup_update_limits(&h, st.cgroup, &b, &a, NULL); /* put back what was */
         }
+        if (r >= 0 && !strcmp(key, "autostart") && cfg.autostart != old.autostart)
+                r = autostart_unit(p, name, cfg.autostart, err);
         if (r >= 0)
                 r = ctr_config_save(path, &cfg, err);
         ctr_state_free(&st);

@@ -8,10 +8,28 @@
 #include "error.h"
 #include "state.h"
 
+struct ctr_template_event;
 struct ctr_create_opts {
         const char *release;
-        bool quiet;
+        const char *dist;    /* multi-distribution templates (download) */
+        const char *mirror;  /* --mirror; NULL: CTR_MIRROR, then the host's apt sources */
+        const char *storage; /* "overlay", "dir", or NULL: overlay for cached templates where the kernel has it */
+        void (*progress)(void *userdata, const struct ctr_template_event *ev); /* may be NULL */
+        void *userdata;
 };
+
+/* Template, release (the template's default when NULL) and the mirror that applies. */
+struct ctr_template_choice {
+        char *exe;
+        char *release;
+        char *dist;
+        char *mirror;
+        bool cache;
+};
+int ctr_template_choose(const char *tpl, const char *dist, const char *release, const char *mirror,
+                        struct ctr_template_choice *ret, struct ctr_error *err);
+void ctr_template_choice_free(struct ctr_template_choice *c);
+const char *ctr_host_arch(void);
 
 int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
                          struct ctr_error *err);

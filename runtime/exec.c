@@ -268,6 +268,34 @@ static void relay_pty(int master, int sfd, pid_t child)
         }
 }
 
+/* The cgroup an exec'd process joins: the container's own, unless a manager inside (systemd)
+ * has enabled controllers below it - then no process may live there (cgroup v2's "no internal
+ * processes"), and it joins its init's cgroup instead, as LXC's attach does. */
+static char *exec_cgroup(const struct ctr_state *st)
+{
+        _cleanup_free_ char *sub = NULL, *own = NULL, *scpath = xasprintf("%s/cgroup.subtree_control", st->cgroup);
+        struct ctr_cg_host h;
+        if (ctr_read_file(scpath, 4096, &sub, NULL) < 0 || !sub[strspn(sub, " \n")] || ctr_cgroup_detect(&h, NULL) < 0)
+                return xstrdup(st->cgroup);
+        char procp[64];
+        snprintf(procp, sizeof(procp), "/proc/%d/cgroup", (int)st->init_pid);
+        if (ctr_read_file(procp, 4096, &own, NULL) < 0)
+                return xstrdup(st->cgroup);
+        char *line = strstr(own, "0::");
+        if (!line || (line != own && line[-1] != '\n'))
+                return xstrdup(st->cgroup);
+        line += 3;
+        line[strcspn(line, "\n")] = 0;
+        char *path = xasprintf("%s%s", h.mount, line);
+        size_t n = strlen(st->cgroup);
+        /* Only ever a cgroup inside the container's own. */
+        if (strncmp(path, st->cgroup, n) || (path[n] != '/' && path[n] != 0) || strstr(path + n, "/..")) {
+                free(path);
+                return xstrdup(st->cgroup);
+        }
+        return path;
+}
+
 int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_opts *o, int *ret_status,
              struct ctr_error *err)
 {
@@ -276,6 +304,7 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         bool stale;
         int r, sv[2] = {-1, -1}, status = 0;
         _cleanup_close_ int pidfd = -1, cgfd = -1, cpidfd = -1, master = -1, sfd = -1, ownpidns = -1;
+        _cleanup_free_ char *cgpath = NULL;
 
         *ret_status = 125;
 
@@ -295,9 +324,10 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
                 r = ctr_err(err, ESRCH, "exec", "the container's init (pid %d) is gone", (int)st.init_pid);
                 goto out;
         }
-        cgfd = open(st.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cgpath = exec_cgroup(&st);
+        cgfd = open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (cgfd < 0) {
-                r = ctr_err_sys(err, errno, "exec", "open cgroup %s", st.cgroup);
+                r = ctr_err_sys(err, errno, "exec", "open cgroup %s", cgpath);
                 goto out;
         }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -344,7 +374,7 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
                 r = ctr_err_sys(err, errno, "setns", "return to our own pid namespace");
                 goto out;
         }
-        if (need_move && ctr_cgroup_enter(st.cgroup, pid, err) < 0) {
+        if (need_move && ctr_cgroup_enter(cgpath, pid, err) < 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
                 r = -err->errnum;

@@ -26,7 +26,7 @@ static const struct verb {
          "create NAME [-t TEMPLATE] [-r RELEASE] [--memory SIZE] [--cpus N] [--pids N] [--net none|host]\n"
          "          [--hostname NAME] [-e KEY=VALUE]... [-v HOST:CT[:ro]]... [--init PATH] [--device RULE]...",
          "build a container from a template"},
-        {"start", cmd_start, "start NAME [--foreground]", "start a container under its own monitor"},
+        {"start", cmd_start, "start NAME [--foreground] [--ready-timeout SECONDS]", "start a container under its own monitor"},
         {"stop", cmd_stop, "stop NAME [-t SECONDS] [--kill]", "stop gracefully, SIGKILL after the timeout"},
         {"restart", cmd_restart, "restart NAME [-t SECONDS]", "stop (if running), then start"},
         {"destroy", cmd_destroy, "destroy NAME [--force]", "remove a container and its files"},
@@ -39,7 +39,8 @@ static const struct verb {
         {"unfreeze", cmd_unfreeze, "unfreeze NAME", "let a frozen container continue"},
         {"config", cmd_config, "config NAME get KEY | config NAME set KEY VALUE",
          "read or change one configuration key (limits apply live)"},
-        {"template", cmd_template, "template list [-q]", "list the available templates"},
+        {"template", cmd_template, "template list [-q] | template refresh NAME [-r RELEASE] [--dist D] [--mirror URL]",
+         "list templates and cached trees; rebuild a cached tree"},
 };
 
 static void print_main_help(FILE *f)

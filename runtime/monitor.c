@@ -60,6 +60,11 @@ struct monitor {
         bool init_exited;
         int init_status; /* wait status */
         struct ctr_net_run net;
+        char *console_path;
+        int nfd;         /* notify socket the container's init reports readiness on */
+        int rtfd;        /* readiness fallback timer */
+        bool ready_sent; /* READY=1 went to the host's $NOTIFY_SOCKET (foreground mode) */
+        int quick_reboots; /* reboots less than 10 s after the previous start */
         struct client clients[MAX_CLIENTS];
         size_t n_clients;
 };
@@ -96,7 +101,22 @@ int ctr_monitor_stop_signal(const struct ctr_config *cfg, const char *rootfs)
         if (cfg->stop_signal)
                 return ctr_signal_from_name(cfg->stop_signal);
         /* Resolve init inside the rootfs: systemd wants SIGRTMIN+3, busybox init powers off on
-         * SIGUSR2 (it ignores SIGPWR), other inits get SIGPWR as in LXC. */
+         * SIGUSR2 (it ignores SIGPWR), other inits get SIGPWR as in LXC. An overlay's mount point
+         * is empty outside the container: look in its upper layer, then the lower. */
+        _cleanup_free_ char *upper = NULL;
+        if (!strcmp(cfg->storage_driver, "overlay") && cfg->storage_lower) {
+                _cleanup_free_ char *dir = xstrdup(rootfs);
+                char *slash = strrchr(dir, '/');
+                if (slash)
+                        *slash = 0;
+                upper = xasprintf("%s/upper", dir);
+                _cleanup_free_ char *probe = xasprintf("%s%s", upper, cfg->init[0]);
+                struct stat st;
+                if (lstat(probe, &st) < 0)
+                        rootfs = cfg->storage_lower;
+                else
+                        rootfs = upper;
+        }
         _cleanup_free_ char *base = ctr_rootfs_resolve_name(rootfs, cfg->init[0]);
         if (base && !strcmp(base, "systemd"))
                 return SIGRTMIN + 3;
@@ -337,6 +357,8 @@ static void teardown(struct monitor *m)
         }
         if (m->rundir_fd >= 0) {
                 unlinkat(m->rundir_fd, "monitor.sock", 0);
+                unlinkat(m->rundir_fd, "notify/notify", 0);
+                unlinkat(m->rundir_fd, "notify", AT_REMOVEDIR);
                 unlinkat(m->rundir_fd, "state.json", 0);
                 close(m->rundir_fd);
                 m->rundir_fd = -1;
@@ -346,6 +368,114 @@ static void teardown(struct monitor *m)
         /* Clients see EOF only now, when the container is really gone. */
         while (m->n_clients)
                 drop_client(m, m->n_clients - 1);
+}
+
+/* --- readiness (sd_notify relay) --------------------------------------------------------- */
+
+/* A datagram socket in RUNDIR/notify/, bound on /run/host/notify inside: the container's
+ * systemd sends READY=1 there (NOTIFY_SOCKET), and the monitor passes it on to the host's. */
+static int open_notify(struct monitor *m, char **ret_dir, struct ctr_error *err)
+{
+        _cleanup_free_ char *dir = xasprintf("%s/notify", m->rundir);
+        _cleanup_free_ char *path = xasprintf("%s/notify", dir);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return ctr_err(err, ENAMETOOLONG, "notify", "socket path %s is too long", path);
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return ctr_err_sys(err, errno, "notify", "create %s", dir);
+        unlink(path);
+        m->nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (m->nfd < 0)
+                return ctr_err_sys(err, errno, "notify", "socket");
+        strcpy(sa.sun_path, path);
+        if (bind(m->nfd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return ctr_err_sys(err, errno, "notify", "bind %s", path);
+        /* Anyone in the container may write to it, as to systemd's own notify socket. */
+        chmod(path, 0777);
+        *ret_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+static void send_host_notify(const char *msg)
+{
+        const char *sock = getenv("NOTIFY_SOCKET");
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (!sock || (sock[0] != '/' && sock[0] != '@') || strlen(sock) >= sizeof(sa.sun_path))
+                return;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return;
+        strncpy(sa.sun_path, sock, sizeof(sa.sun_path) - 1);
+        if (sa.sun_path[0] == '@')
+                sa.sun_path[0] = 0;
+        socklen_t len = offsetof(struct sockaddr_un, sun_path) + strlen(sock);
+        if (sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+                mlog("notify the host: %s", strerror(errno));
+}
+
+static void host_ready(struct monitor *m, const char *why)
+{
+        if (m->ready_sent || !m->a->foreground)
+                return;
+        m->ready_sent = true;
+        char msg[256];
+        snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s\nMAINPID=%d\n", why, (int)getpid());
+        send_host_notify(msg);
+        mlog("ready: %s", why);
+        struct itimerspec off = {0};
+        timerfd_settime(m->rtfd, 0, &off, NULL);
+}
+
+/* Seconds to wait for the container's own READY=1: CTR_READY_TIMEOUT (ctr start
+ * --ready-timeout), else 90 for systemd (it reports) and 0 for inits that do not. */
+static int ready_timeout(const struct monitor *m)
+{
+        const char *e = getenv("CTR_READY_TIMEOUT");
+        if (e && *e)
+                return atoi(e);
+        return m->stop_signal == SIGRTMIN + 3 ? 90 : 0;
+}
+
+static void notify_readable(struct monitor *m)
+{
+        char buf[4096];
+        ssize_t n;
+        while ((n = recv(m->nfd, buf, sizeof(buf) - 1, 0)) > 0) {
+                buf[n] = 0;
+                bool ready = false;
+                char status[200] = "";
+                for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                        if (!strcmp(l, "READY=1"))
+                                ready = true;
+                        else if (!strncmp(l, "STATUS=", 7))
+                                snprintf(status, sizeof(status), "%s", l + 7);
+                }
+                if (ready) {
+                        mlog("init reported READY=1");
+                        char why[256];
+                        snprintf(why, sizeof(why), "container %s is up%s%s", m->cfg->name, *status ? ": " : "",
+                                 status);
+                        host_ready(m, why);
+                } else if (*status && m->ready_sent) {
+                        char msg[256];
+                        snprintf(msg, sizeof(msg), "STATUS=%s\n", status);
+                        send_host_notify(msg);
+                }
+        }
+}
+
+static void start_readiness(struct monitor *m)
+{
+        int t = ready_timeout(m);
+        if (t <= 0) {
+                host_ready(m, "container started");
+                return;
+        }
+        if (!m->a->foreground)
+                return;
+        mlog("waiting up to %d s for init's READY=1", t);
+        struct itimerspec its = {.it_value = {.tv_sec = t}};
+        timerfd_settime(m->rtfd, 0, &its, NULL);
 }
 
 static int attach_network(void *data, pid_t pid, int pidfd, struct ctr_error *err)
@@ -373,7 +503,8 @@ static int setup(struct monitor *m, struct ctr_error *err)
         m->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         m->epfd = epoll_create1(EPOLL_CLOEXEC);
         m->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (m->sfd < 0 || m->epfd < 0 || m->tfd < 0)
+        m->rtfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (m->sfd < 0 || m->epfd < 0 || m->tfd < 0 || m->rtfd < 0)
                 return ctr_err_sys(err, errno, "monitor", "event setup");
 
         r = ctr_mkdir_p(p->run, 0711);
@@ -422,6 +553,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
         r = open_console(m, &console, err);
         if (r < 0)
                 return r;
+        m->console_path = xstrdup(console);
         r = ctr_mkdir_p(p->log, 0750);
         if (r < 0)
                 return ctr_err_sys(err, -r, "console", "create %s", p->log);
@@ -436,6 +568,10 @@ static int setup(struct monitor *m, struct ctr_error *err)
         if (r < 0)
                 return r;
         m->stop_signal = ctr_monitor_stop_signal(m->cfg, rootfs);
+        _cleanup_free_ char *notify_dir = NULL;
+        r = open_notify(m, &notify_dir, err);
+        if (r < 0)
+                return r;
         struct ctr_spawn sp = {
                 .before_go = attach_network,
                 .before_go_data = m,
@@ -447,6 +583,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
                 .cgroup_fd = m->cgfd,
                 .console_fd = m->slave,
                 .console_path = console,
+                .notify_dir = notify_dir,
         };
         r = ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
         if (r < 0)
@@ -463,7 +600,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
         m->st.started_at = time(NULL);
 
         struct epoll_event ev = {.events = EPOLLIN};
-        int fds[] = {m->sfd, m->tfd, m->lfd, m->master};
+        int fds[] = {m->sfd, m->tfd, m->lfd, m->master, m->nfd, m->rtfd};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
                 ev.data.fd = fds[i];
                 if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
@@ -478,20 +615,61 @@ static int setup(struct monitor *m, struct ctr_error *err)
         return 0;
 }
 
-static void notify_ready(void)
+/* reboot(2) in a pid namespace ends its init with SIGHUP (poweroff and halt: SIGINT): the
+ * container asked to restart, and gets a new init in the same cgroup, console and state. */
+static bool wants_reboot(const struct monitor *m)
 {
-        const char *sock = getenv("NOTIFY_SOCKET");
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        if (!sock || (sock[0] != '/' && sock[0] != '@') || strlen(sock) >= sizeof(sa.sun_path))
-                return;
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return;
-        strncpy(sa.sun_path, sock, sizeof(sa.sun_path) - 1);
-        if (sa.sun_path[0] == '@')
-                sa.sun_path[0] = 0;
-        socklen_t len = offsetof(struct sockaddr_un, sun_path) + strlen(sock);
-        sendto(fd, "READY=1\n", 8, MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+        return !m->stop_requested && m->init_status == 128 + SIGHUP;
+}
+
+static int respawn(struct monitor *m, struct ctr_error *err)
+{
+        _cleanup_free_ char *rootfs = ctr_path_rootfs(m->a->paths, m->cfg->name);
+        /* The old pid namespace dies with its init; wait for the kernel to empty the cgroup. */
+        for (int i = 0; i < 300 && ctr_cgroup_populated(m->st.cgroup); i++) {
+                if (i == 100)
+                        ctr_cgroup_kill(m->st.cgroup, NULL);
+                usleep(10000);
+        }
+        if (ctr_cgroup_populated(m->st.cgroup))
+                return ctr_err(err, EBUSY, "reboot", "processes of the old boot are still in %s", m->st.cgroup);
+        if ((int64_t)time(NULL) - m->st.started_at < 10 && ++m->quick_reboots > 5)
+                return ctr_err(err, ELOOP, "reboot", "init rebooted 5 times within seconds of starting; giving up");
+        _cleanup_close_ int cgfd = open(m->st.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (cgfd < 0)
+                return ctr_err_sys(err, errno, "reboot", "open %s", m->st.cgroup);
+        /* The old init's exit hung up the console's slave side: open it anew. */
+        int slave = open(m->console_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return ctr_err_sys(err, errno, "reboot", "open %s", m->console_path);
+        close(m->slave);
+        m->slave = slave;
+        close(m->init_pidfd);
+        m->init_pidfd = -1;
+        /* The old network namespace went with the old init: the new one gets eth0 again. */
+        struct ctr_spawn sp = {
+                .before_go = attach_network,
+                .before_go_data = m,
+                .resolv_conf = m->net.resolv_conf,
+                .net_unit = m->net.net_unit,
+                .cfg = m->cfg,
+                .rootfs = rootfs,
+                .cgroup_path = m->st.cgroup,
+                .cgroup_fd = cgfd,
+                .console_fd = m->slave,
+                .console_path = m->console_path,
+        };
+        int r = ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
+        if (r < 0)
+                return r;
+        m->init_exited = false;
+        m->init_status = 0;
+        m->st.init_pid = m->init;
+        m->st.init_start = ctr_proc_starttime(m->init);
+        m->st.started_at = time(NULL);
+        save_state(m, CTR_RUNNING);
+        mlog("rebooted: init pid %d", (int)m->init);
+        return 0;
 }
 
 static void loop(struct monitor *m)
@@ -520,7 +698,13 @@ static void loop(struct monitor *m)
                                 uint64_t ticks;
                                 if (read(m->tfd, &ticks, sizeof(ticks)) > 0)
                                         kill_now(m);
-                        } else if (fd == m->lfd)
+                        } else if (fd == m->rtfd) {
+                                uint64_t ticks;
+                                if (read(m->rtfd, &ticks, sizeof(ticks)) > 0)
+                                        host_ready(m, "container started (its init did not report readiness in time)");
+                        } else if (fd == m->nfd)
+                                notify_readable(m);
+                        else if (fd == m->lfd)
                                 accept_client(m);
                         else if (fd == m->master)
                                 console_readable(m);
@@ -539,7 +723,8 @@ static void loop(struct monitor *m)
 int ctr_monitor_run(const struct ctr_monitor_args *a)
 {
         struct monitor m = {.a = a, .cfg = a->cfg, .rundir_fd = -1, .epfd = -1, .sfd = -1, .lfd = -1, .tfd = -1,
-                            .master = -1, .slave = -1, .logfd = -1, .cgfd = -1, .init_pidfd = -1};
+                            .master = -1, .slave = -1, .logfd = -1, .cgfd = -1, .init_pidfd = -1, .nfd = -1,
+                            .rtfd = -1};
         struct ctr_error err = {0};
         int code;
 
@@ -558,10 +743,19 @@ int ctr_monitor_run(const struct ctr_monitor_args *a)
         if (a->report_fd >= 0) {
                 ctr_sync_send(a->report_fd, CTR_SYNC_GO, NULL, 0, -1);
                 close(a->report_fd);
-        } else
-                notify_ready();
+        }
+        start_readiness(&m);
 
-        loop(&m);
+        for (;;) {
+                loop(&m);
+                if (!wants_reboot(&m))
+                        break;
+                mlog("init asked for a reboot");
+                if (respawn(&m, &err) < 0) {
+                        mlog("reboot failed: %s: %s", err.op, err.msg);
+                        break;
+                }
+        }
         teardown(&m);
         /* A requested stop is a success; an init that ended on its own reports its status. */
         code = m.stop_requested ? 0 : m.init_status;
@@ -570,7 +764,8 @@ out:
         ctr_state_free(&m.st);
         free(m.rundir);
         free(m.log_path);
-        int fds[] = {m.epfd, m.sfd, m.lfd, m.tfd, m.master, m.slave, m.logfd, m.cgfd, m.init_pidfd};
+        free(m.console_path);
+        int fds[] = {m.epfd, m.sfd, m.lfd, m.tfd, m.master, m.slave, m.logfd, m.cgfd, m.init_pidfd, m.nfd, m.rtfd};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (fds[i] >= 0)
                         close(fds[i]);

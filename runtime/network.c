@@ -668,6 +668,9 @@ int ctr_network_attach(struct ctr_net_run *n, const struct ctr_config *cfg, pid_
                 if ((r = ctr_nl_route_default(in, eth0, AF_INET6, gw, err)) < 0)
                         return r;
         }
+        /* A reboot attaches again: the forwards of the previous boot go first. */
+        if (cfg->net.n_ports && (r = ctr_nat_rules_del(n->tag, err)) < 0)
+                return r;
         return ctr_nat_ports_add(n->tag, cfg->net.ports, cfg->net.n_ports, &n->v4, n->has_v6 ? &n->v6 : NULL, err);
 }
 

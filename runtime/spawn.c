@@ -138,34 +138,55 @@ void ctr_reset_signals(void)
         sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
-static char **init_environment(const struct ctr_config *cfg)
+static char **init_environment(const struct ctr_config *cfg, bool notify)
 {
         char **env = NULL;
         /* container= tells systemd and others they run in a container (CONTAINER_INTERFACE). */
         ctr_config_env_set(&env, "PATH=" CTR_DEFAULT_PATH, NULL);
         ctr_config_env_set(&env, "container=ctr", NULL);
+        if (cfg->uuid) {
+                /* systemd fills an empty /etc/machine-id from it: one identity across boots. */
+                _cleanup_free_ char *u = xasprintf("container_uuid=%s", cfg->uuid);
+                ctr_config_env_set(&env, u, NULL);
+        }
         ctr_config_env_set(&env, "TERM=linux", NULL);
         ctr_config_env_set(&env, "HOME=/root", NULL);
+        if (notify)
+                ctr_config_env_set(&env, "NOTIFY_SOCKET=" CTR_NOTIFY_SOCKET, NULL);
         for (char **p = cfg->env; p && *p; p++)
                 ctr_config_env_set(&env, *p, NULL);
         return env;
 }
 
 int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const char *console,
-                         struct ctr_mount_plan *ret, struct ctr_error *err)
+                         const char *notify_dir, struct ctr_mount_plan *ret, struct ctr_error *err)
 {
         _cleanup_free_ struct ctr_bind *binds = calloc(cfg->n_mounts + 1, sizeof(*binds));
+        size_t n_binds = cfg->n_mounts;
         if (!binds)
                 return ctr_err(err, ENOMEM, "mount plan", "allocate");
         for (size_t i = 0; i < cfg->n_mounts; i++)
                 binds[i] = (struct ctr_bind){cfg->mounts[i].source, cfg->mounts[i].target, cfg->mounts[i].readonly};
+        if (notify_dir)
+                binds[n_binds++] = (struct ctr_bind){notify_dir, CTR_NOTIFY_DIR, false};
         struct ctr_rootfs_spec spec = {
                 .rootfs = rootfs,
                 .new_netns = cfg->net_mode != CTR_NET_HOST,
                 .console_path = console,
                 .binds = binds,
-                .n_binds = cfg->n_mounts,
+                .n_binds = n_binds,
         };
+        /* Overlay storage keeps upper/ and work/ beside the rootfs mount point. */
+        _cleanup_free_ char *dir = xstrdup(rootfs);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+                *slash = 0;
+        _cleanup_free_ char *upper = xasprintf("%s/upper", dir), *work = xasprintf("%s/work", dir);
+        if (!strcmp(cfg->storage_driver, "overlay")) {
+                spec.overlay_lower = cfg->storage_lower;
+                spec.overlay_upper = upper;
+                spec.overlay_work = work;
+        }
         return ctr_rootfs_plan_build(&spec, ret, err);
 }
 
@@ -220,7 +241,7 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
                 ctr_sync_die(sock, &err, 1);
 
         struct ctr_mount_plan plan;
-        if (ctr_spawn_mount_plan(s->cfg, s->rootfs, s->console_path, &plan, &err) < 0 ||
+        if (ctr_spawn_mount_plan(s->cfg, s->rootfs, s->console_path, s->notify_dir, &plan, &err) < 0 ||
             ctr_rootfs_plan_execute(&plan, &err) < 0 ||
             ctr_rootfs_pivot(s->rootfs, &err) < 0)
                 ctr_sync_die(sock, &err, 1);
@@ -240,7 +261,7 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
         /* Nothing of the monitor's leaks into the container: every other fd closes at exec. */
         syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 
-        char **env = init_environment(s->cfg);
+        char **env = init_environment(s->cfg, s->notify_dir != NULL);
         ctr_reset_signals();
         umask(022);
         execve(s->cfg->init[0], s->cfg->init, env);

@@ -53,12 +53,19 @@ struct ctr_spawn {
          * directory exists). */
         const char *resolv_conf;
         const char *net_unit;
+        const char *notify_dir; /* host directory bound on CTR_NOTIFY_DIR, or NULL */
 };
 
+/* Where the monitor's notify socket appears inside (NOTIFY_SOCKET for init; systemd's
+ * CONTAINER_INTERFACE names /run/host/ as the place for what the host provides). */
+#define CTR_NOTIFY_DIR "/run/host/notify"
+#define CTR_NOTIFY_SOCKET CTR_NOTIFY_DIR "/notify"
+
 struct ctr_mount_plan;
-/* The mount plan init will run for this config (console: the pty to bind on /dev/console). */
+/* The mount plan init will run for this config (console: the pty to bind on /dev/console;
+ * notify_dir: the monitor's notify socket directory, or NULL). */
 int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const char *console,
-                         struct ctr_mount_plan *ret, struct ctr_error *err);
+                         const char *notify_dir, struct ctr_mount_plan *ret, struct ctr_error *err);
 
 /* Create the container's init. On success the child has exec'd init. */
 int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, struct ctr_error *err);

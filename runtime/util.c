@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -396,4 +397,25 @@ int ctr_fd_set_nonblock(int fd, bool on)
                 return -errno;
         f = on ? f | O_NONBLOCK : f & ~O_NONBLOCK;
         return fcntl(fd, F_SETFL, f) < 0 ? -errno : 0;
+}
+
+bool ctr_uuid_valid(const char *s)
+{
+        for (int i = 0; i < 36; i++) {
+                bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+                if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        }
+        return s[36] == 0;
+}
+
+char *ctr_uuid_new(void)
+{
+        uint8_t b[16];
+        if (getrandom(b, sizeof(b), 0) != sizeof(b))
+                abort();
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                         b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }

@@ -71,6 +71,10 @@ void ctr_format_size(uint64_t v, char *buf, size_t len);
 
 /* Container names: 1-64 chars of [A-Za-z0-9_.-], starting with a letter or digit. */
 bool ctr_name_valid(const char *name);
+/* 8-4-4-4-12 lower-case hex. */
+bool ctr_uuid_valid(const char *s);
+/* A random (version 4) UUID; caller frees. */
+char *ctr_uuid_new(void);
 
 /* Look up a signal by name ("SIGTERM", "TERM", "SIGRTMIN+3", "15"). -1 when unknown. */
 int ctr_signal_from_name(const char *name);

@@ -15,7 +15,7 @@ for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 NOTIFY_SOCKET=$sock "$CTR" --root "$T_ROOT" start --foreground "$n" > "$T_ROOT/fg.out" &
 fg=$!
 wait $py
-assert_eq "$(cat "$T_ROOT/notify.out")" "READY=1" "sd_notify"
+assert_match "$(cat "$T_ROOT/notify.out")" "^READY=1$" "sd_notify"
 assert_eq "$(state_of "$n")" running "running in the foreground"
 assert_eq "$(monitor_pid "$n")" "$fg" "the foreground process is the monitor"
 ctr stop "$n" -t 20

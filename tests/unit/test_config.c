@@ -21,7 +21,9 @@ static const char full_doc[] =
         "  \"version\": 1,\n"
         "  \"name\": \"web-1\",\n"
         "  \"template\": {\"name\": \"debian\", \"release\": \"bookworm\", \"arch\": \"amd64\"},\n"
-        "  \"storage\": {\"driver\": \"dir\"},\n"
+        "  \"storage\": {\"driver\": \"overlay\", \"lower\": \"/var/cache/ctr/templates/debian-bookworm-amd64/1/rootfs\"},\n"
+        "  \"uuid\": \"0f1e2d3c-4b5a-4697-8877-665544332211\",\n"
+        "  \"autostart\": true,\n"
         "  \"init\": [\"/sbin/init\", \"--log-level=info\", \"a b\"],\n"
         "  \"hostname\": \"web1.example\",\n"
         "  \"mode\": \"container\",\n"
@@ -57,6 +59,10 @@ static void assert_config_eq(const struct ctr_config *a, const struct ctr_config
         assert_str_or_null_eq(a->template_release, b->template_release, "template.release");
         assert_str_or_null_eq(a->template_arch, b->template_arch, "template.arch");
         assert_str_or_null_eq(a->storage_driver, b->storage_driver, "storage.driver");
+        assert_str_or_null_eq(a->storage_lower, b->storage_lower, "storage.lower");
+        assert_str_or_null_eq(a->template_dist, b->template_dist, "template.dist");
+        assert_str_or_null_eq(a->uuid, b->uuid, "uuid");
+        cr_assert_eq(a->autostart, b->autostart, "autostart");
         assert_strv_eq(a->init, b->init, "init");
         assert_str_or_null_eq(a->hostname, b->hostname, "hostname");
         cr_assert_eq(a->limits.memory, b->limits.memory);
@@ -88,7 +94,9 @@ Test(config, full_document_fields)
         cr_assert_str_eq(c.template_name, "debian");
         cr_assert_str_eq(c.template_release, "bookworm");
         cr_assert_str_eq(c.template_arch, "amd64");
-        cr_assert_str_eq(c.storage_driver, "dir");
+        cr_assert_str_eq(c.storage_driver, "overlay");
+        cr_assert(c.autostart);
+        cr_assert_str_eq(c.uuid, "0f1e2d3c-4b5a-4697-8877-665544332211");
         cr_assert_eq(strv_len(c.init), 3);
         cr_assert_str_eq(c.init[0], "/sbin/init");
         cr_assert_str_eq(c.init[1], "--log-level=info");
@@ -338,7 +346,12 @@ Test(config, invalid_values_are_named)
                 {DOC(", \"mounts\": [{\"target\": \"/b\"}]"), EINVAL, "mounts[0]"},
                 {DOC(", \"network\": {\"mode\": \"bridged\"}"), EINVAL, "key 'network.mode': mode 'bridged'"},
                 {DOC(", \"network\": {\"ipv4\": \"10.1\"}"), EINVAL, "key 'network.ipv4': '10.1'"},
-                {DOC(", \"storage\": {\"driver\": \"overlay\"}"), EINVAL, "key 'storage.driver': 'overlay'"},
+                {DOC(", \"storage\": {\"driver\": \"zfs\"}"), EINVAL, "key 'storage.driver': 'zfs'"},
+                {DOC(", \"storage\": {\"driver\": \"overlay\"}"), EINVAL, "key 'storage.lower' must be an absolute"},
+                {DOC(", \"storage\": {\"driver\": \"overlay\", \"lower\": \"/a,upperdir=/etc\"}"), EINVAL,
+                 "key 'storage.lower'"},
+                {DOC(", \"uuid\": \"not-a-uuid\""), EINVAL, "key 'uuid'"},
+                {DOC(", \"autostart\": \"yes\""), EINVAL, "key 'autostart'"},
                 {DOC(", \"stop\": {\"signal\": \"SIGBOGUS\"}"), EINVAL,
                  "key 'stop.signal': 'SIGBOGUS' is not a signal"},
                 {DOC(", \"stop\": {\"signal\": \"0\"}"), EINVAL, "key 'stop.signal'"},
