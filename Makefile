@@ -115,12 +115,15 @@ check:
 
 # Tests that need a pure cgroup v2 kernel (limits, OOM, freeze, devices) run in a QEMU VM that
 # boots Debian's kernel with the host's tree shared read-only (tests/vm/README.md). A plain PATH:
-# a pyenv python3 shim costs seconds per call under emulation.
+# a pyenv python3 shim costs seconds per call under emulation. The second run boots the host's
+# systemd as PID 1 (vmrun.sh -S) for the tests of ctr@.service under a real service manager.
 vm-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) debian-fixture
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 900 -d 64 -k irqbypass,kvm,kvm_amd -e CTR=$(CURDIR)/ctr \
 	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) -e CTR_CI_CACHE=$(CI_CACHE) \
 	    -- tests/integration/run.sh tests/vm
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -S -t 600 -e CTR=$(CURDIR)/ctr -e PROBE=$(CURDIR)/$(PROBE_BIN) \
+	    -e CTR_CI_CACHE=$(CI_CACHE) -e T_ONLY=t_unit -- tests/integration/run.sh tests/vm
 
 asan-check:
 	$(MAKE) deps

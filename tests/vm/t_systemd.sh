@@ -10,7 +10,7 @@ fi
 need_v2_controller memory
 export CTR_CACHE=$cache
 n=$(cname vsd)
-ctr create "$n" -t debian -q --memory 256M --pids 512
+ctr create "$n" -t debian -q --memory 256M --pids 512 ${T_MK_ARGS:-}
 ctr start "$n"
 s=
 for _ in $(seq 240); do

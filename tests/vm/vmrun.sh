@@ -9,6 +9,7 @@
 #   -c CPUS    guest vCPUs (default: the host's)
 #   -k MODS    extra kernel modules to load in the guest, comma separated (deps resolved)
 #   -d MB      a blank scratch disk of MB megabytes as virtio-blk /dev/vda (for I/O limit tests)
+#   -S         boot the host's systemd as PID 1 and run CMD as a unit (ctr-lane.service)
 #   -e VAR     pass VAR from our environment (or VAR=VAL) to CMD; otherwise CMD gets only
 #              PATH, HOME, USER, LOGNAME, LANG, TERM=dumb and CTR_VM=1
 #
@@ -21,20 +22,21 @@
 # CTR_VM_VERBOSE=1 prints timings and the kernel console to stderr. See tests/vm/README.md.
 set -euo pipefail
 
-TIMEOUT=1800 MEM=2048 CPUS=$(nproc) EXTRA_MODS= DISK_MB=
+TIMEOUT=1800 MEM=2048 CPUS=$(nproc) EXTRA_MODS= DISK_MB= SYSTEMD=0
 ENVS=()
 CACHE=${CTR_VM_CACHE:-/var/cache/ctr-vmlane}
 VERBOSE=${CTR_VM_VERBOSE:-0}
 
 die() { echo "vmrun: $*" >&2; exit 125; }
-usage() { sed -n '5,13s/^# \{0,1\}//p' "$0" >&2; exit 125; } # exit 125: vmrun's own failure
-while getopts t:m:c:k:d:e:h opt; do
+usage() { sed -n '5,14s/^# \{0,1\}//p' "$0" >&2; exit 125; } # exit 125: vmrun's own failure
+while getopts t:m:c:k:d:e:Sh opt; do
 	case $opt in
 	t) TIMEOUT=$OPTARG ;;
 	m) MEM=$OPTARG ;;
 	c) CPUS=$OPTARG ;;
 	k) EXTRA_MODS+=" ${OPTARG//,/ }" ;;
 	d) DISK_MB=$OPTARG EXTRA_MODS+=" virtio_blk" ;;
+	S) SYSTEMD=1 ;;
 	e) ENVS+=("$OPTARG") ;;
 	*) usage ;;
 	esac
@@ -150,6 +152,30 @@ hostname ctr-vm
 ip link set lo up
 [ -c $R/dev/hvc0 ] || fail "no /dev/hvc0"
 
+# -S: the host's systemd becomes PID 1 and runs the same steps as a oneshot unit.
+if [ -e $R/run/ctr-vm/systemd ]; then
+	mkdir -p $R/etc/systemd/system
+	cat >$R/etc/systemd/system/ctr-lane.service <<UNIT
+[Unit]
+Description=ctr VM lane command
+[Service]
+Type=oneshot
+ExecStart=/bin/bash /run/ctr-vm/lane
+UNIT
+	cat >$R/run/ctr-vm/lane <<'LANE'
+: >/run/ctr-vm/clock && date -s "@$(stat -c %.9Y /run/ctr-vm/clock)" >/dev/null
+read -r up _ </proc/uptime; echo "$up" >/run/ctr-vm/t_start
+/bin/busybox stty raw -echo </dev/hvc0
+/bin/bash /run/ctr-vm/cmd </dev/null >/dev/hvc0 2>&1
+echo $? >/run/ctr-vm/rc
+read -r up _ </proc/uptime; echo "$up" >/run/ctr-vm/t_end
+sync
+exec /bin/busybox poweroff -f
+LANE
+	umount $R/sys/fs/cgroup # systemd mounts its own
+	exec switch_root $R /lib/systemd/systemd --unit=ctr-lane.service --log-target=kmsg
+fi
+
 # switch_root (not chroot) leaves the overlay as the real root mount, so pivot_root(2) works
 # for containers started in the guest. The host's bash becomes PID 1: it makes / shared
 # like systemd does, sets the clock to the host's (from a file the host just created: no make
@@ -224,6 +250,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 echo "$CWD" >"$STATE/cwd"
+[ "$SYSTEMD" = 0 ] || : >"$STATE/systemd"
 {
 	echo "cd $(printf %q "$CWD") || exit 127"
 	printf 'exec /usr/bin/env -i PATH=%q HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM=dumb CTR_VM=1' "$PATH"
