@@ -41,7 +41,7 @@ DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnf
 DEB_VM_DEPS    := qemu-system-x86 cpio xz-utils kmod
 DEB_BENCH_DEPS := crun bubblewrap hyperfine python3 iperf3
 
-.PHONY: all check unit integration debian-fixture vm-check asan-check demo bench install uninstall clean deps format
+.PHONY: all check unit integration debian-fixture vm-check vm-nested-check asan-check demo bench install uninstall clean deps format
 
 all: ctr
 
@@ -117,13 +117,20 @@ check:
 # boots Debian's kernel with the host's tree shared read-only (tests/vm/README.md). A plain PATH:
 # a pyenv python3 shim costs seconds per call under emulation. The second run boots the host's
 # systemd as PID 1 (vmrun.sh -S) for the tests of ctr@.service under a real service manager.
-vm-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) debian-fixture
+vm-check: ctr $(PROBE_BIN) debian-fixture
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
-	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 900 -d 64 -k irqbypass,kvm,kvm_amd -e CTR=$(CURDIR)/ctr \
-	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) -e CTR_CI_CACHE=$(CI_CACHE) \
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 900 -d 64 -e CTR=$(CURDIR)/ctr \
+	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e CTR_CI_CACHE=$(CI_CACHE) \
 	    -- tests/integration/run.sh tests/vm
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -S -t 600 -e CTR=$(CURDIR)/ctr -e PROBE=$(CURDIR)/$(PROBE_BIN) \
 	    -e CTR_CI_CACHE=$(CI_CACHE) -e T_ONLY=t_unit -- tests/integration/run.sh tests/vm
+
+# Nested KVM in the lane (kvm_amd under TCG -cpu max): vm/'s VMM boots Debian's kernel. Not part
+# of `make check` yet: one full-lane run in four hung the lane's guest (under investigation).
+vm-nested-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN)
+	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 600 -k irqbypass,kvm,kvm_amd -e CTR=$(CURDIR)/ctr \
+	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) -- tests/integration/run.sh tests/vm-nested
 
 asan-check:
 	$(MAKE) deps

@@ -1,4 +1,4 @@
-# VM lane with nested KVM (vmrun.sh -k kvm_amd: /dev/kvm here is a real SVM KVM): vm/'s VMM
+# Nested lane (make vm-nested-check: vmrun.sh -k kvm_amd: /dev/kvm here is a real SVM KVM): vm/'s VMM
 # boots the Debian kernel as shipped (bzImage, 64-bit boot protocol) with a busybox initramfs;
 # the init prints a marker on the console (the 8250, interrupt-driven from user space) and
 # reboots, which with reboot=k ends the VM through the i8042 reset line.
@@ -19,7 +19,7 @@ chmod 755 "$tmp/root/init"
 (cd "$tmp/root" && find . | cpio -o -H newc -R 0:0 --quiet) >"$tmp/initrd"
 cmdline="console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd quiet"
 t0=$(date +%s)
-timeout 300 "$VM_SMOKE" --kernel "$k" "$tmp/initrd" "$cmdline" 256 >"$tmp/console" 2>"$tmp/end" ||
+timeout -s KILL 150 "$VM_SMOKE" --kernel "$k" "$tmp/initrd" "$cmdline" 256 >"$tmp/console" 2>"$tmp/end" ||
         fail "vm-smoke: $(cat "$tmp/end"); console: $(tail -c 1500 "$tmp/console")"
 echo "booted in $(($(date +%s) - t0)) s"
 grep -q VMM-BOOT-OK "$tmp/console" || fail "no marker from the guest's init; console: $(tail -c 1500 "$tmp/console")"
