@@ -25,6 +25,10 @@ fi
 # The container's limits are the root of what systemd sees, and it may use the controllers.
 assert_eq "$(ctr exec "$n" -- cat /sys/fs/cgroup/memory.max)" 268435456 "memory.max at the container's root"
 assert_match "$(ctr exec "$n" -- cat /sys/fs/cgroup/cgroup.controllers)" "memory" "controllers delegated"
+# systemd enables a controller for its slices when a unit needs it (lazily, so "running" alone
+# does not say it has): a unit with a memory limit makes it, and the limit must work.
+ctr exec "$n" -- systemd-run --wait --quiet -p MemoryMax=64M /bin/true ||
+        fail "systemd inside could not run a unit with a memory limit"
 assert_match "$(ctr exec "$n" -- cat /sys/fs/cgroup/system.slice/cgroup.controllers)" "memory" \
         "systemd enabled controllers for its slices"
 assert_eq "$(ctr exec "$n" -- cat /proc/1/cgroup)" "0::/init.scope" "init.scope"
