@@ -136,12 +136,14 @@ asan-check:
 	$(MAKE) deps
 	$(MAKE) debian-fixture
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	    LDFLAGS="-fsanitize=address,undefined" build-asan/ctr build-asan/unit-tests build-asan/ctr-probe
+	    LDFLAGS="-fsanitize=address,undefined" build-asan/ctr build-asan/unit-tests build-asan/ctr-probe \
+	    build-asan/vm-smoke $(VMGUEST_BINS:$(BUILD)/%=build-asan/%)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build-asan/unit-tests --jobs 1
 	rm -rf build-asan/reports && mkdir -p build-asan/reports
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build-asan/reports/asan \
 	    UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build-asan/reports/ubsan \
 	    SANITIZER_REPORTS=$(CURDIR)/build-asan/reports CTR_TEMPLATE_DIR=$(CURDIR)/templates CTR_CI_CACHE=$(CI_CACHE) \
+	    VM_SMOKE=$(CURDIR)/build-asan/vm-smoke VM_GUESTS=$(CURDIR)/build-asan/vmguest \
 	    CTR=$(CURDIR)/build-asan/ctr PROBE=$(CURDIR)/build-asan/ctr-probe tests/integration/run.sh
 
 demo:
