@@ -21,7 +21,7 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-LIB_SRCS := $(wildcard runtime/*.c cgroups/*.c netns/*.c rootfs/*.c vm/*.c)
+LIB_SRCS := $(wildcard runtime/*.c runtime/security/*.c cgroups/*.c netns/*.c rootfs/*.c vm/*.c)
 LIB_SRCS := $(filter-out runtime/main.c runtime/cmd_%.c,$(LIB_SRCS))
 CLI_SRCS := runtime/main.c $(wildcard runtime/cmd_*.c)
 

@@ -12,10 +12,11 @@
 #include "json.h"
 #include "config.h"
 #include "container.h"
+#include "security/caps.h"
 #include "util.h"
 
 enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO,
-       OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE };
+       OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE, OPT_CAP_ADD, OPT_CAP_DROP, OPT_NNP };
 
 struct create_args {
         struct ctr_config cfg;
@@ -67,6 +68,21 @@ static int on_opt(int c, const char *arg, void *ud)
                 if (ctr_config_set_net_mode(&a->cfg, arg, NULL) < 0)
                         return bad_flag(a, "--net", arg, "bridge, none, host or netns:PATH");
                 return 0;
+        case OPT_CAP_ADD:
+        case OPT_CAP_DROP: {
+                ctr_capmask m;
+                if (ctr_caps_parse(arg, &m, &a->err) < 0)
+                        return a->bad = EXIT_CTR_FAILURE;
+                char ***v = c == OPT_CAP_ADD ? &a->cfg.cap_add : &a->cfg.cap_drop;
+                size_t n = strv_len(*v);
+                *v = realloc(*v, (n + 2) * sizeof(char *));
+                if (!*v)
+                        abort();
+                (*v)[n] = xstrdup(arg);
+                (*v)[n + 1] = NULL;
+                return 0;
+        }
+        case OPT_NNP: a->cfg.no_new_privs = true; return 0;
         case OPT_IO:
                 if (ctr_config_add_io(&a->cfg, arg, &a->err) < 0)
                         return a->bad = EXIT_CTR_FAILURE;
@@ -202,6 +218,8 @@ int cmd_create(int argc, char **argv)
                 {"dist", required_argument, NULL, OPT_DIST},
                 {"mirror", required_argument, NULL, OPT_MIRROR}, {"server", required_argument, NULL, OPT_MIRROR},
                 {"storage", required_argument, NULL, OPT_STORAGE},
+                {"cap-add", required_argument, NULL, OPT_CAP_ADD}, {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+                {"no-new-privs", no_argument, NULL, OPT_NNP},
                 {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
         struct create_args a = {0};
         struct ctr_paths p = {0};

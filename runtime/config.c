@@ -13,6 +13,7 @@
 
 #include "../cgroups/cgroups.h"
 #include "json.h"
+#include "security/caps.h"
 #include "util.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
@@ -71,6 +72,8 @@ void ctr_config_free(struct ctr_config *c)
         free(c->limits.cpuset_mems);
         free(c->limits.io);
         free(c->stop_signal);
+        strv_free(c->cap_add);
+        strv_free(c->cap_drop);
         free(c->net.netns);
         free(c->net.bridge);
         free(c->net.ipv4);
@@ -459,6 +462,40 @@ static int parse_limits(const ctr_json *o, struct ctr_limits *l, struct ctr_erro
         return 0;
 }
 
+/* "security": {"capabilities": {"add": [...], "drop": [...]}, "no_new_privs": false}. The rest of
+ * DESIGN.md's security object (seccomp, userns) is not implemented yet and is refused. */
+static int parse_security(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
+{
+        if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                return type_error(err, "security", "an object", o);
+        for (size_t i = 0; i < ctr_json_len(o); i++) {
+                const char *k = ctr_json_key(o, i);
+                ctr_json *v = ctr_json_at(o, i);
+                int r = 0;
+                if (!strcmp(k, "no_new_privs")) {
+                        if (ctr_json_type(v) != CTR_JSON_BOOL)
+                                return type_error(err, "security.no_new_privs", "true or false", v);
+                        c->no_new_privs = ctr_json_bool(v);
+                } else if (!strcmp(k, "capabilities")) {
+                        if (ctr_json_type(v) != CTR_JSON_OBJECT)
+                                return type_error(err, "security.capabilities", "an object", v);
+                        for (size_t j = 0; j < ctr_json_len(v) && r == 0; j++) {
+                                const char *ck = ctr_json_key(v, j);
+                                if (!strcmp(ck, "add"))
+                                        r = parse_strv(ctr_json_at(v, j), "security.capabilities.add", &c->cap_add, err);
+                                else if (!strcmp(ck, "drop"))
+                                        r = parse_strv(ctr_json_at(v, j), "security.capabilities.drop", &c->cap_drop, err);
+                                else
+                                        r = unknown_key(err, "security.capabilities", ck);
+                        }
+                } else
+                        return unknown_key(err, "security", k);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int parse_ports(const ctr_json *a, struct ctr_config *c, struct ctr_error *err)
 {
         if (ctr_json_type(a) != CTR_JSON_ARRAY)
@@ -705,6 +742,8 @@ int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error 
                         r = parse_strv(v, "devices", &c.devices, err);
                 else if (!strcmp(k, "uuid"))
                         r = get_string(v, "uuid", true, &c.uuid, err);
+                else if (!strcmp(k, "security"))
+                        r = parse_security(v, &c, err);
                 else if (!strcmp(k, "autostart")) {
                         if (ctr_json_type(v) != CTR_JSON_BOOL)
                                 r = type_error(err, "autostart", "true or false", v);
@@ -795,6 +834,11 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
         }
         if (c->stop_signal && ctr_signal_from_name(c->stop_signal) < 0)
                 return ctr_err(err, EINVAL, "config", "key 'stop.signal': '%s' is not a signal", c->stop_signal);
+        ctr_capmask caps;
+        if (ctr_caps_compute(c->cap_add, c->cap_drop, &caps, err) < 0) {
+                ctr_err_prefix(err, "config: key 'security.capabilities'");
+                return -EINVAL;
+        }
         return validate_network(c, err);
 }
 
@@ -842,6 +886,23 @@ char *ctr_config_to_json(const struct ctr_config *c)
                 gen_str_or_null(g, "uuid", c->uuid);
         ctr_json_key_(g, "autostart");
         ctr_json_boolean(g, c->autostart);
+        ctr_json_key_(g, "security");
+        ctr_json_obj_open(g);
+        ctr_json_key_(g, "capabilities");
+        ctr_json_obj_open(g);
+        const char *ck[] = {"add", "drop"};
+        char **const cv[] = {c->cap_add, c->cap_drop};
+        for (size_t i = 0; i < 2; i++) {
+                ctr_json_key_(g, ck[i]);
+                ctr_json_arr_open(g);
+                for (char **p = cv[i]; p && *p; p++)
+                        ctr_json_str(g, *p);
+                ctr_json_arr_close(g);
+        }
+        ctr_json_obj_close(g);
+        ctr_json_key_(g, "no_new_privs");
+        ctr_json_boolean(g, c->no_new_privs);
+        ctr_json_obj_close(g);
         ctr_json_key_(g, "init");
         ctr_json_arr_open(g);
         for (char **p = c->init; p && *p; p++)
@@ -977,7 +1038,7 @@ int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_err
 static const char *const settable_keys[] = {
         "hostname",   "init",          "network.mode", "network.bridge", "network.ipv4", "network.ipv6",      "stop.signal", "stop.timeout", "limits.memory",
         "limits.memory_high", "limits.memory_swap", "limits.cpus", "limits.cpu_weight", "limits.pids",
-        "limits.cpuset", "limits.cpuset_mems", "limits.io", "autostart", NULL,
+        "limits.cpuset", "limits.cpuset_mems", "limits.io", "autostart", "security.no_new_privs", NULL,
 };
 
 const char *const *ctr_config_keys(void)
@@ -1028,6 +1089,8 @@ int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, stru
         }
         else if (!strcmp(key, "autostart"))
                 v = c->autostart ? "true" : "false";
+        else if (!strcmp(key, "security.no_new_privs"))
+                v = c->no_new_privs ? "true" : "false";
         else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high") ||
                  !strcmp(key, "limits.memory_swap")) {
                 uint64_t x = !strcmp(key, "limits.memory")        ? c->limits.memory
@@ -1087,6 +1150,10 @@ int ctr_config_set(struct ctr_config *c, const char *key, const char *value, str
                 if (strcmp(value, "true") && strcmp(value, "false"))
                         return bad_value(err, key, value, "true or false");
                 c->autostart = !strcmp(value, "true");
+        } else if (!strcmp(key, "security.no_new_privs")) {
+                if (strcmp(value, "true") && strcmp(value, "false"))
+                        return bad_value(err, key, value, "true or false");
+                c->no_new_privs = !strcmp(value, "true");
         } else if (!strcmp(key, "limits.cpuset")) {
                 free(c->limits.cpuset);
                 c->limits.cpuset = is_null(value) ? NULL : xstrdup(value);

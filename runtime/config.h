@@ -54,6 +54,9 @@ struct ctr_config {
         char *storage_lower;  /* overlay: the cached read-only tree under the template cache */
         char *uuid;           /* stable identity: container_uuid for init, the first machine-id */
         bool autostart;       /* started at host boot by ctr@NAME.service (where systemd runs) */
+        char **cap_add;       /* "security.capabilities": on top of the default set */
+        char **cap_drop;
+        bool no_new_privs;    /* "security.no_new_privs" for init and every exec */
         char **init;          /* argv of the container's init */
         char *hostname;
         struct ctr_limits limits;

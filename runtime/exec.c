@@ -28,6 +28,7 @@
 #include "container.h"
 #include "control.h"
 #include "spawn.h"
+#include "security/caps.h"
 #include "util.h"
 
 extern char **environ;
@@ -192,9 +193,18 @@ static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
                         close(slave);
         }
 
+        /* The same confinement as init: the bounding set while still root, the user, then the
+         * capability sets and no_new_privs. */
+        ctr_capmask caps;
+        if (ctr_caps_compute(c->cfg->cap_add, c->cfg->cap_drop, &caps, &err) < 0 || ctr_caps_bound(caps, &err) < 0)
+                ctr_sync_die(c->sock, &err, 125);
         if (setgroups(0, NULL) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0)
                 ctr_err_sys(&err, errno, "user", "switch to %u:%u", (unsigned)u.uid, (unsigned)u.gid),
                         ctr_sync_die(c->sock, &err, 125);
+        if (ctr_caps_set(caps, &err) < 0)
+                ctr_sync_die(c->sock, &err, 125);
+        if (c->cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                ctr_err_sys(&err, errno, "no_new_privs", "prctl"), ctr_sync_die(c->sock, &err, 125);
         syscall(SYS_close_range, 3, ~0U, 1U << 2 /* CLOSE_RANGE_CLOEXEC */);
         ctr_reset_signals();
         environ = env;

@@ -22,6 +22,7 @@
 #include "../cgroups/cgroups.h"
 #include "../netns/netns.h"
 #include "../rootfs/rootfs.h"
+#include "security/caps.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -261,6 +262,13 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
         /* Nothing of the monitor's leaks into the container: every other fd closes at exec. */
         syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 
+        /* Last, in this order: capabilities, no_new_privs, then exec. */
+        ctr_capmask caps;
+        if (ctr_caps_compute(s->cfg->cap_add, s->cfg->cap_drop, &caps, &err) < 0 || ctr_caps_bound(caps, &err) < 0 ||
+            ctr_caps_set(caps, &err) < 0)
+                ctr_sync_die(sock, &err, 1);
+        if (s->cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                ctr_err_sys(&err, errno, "no_new_privs", "prctl"), ctr_sync_die(sock, &err, 1);
         char **env = init_environment(s->cfg, s->notify_dir != NULL);
         ctr_reset_signals();
         umask(022);

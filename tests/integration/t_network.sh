@@ -10,6 +10,8 @@ www=$(mktemp -d)
 server_pid=
 cleanup() {
         [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+        # The veth goes first and synchronously: a namespace is torn down after `netns del` returns.
+        ip link del "${T_NETNS:0:9}x" 2>/dev/null
         ip netns del "$out_ns" 2>/dev/null
         rm -rf "$www"
 }

@@ -405,6 +405,15 @@ static int probe(const char *fact)
                 status_field(fact, "NoNewPrivs");
         else if (!strcmp(fact, "seccomp"))
                 status_field(fact, "Seccomp");
+        else if (!strcmp(fact, "settime")) {
+                /* Harmless escape probe: set the clock to what it already says. */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+                        put_err(fact, errno);
+                else
+                        put(fact, "ok");
+        }
         else if (!strcmp(fact, "console"))
                 console(fact);
         else if (!strcmp(fact, "dev")) {
