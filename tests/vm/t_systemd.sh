@@ -25,12 +25,13 @@ fi
 # The container's limits are the root of what systemd sees, and it may use the controllers.
 assert_eq "$(ctr exec "$n" -- cat /sys/fs/cgroup/memory.max)" 268435456 "memory.max at the container's root"
 assert_match "$(ctr exec "$n" -- cat /sys/fs/cgroup/cgroup.controllers)" "memory" "controllers delegated"
-# systemd enables a controller for its slices when a unit needs it (lazily, so "running" alone
-# does not say it has): a unit with a memory limit makes it, and the limit must work.
-ctr exec "$n" -- systemd-run --wait --quiet -p MemoryMax=64M /bin/true ||
-        fail "systemd inside could not run a unit with a memory limit"
-assert_match "$(ctr exec "$n" -- cat /sys/fs/cgroup/system.slice/cgroup.controllers)" "memory" \
-        "systemd enabled controllers for its slices"
+# systemd enables a controller on the way to a unit that needs it (and may take it back when the
+# unit is gone): a running unit with MemoryMax gets its memory.max.
+ctr exec "$n" -- systemd-run --quiet --unit=ctr-probe-mem -p MemoryMax=64M /bin/sleep 120 ||
+        fail "systemd inside could not start a unit with a memory limit"
+assert_eq "$(ctr exec "$n" -- cat /sys/fs/cgroup/system.slice/ctr-probe-mem.service/memory.max)" 67108864 \
+        "a memory limit systemd set inside"
+ctr exec "$n" -- systemctl stop ctr-probe-mem
 assert_eq "$(ctr exec "$n" -- cat /proc/1/cgroup)" "0::/init.scope" "init.scope"
 ctr stop "$n"
 if grep -q "killing the container" "$T_ROOT/log/$n.monitor.log"; then fail "stop needed SIGKILL"; fi
