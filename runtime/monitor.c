@@ -484,6 +484,27 @@ static int attach_network(void *data, pid_t pid, int pidfd, struct ctr_error *er
         return ctr_network_attach(&m->net, m->cfg, pid, pidfd, err);
 }
 
+/* Clone the container's init into the cgroup open as cgfd, on the console; the network is
+ * attached between clone and the child's first step. */
+static int spawn_init(struct monitor *m, const char *rootfs, int cgfd, const char *console, const char *notify_dir,
+                      struct ctr_error *err)
+{
+        struct ctr_spawn sp = {
+                .before_go = attach_network,
+                .before_go_data = m,
+                .resolv_conf = m->net.resolv_conf,
+                .net_unit = m->net.net_unit,
+                .cfg = m->cfg,
+                .rootfs = rootfs,
+                .cgroup_path = m->st.cgroup,
+                .cgroup_fd = cgfd,
+                .console_fd = m->slave,
+                .console_path = console,
+                .notify_dir = notify_dir,
+        };
+        return ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
+}
+
 static int setup(struct monitor *m, struct ctr_error *err)
 {
         const struct ctr_paths *p = m->a->paths;
@@ -572,20 +593,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
         r = open_notify(m, &notify_dir, err);
         if (r < 0)
                 return r;
-        struct ctr_spawn sp = {
-                .before_go = attach_network,
-                .before_go_data = m,
-                .resolv_conf = m->net.resolv_conf,
-                .net_unit = m->net.net_unit,
-                .cfg = m->cfg,
-                .rootfs = rootfs,
-                .cgroup_path = m->st.cgroup,
-                .cgroup_fd = m->cgfd,
-                .console_fd = m->slave,
-                .console_path = console,
-                .notify_dir = notify_dir,
-        };
-        r = ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
+        r = spawn_init(m, rootfs, m->cgfd, console, notify_dir, err);
         if (r < 0)
                 return r;
         close(m->cgfd);
@@ -647,19 +655,7 @@ static int respawn(struct monitor *m, struct ctr_error *err)
         close(m->init_pidfd);
         m->init_pidfd = -1;
         /* The old network namespace went with the old init: the new one gets eth0 again. */
-        struct ctr_spawn sp = {
-                .before_go = attach_network,
-                .before_go_data = m,
-                .resolv_conf = m->net.resolv_conf,
-                .net_unit = m->net.net_unit,
-                .cfg = m->cfg,
-                .rootfs = rootfs,
-                .cgroup_path = m->st.cgroup,
-                .cgroup_fd = cgfd,
-                .console_fd = m->slave,
-                .console_path = m->console_path,
-        };
-        int r = ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
+        int r = spawn_init(m, rootfs, cgfd, m->console_path, NULL, err);
         if (r < 0)
                 return r;
         m->init_exited = false;
