@@ -148,7 +148,7 @@ _ctr()
 
     local opts=
     case $verb in
-        create) opts='-t -r --dist --mirror --server --storage --cap-add --cap-drop --no-new-privs --memory --cpus --pids --cpuset --cpuset-mems --io --net -p --publish --ip --ip6 --hostname -e -v --init --device' ;;
+        create) opts='-t -r --dist --mirror --server --storage --cap-add --cap-drop --no-new-privs --seccomp --seccomp-allow --seccomp-deny --memory --cpus --pids --cpuset --cpuset-mems --io --net -p --publish --ip --ip6 --hostname -e -v --init --device' ;;
         start) opts='--foreground --ready-timeout' ;;
         template) [[ $sub == refresh ]] && opts='-r --dist --mirror --server' ;;
         stop) opts='-t --kill' ;;
@@ -176,7 +176,7 @@ _ctr()
             case $npos in
                 0) _ctr_words "$(_ctr_query "$root" list -q)" "$cur" ;;
                 1) _ctr_words 'get set' "$cur" ;;
-                2) _ctr_words 'hostname init network.mode network.bridge network.ipv4 network.ipv6 stop.signal stop.timeout limits.memory limits.memory_high limits.memory_swap limits.cpus limits.cpu_weight limits.pids limits.cpuset limits.cpuset_mems limits.io autostart security.no_new_privs' "$cur" ;;
+                2) _ctr_words 'hostname init network.mode network.bridge network.ipv4 network.ipv6 stop.signal stop.timeout limits.memory limits.memory_high limits.memory_swap limits.cpus limits.cpu_weight limits.pids limits.cpuset limits.cpuset_mems limits.io autostart security.no_new_privs security.seccomp.profile' "$cur" ;;
             esac
             ;;
         template)

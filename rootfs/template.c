@@ -52,7 +52,7 @@ const char *const *ctr_template_dirs(void)
                         dirs[n++] = xstrdup(env);
                 /* Relative to the binary: ./ctr in the source tree next to ./templates, or an
                  * installed PREFIX/bin/ctr with PREFIX/share/ctr/templates, wherever PREFIX is. */
-                if ((len = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+                if ((len = ctr_self_exe(exe, sizeof(exe))) > 0) {
                         exe[len] = 0;
                         char *slash = strrchr(exe, '/');
                         if (slash) {

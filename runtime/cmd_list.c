@@ -309,6 +309,15 @@ int cmd_list(int argc, char **argv)
         return 0;
 }
 
+static void print_security(const struct view *v)
+{
+        _cleanup_free_ char *add = strv_join(v->cfg.cap_add, ","), *drop = strv_join(v->cfg.cap_drop, ",");
+        struct ctr_seccomp_spec sc = ctr_config_seccomp(&v->cfg, 0);
+        _cleanup_free_ char *sec = ctr_seccomp_describe(&sc);
+        printf("Security:    capabilities default%s%s%s%s, seccomp %s, no_new_privs %s\n", *add ? " +" : "", add,
+               *drop ? " -" : "", drop, sec, v->cfg.no_new_privs ? "on" : "off");
+}
+
 static void print_network(const struct ctr_paths *p, const struct view *v)
 {
         _cleanup_free_ char *mode = ctr_config_net_mode_text(&v->cfg);
@@ -400,6 +409,7 @@ int cmd_info(int argc, char **argv)
         printf("Rootfs:      %s\n", rootfs);
         print_network(&p, &v);
         printf("Limits:      %s\n", *lim ? lim : "none");
+        print_security(&v);
         print_stats(&v);
         printf("Console log: %s\n", log);
 out:

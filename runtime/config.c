@@ -14,6 +14,7 @@
 #include "../cgroups/cgroups.h"
 #include "json.h"
 #include "security/caps.h"
+#include "security/seccomp.h"
 #include "util.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
@@ -74,6 +75,9 @@ void ctr_config_free(struct ctr_config *c)
         free(c->stop_signal);
         strv_free(c->cap_add);
         strv_free(c->cap_drop);
+        free(c->seccomp_profile);
+        strv_free(c->seccomp_allow);
+        strv_free(c->seccomp_deny);
         free(c->net.netns);
         free(c->net.bridge);
         free(c->net.ipv4);
@@ -462,8 +466,36 @@ static int parse_limits(const ctr_json *o, struct ctr_limits *l, struct ctr_erro
         return 0;
 }
 
-/* "security": {"capabilities": {"add": [...], "drop": [...]}, "no_new_privs": false}. The rest of
- * DESIGN.md's security object (seccomp, userns) is not implemented yet and is refused. */
+/* "seccomp": {"profile": "default"|"unconfined"|"/path.json", "allow": [...], "deny": [...]} */
+static int parse_seccomp(const ctr_json *v, struct ctr_config *c, struct ctr_error *err)
+{
+        if (ctr_json_type(v) != CTR_JSON_OBJECT)
+                return type_error(err, "security.seccomp", "an object", v);
+        for (size_t j = 0; j < ctr_json_len(v); j++) {
+                const char *k = ctr_json_key(v, j);
+                const ctr_json *x = ctr_json_at(v, j);
+                int r;
+                if (!strcmp(k, "profile")) {
+                        if (ctr_json_type(x) == CTR_JSON_NULL)
+                                continue;
+                        if (ctr_json_type(x) != CTR_JSON_STRING)
+                                return type_error(err, "security.seccomp.profile", "a string", x);
+                        free(c->seccomp_profile);
+                        c->seccomp_profile = xstrdup(ctr_json_string(x));
+                        r = 0;
+                } else if (!strcmp(k, "allow"))
+                        r = parse_strv(x, "security.seccomp.allow", &c->seccomp_allow, err);
+                else if (!strcmp(k, "deny"))
+                        r = parse_strv(x, "security.seccomp.deny", &c->seccomp_deny, err);
+                else
+                        r = unknown_key(err, "security.seccomp", k);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* "security": {"capabilities": {"add": [...], "drop": [...]}, "seccomp": {...}, "no_new_privs": false}. */
 static int parse_security(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
 {
         if (ctr_json_type(o) != CTR_JSON_OBJECT)
@@ -488,7 +520,9 @@ static int parse_security(const ctr_json *o, struct ctr_config *c, struct ctr_er
                                 else
                                         r = unknown_key(err, "security.capabilities", ck);
                         }
-                } else
+                } else if (!strcmp(k, "seccomp"))
+                        r = parse_seccomp(v, c, err);
+                else
                         return unknown_key(err, "security", k);
                 if (r < 0)
                         return r;
@@ -839,6 +873,11 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
                 ctr_err_prefix(err, "config: key 'security.capabilities'");
                 return -EINVAL;
         }
+        struct ctr_seccomp_spec sc = ctr_config_seccomp(c, caps);
+        if (ctr_seccomp_check(&sc, err) < 0) {
+                ctr_err_prefix(err, "config: key 'security.seccomp'");
+                return -EINVAL;
+        }
         return validate_network(c, err);
 }
 
@@ -896,6 +935,19 @@ char *ctr_config_to_json(const struct ctr_config *c)
                 ctr_json_key_(g, ck[i]);
                 ctr_json_arr_open(g);
                 for (char **p = cv[i]; p && *p; p++)
+                        ctr_json_str(g, *p);
+                ctr_json_arr_close(g);
+        }
+        ctr_json_obj_close(g);
+        ctr_json_key_(g, "seccomp");
+        ctr_json_obj_open(g);
+        gen_str_or_null(g, "profile", c->seccomp_profile ? c->seccomp_profile : "default");
+        const char *sk[] = {"allow", "deny"};
+        char **const sv[] = {c->seccomp_allow, c->seccomp_deny};
+        for (size_t i = 0; i < 2; i++) {
+                ctr_json_key_(g, sk[i]);
+                ctr_json_arr_open(g);
+                for (char **p = sv[i]; p && *p; p++)
                         ctr_json_str(g, *p);
                 ctr_json_arr_close(g);
         }
@@ -1033,12 +1085,35 @@ int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_err
         return 0;
 }
 
+int ctr_config_add_seccomp(struct ctr_config *c, bool allow, const char *list, struct ctr_error *err)
+{
+        _cleanup_free_ char *copy = xstrdup(list);
+        char ***dst = allow ? &c->seccomp_allow : &c->seccomp_deny;
+        char *save = NULL;
+        for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+                if (ctr_seccomp_check_name(n, err) < 0)
+                        return -EINVAL;
+                size_t len = strv_len(*dst);
+                *dst = xrealloc(*dst, (len + 2) * sizeof(char *));
+                (*dst)[len] = xstrdup(n);
+                (*dst)[len + 1] = NULL;
+        }
+        return 0;
+}
+
+struct ctr_seccomp_spec ctr_config_seccomp(const struct ctr_config *c, ctr_capmask caps)
+{
+        return (struct ctr_seccomp_spec){
+                .profile = c->seccomp_profile, .allow = c->seccomp_allow, .deny = c->seccomp_deny, .caps = caps};
+}
+
 /* --- get/set by key ------------------------------------------------------------------------ */
 
 static const char *const settable_keys[] = {
         "hostname",   "init",          "network.mode", "network.bridge", "network.ipv4", "network.ipv6",      "stop.signal", "stop.timeout", "limits.memory",
         "limits.memory_high", "limits.memory_swap", "limits.cpus", "limits.cpu_weight", "limits.pids",
-        "limits.cpuset", "limits.cpuset_mems", "limits.io", "autostart", "security.no_new_privs", NULL,
+        "limits.cpuset", "limits.cpuset_mems", "limits.io", "autostart", "security.no_new_privs",
+        "security.seccomp.profile", NULL,
 };
 
 const char *const *ctr_config_keys(void)
@@ -1091,6 +1166,8 @@ int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, stru
                 v = c->autostart ? "true" : "false";
         else if (!strcmp(key, "security.no_new_privs"))
                 v = c->no_new_privs ? "true" : "false";
+        else if (!strcmp(key, "security.seccomp.profile"))
+                v = c->seccomp_profile ? c->seccomp_profile : "default";
         else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high") ||
                  !strcmp(key, "limits.memory_swap")) {
                 uint64_t x = !strcmp(key, "limits.memory")        ? c->limits.memory
@@ -1154,6 +1231,9 @@ int ctr_config_set(struct ctr_config *c, const char *key, const char *value, str
                 if (strcmp(value, "true") && strcmp(value, "false"))
                         return bad_value(err, key, value, "true or false");
                 c->no_new_privs = !strcmp(value, "true");
+        } else if (!strcmp(key, "security.seccomp.profile")) {
+                free(c->seccomp_profile);
+                c->seccomp_profile = is_null(value) || !strcmp(value, "default") ? NULL : xstrdup(value);
         } else if (!strcmp(key, "limits.cpuset")) {
                 free(c->limits.cpuset);
                 c->limits.cpuset = is_null(value) ? NULL : xstrdup(value);

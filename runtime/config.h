@@ -14,6 +14,7 @@ enum ctr_net_mode { CTR_NET_NONE, CTR_NET_HOST, CTR_NET_BRIDGE, CTR_NET_NETNS };
 
 #include "../cgroups/cgroups.h"
 #include "../netns/netns.h"
+#include "security/seccomp.h"
 
 struct ctr_net_config {
         char *netns;  /* mode netns: the namespace file to join */
@@ -57,6 +58,9 @@ struct ctr_config {
         char **cap_add;       /* "security.capabilities": on top of the default set */
         char **cap_drop;
         bool no_new_privs;    /* "security.no_new_privs" for init and every exec */
+        char *seccomp_profile; /* "security.seccomp": NULL (default), "unconfined" or a file */
+        char **seccomp_allow;  /* groups ("@mount") or syscalls, over the profile */
+        char **seccomp_deny;
         char **init;          /* argv of the container's init */
         char *hostname;
         struct ctr_limits limits;
@@ -75,6 +79,10 @@ void ctr_config_init(struct ctr_config *c, const char *name);
 void ctr_config_free(struct ctr_config *c);
 int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error *err);
 int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err);
+/* --seccomp-allow/--seccomp-deny: comma-separated groups or syscalls, each checked. */
+int ctr_config_add_seccomp(struct ctr_config *c, bool allow, const char *list, struct ctr_error *err);
+/* The seccomp spec of this config, for a container whose capability set is caps. */
+struct ctr_seccomp_spec ctr_config_seccomp(const struct ctr_config *c, ctr_capmask caps);
 /* Returns malloc'd JSON text. */
 char *ctr_config_to_json(const struct ctr_config *c);
 int ctr_config_load(const char *path, struct ctr_config *ret, struct ctr_error *err);

@@ -576,7 +576,7 @@ static int install_unit(struct ctr_error *err)
                         return 0;
         }
         char exe[4096];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        ssize_t n = ctr_self_exe(exe, sizeof(exe));
         if (n <= 0)
                 return ctr_err_sys(err, errno, "autostart", "find the ctr binary");
         exe[n] = 0;

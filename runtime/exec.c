@@ -119,6 +119,8 @@ struct exec_child {
         const struct ctr_config *cfg;
         int pidfd;
         int sock;
+        ctr_capmask caps;
+        const struct ctr_seccomp_prog *prog; /* compiled by the parent */
 };
 
 static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
@@ -193,10 +195,11 @@ static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
                         close(slave);
         }
 
-        /* The same confinement as init: the bounding set while still root, the user, then the
-         * capability sets and no_new_privs. */
-        ctr_capmask caps;
-        if (ctr_caps_compute(c->cfg->cap_add, c->cfg->cap_drop, &caps, &err) < 0 || ctr_caps_bound(caps, &err) < 0)
+        /* The same confinement as init: the bounding set and the seccomp filter while still root
+         * (a filter needs CAP_SYS_ADMIN or no_new_privs to load, and a user switch takes the
+         * capability away), the user, then the capability sets and no_new_privs. */
+        ctr_capmask caps = c->caps;
+        if (ctr_caps_bound(caps, &err) < 0 || ctr_seccomp_load(c->prog, &err) < 0)
                 ctr_sync_die(c->sock, &err, 125);
         if (setgroups(0, NULL) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0)
                 ctr_err_sys(&err, errno, "user", "switch to %u:%u", (unsigned)u.uid, (unsigned)u.gid),
@@ -311,6 +314,7 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
 {
         struct ctr_config cfg = {0};
         struct ctr_state st = {0};
+        struct ctr_seccomp_prog prog = {0};
         bool stale;
         int r, sv[2] = {-1, -1}, status = 0;
         _cleanup_close_ int pidfd = -1, cgfd = -1, cpidfd = -1, master = -1, sfd = -1, ownpidns = -1;
@@ -364,6 +368,12 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         sigprocmask(SIG_BLOCK, &mask, NULL);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+        ctr_capmask caps;
+        if (ctr_confine_prepare(&cfg, &caps, &prog, err) < 0) {
+                setns(ownpidns, CLONE_NEWPID);
+                r = -err->errnum;
+                goto out;
+        }
         bool need_move;
         pid_t pid = ctr_clone_into_cgroup(0, cgfd, &cpidfd, &need_move);
         if (pid < 0) {
@@ -373,7 +383,7 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         }
         if (pid == 0) {
                 close(sv[0]);
-                struct exec_child c = {.o = o, .cfg = &cfg, .pidfd = pidfd, .sock = sv[1]};
+                struct exec_child c = {.o = o, .cfg = &cfg, .pidfd = pidfd, .sock = sv[1], .caps = caps, .prog = &prog};
                 exec_child_main(&c);
         }
         close(sv[1]);
@@ -442,6 +452,7 @@ out:
                 close(sv[1]);
         ctr_state_free(&st);
         ctr_config_free(&cfg);
+        ctr_seccomp_prog_free(&prog);
         return r;
 }
 

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "json.h"
+#include "security/exe.h"
 #include "util.h"
 
 const char *arg_root;
@@ -21,26 +22,27 @@ static const struct verb {
         int (*run)(int argc, char **argv);
         const char *usage;
         const char *summary;
+        bool sealed; /* runs from a sealed copy of the binary: it creates or enters containers */
 } verbs[] = {
         {"create", cmd_create,
          "create NAME [-t TEMPLATE] [-r RELEASE] [--memory SIZE] [--cpus N] [--pids N] [--net none|host]\n"
          "          [--hostname NAME] [-e KEY=VALUE]... [-v HOST:CT[:ro]]... [--init PATH] [--device RULE]...",
-         "build a container from a template"},
-        {"start", cmd_start, "start NAME [--foreground] [--ready-timeout SECONDS]", "start a container under its own monitor"},
-        {"stop", cmd_stop, "stop NAME [-t SECONDS] [--kill]", "stop gracefully, SIGKILL after the timeout"},
-        {"restart", cmd_restart, "restart NAME [-t SECONDS]", "stop (if running), then start"},
-        {"destroy", cmd_destroy, "destroy NAME [--force]", "remove a container and its files"},
-        {"list", cmd_list, "list [--format table|json] [-q]", "list containers and their state"},
-        {"info", cmd_info, "info NAME [--format table|json]", "show a container's state and settings"},
+         "build a container from a template", false},
+        {"start", cmd_start, "start NAME [--foreground] [--ready-timeout SECONDS]", "start a container under its own monitor", true},
+        {"stop", cmd_stop, "stop NAME [-t SECONDS] [--kill]", "stop gracefully, SIGKILL after the timeout", false},
+        {"restart", cmd_restart, "restart NAME [-t SECONDS]", "stop (if running), then start", true},
+        {"destroy", cmd_destroy, "destroy NAME [--force]", "remove a container and its files", false},
+        {"list", cmd_list, "list [--format table|json] [-q]", "list containers and their state", false},
+        {"info", cmd_info, "info NAME [--format table|json]", "show a container's state and settings", false},
         {"exec", cmd_exec, "exec NAME [-t] [-u USER] [-e KEY=VALUE]... [-w DIR] -- CMD [ARG]...",
-         "run a command inside a running container"},
-        {"attach", cmd_attach, "attach NAME", "connect to the container's console (detach: Ctrl-])"},
-        {"freeze", cmd_freeze, "freeze NAME", "stop every process of the container in place"},
-        {"unfreeze", cmd_unfreeze, "unfreeze NAME", "let a frozen container continue"},
+         "run a command inside a running container", true},
+        {"attach", cmd_attach, "attach NAME", "connect to the container's console (detach: Ctrl-])", false},
+        {"freeze", cmd_freeze, "freeze NAME", "stop every process of the container in place", false},
+        {"unfreeze", cmd_unfreeze, "unfreeze NAME", "let a frozen container continue", false},
         {"config", cmd_config, "config NAME get KEY | config NAME set KEY VALUE",
-         "read or change one configuration key (limits apply live)"},
+         "read or change one configuration key (limits apply live)", false},
         {"template", cmd_template, "template list [-q] | template refresh NAME [-r RELEASE] [--dist D] [--mirror URL]",
-         "list templates and cached trees; rebuild a cached tree"},
+         "list templates and cached trees; rebuild a cached tree", false},
 };
 
 static void print_main_help(FILE *f)
@@ -227,6 +229,11 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
                 if (!strcmp(verbs[i].name, verb)) {
                         /* The verb sees argv starting at itself, with getopt reset. */
+                        if (verbs[i].sealed && !getenv("CTR_NO_SEALED_EXE")) {
+                                struct ctr_error err = {0};
+                                if (ctr_exe_reexec_sealed(argv, &err) < 0)
+                                        return ctr_cli_fail(verb, NULL, &err);
+                        }
                         int vargc = argc - optind;
                         char **vargv = argv + optind;
                         optind = 0;

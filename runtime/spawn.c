@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -221,7 +222,32 @@ static int write_guest_file(const char *path, const char *need_dir, const char *
         return 0;
 }
 
-static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int sock)
+int ctr_confine(const struct ctr_config *cfg, ctr_capmask caps, const struct ctr_seccomp_prog *prog,
+                struct ctr_error *err)
+{
+        /* Loading a filter takes no_new_privs or CAP_SYS_ADMIN: without either after the drop,
+         * the filter goes in first, while the capability is still there. */
+        if (!cfg->no_new_privs && !(caps & ((ctr_capmask)1 << CAP_SYS_ADMIN)))
+                return ctr_seccomp_load(prog, err) < 0 ? -EPERM : ctr_caps_set(caps, err);
+        if (ctr_caps_set(caps, err) < 0)
+                return -EPERM;
+        if (cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return ctr_err_sys(err, errno, "no_new_privs", "prctl");
+        return ctr_seccomp_load(prog, err);
+}
+
+int ctr_confine_prepare(const struct ctr_config *cfg, ctr_capmask *ret_caps, struct ctr_seccomp_prog *ret_prog,
+                        struct ctr_error *err)
+{
+        *ret_prog = (struct ctr_seccomp_prog){0};
+        if (ctr_caps_compute(cfg->cap_add, cfg->cap_drop, ret_caps, err) < 0)
+                return -EINVAL;
+        struct ctr_seccomp_spec sc = ctr_config_seccomp(cfg, *ret_caps);
+        return ctr_seccomp_compile(&sc, ret_prog, err);
+}
+
+static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int sock, ctr_capmask caps,
+                                                 const struct ctr_seccomp_prog *prog)
 {
         struct ctr_error err = {0};
         struct ctr_sync_msg m;
@@ -262,13 +288,9 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
         /* Nothing of the monitor's leaks into the container: every other fd closes at exec. */
         syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 
-        /* Last, in this order: capabilities, no_new_privs, then exec. */
-        ctr_capmask caps;
-        if (ctr_caps_compute(s->cfg->cap_add, s->cfg->cap_drop, &caps, &err) < 0 || ctr_caps_bound(caps, &err) < 0 ||
-            ctr_caps_set(caps, &err) < 0)
+        /* Last, in this order: capabilities, no_new_privs, seccomp, then exec. */
+        if (ctr_caps_bound(caps, &err) < 0 || ctr_confine(s->cfg, caps, prog, &err) < 0)
                 ctr_sync_die(sock, &err, 1);
-        if (s->cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                ctr_err_sys(&err, errno, "no_new_privs", "prctl"), ctr_sync_die(sock, &err, 1);
         char **env = init_environment(s->cfg, s->notify_dir != NULL);
         ctr_reset_signals();
         umask(022);
@@ -286,6 +308,10 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
 
         if (s->cfg->net_mode == CTR_NET_NONE || s->cfg->net_mode == CTR_NET_BRIDGE)
                 flags |= CLONE_NEWNET;
+        ctr_capmask caps;
+        __attribute__((cleanup(ctr_seccomp_prog_free))) struct ctr_seccomp_prog prog = {0};
+        if (ctr_confine_prepare(s->cfg, &caps, &prog, err) < 0)
+                return -err->errnum;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return ctr_err_sys(err, errno, "sync", "socketpair");
         pid_t pid = ctr_clone_into_cgroup(flags, s->cgroup_fd, &pidfd, &need_move);
@@ -296,7 +322,7 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
         }
         if (pid == 0) {
                 close(sv[0]);
-                child_main(s, sv[1]);
+                child_main(s, sv[1], caps, &prog);
         }
         close(sv[1]);
         _cleanup_close_ int sock = sv[0];

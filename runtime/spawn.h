@@ -67,6 +67,15 @@ struct ctr_mount_plan;
 int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const char *console,
                          const char *notify_dir, struct ctr_mount_plan *ret, struct ctr_error *err);
 
+/* The confinement of init and of every exec, prepared by the parent before clone: the
+ * capability set and the compiled seccomp filter. */
+int ctr_confine_prepare(const struct ctr_config *cfg, ctr_capmask *ret_caps, struct ctr_seccomp_prog *ret_prog,
+                        struct ctr_error *err);
+/* The last steps before execve, in the child: capability sets (the bounding set is already
+ * dropped), no_new_privs, the seccomp filter. */
+int ctr_confine(const struct ctr_config *cfg, ctr_capmask caps, const struct ctr_seccomp_prog *prog,
+                struct ctr_error *err);
+
 /* Create the container's init. On success the child has exec'd init. */
 int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, struct ctr_error *err);
 

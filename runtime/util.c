@@ -65,6 +65,42 @@ char **strv_copy(char *const *v)
         return r;
 }
 
+ssize_t ctr_self_exe(char *buf, size_t len)
+{
+        /* Under the sealed re-exec /proc/self/exe is a memfd; the original path rode along. */
+        const char *e = getenv("CTR_SELF_EXE");
+        if (e && *e == '/' && strlen(e) < len) {
+                strcpy(buf, e);
+                return (ssize_t)strlen(e);
+        }
+        ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+        if (n > 0)
+                buf[n] = 0;
+        return n;
+}
+
+char *strv_join(char *const *v, const char *sep)
+{
+        size_t len = 1, n = strv_len(v);
+        for (size_t i = 0; i < n; i++)
+                len += strlen(v[i]) + strlen(sep);
+        char *r = malloc(len), *p = r;
+        if (!r)
+                abort();
+        *p = 0;
+        for (size_t i = 0; i < n; i++)
+                p = stpcpy(stpcpy(p, i ? sep : ""), v[i]);
+        return r;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+        void *r = realloc(p, n);
+        if (!r && n)
+                abort();
+        return r;
+}
+
 int ctr_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len)
 {
         _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);

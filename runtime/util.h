@@ -44,6 +44,12 @@ char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 size_t strv_len(char *const *v);
 char **strv_copy(char *const *v);
+/* "a,b,c" (sep between elements); "" for an empty or NULL list. Caller frees. */
+char *strv_join(char *const *v, const char *sep);
+void *xrealloc(void *p, size_t n);
+
+/* The path of the ctr binary (not the sealed memfd copy it may run from), NUL-terminated. */
+ssize_t ctr_self_exe(char *buf, size_t len);
 
 /* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
 int ctr_read_file(const char *path, size_t max, char **ret, size_t *ret_len);

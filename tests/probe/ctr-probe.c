@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/reboot.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -24,7 +28,8 @@ static const char usage[] =
         "facts: pid ppid hostname uid gid cwd cgroup mounts mountpoints root-mount nproc procs netdevs\n"
         "       capeff nonewprivs seccomp pidns mntns netns utsns ipcns cgroupns userns console dev tty\n"
         "       fds env:NAME readable:PATH writable:PATH masked:PATH sleep:SECONDS\n"
-        "       alloc:MB\n"
+        "       alloc:MB escape:WHAT (module kexec handle mknod sysrq sys-write sys-rw proc1 newproc-sys\n"
+        "       reboot ptrace=PID devmem kcore bpf keyctl perf; ok means the attempt succeeded)\n"
         "Each fact prints one line KEY=VALUE (KEY is the fact as given); a value that could not be\n"
         "read prints as error:ERRNO. root-mount is FSTYPE:OPTIONS; console is chr:MAJ:MIN,stdin=LINK.\n"
         "Exit status 0, or 2 when a fact is unknown or malformed.\n";
@@ -347,6 +352,151 @@ static int do_sleep(const char *key, const char *arg)
         return 0;
 }
 
+/* --- escape probes: each attempt is harmless even when it succeeds (it is undone at once, or
+ * is a no-op by construction); the fact prints ok (an escape!) or the errno that stopped it. */
+
+static void put_try(const char *key, int r)
+{
+        if (r < 0)
+                put_err(key, errno);
+        else
+                put(key, "ok");
+}
+
+/* Open for writing and close again, never writing. */
+static int open_wo(const char *path)
+{
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd >= 0)
+                close(fd);
+        return fd;
+}
+
+static int try_mknod_open(const char *key)
+{
+        const char *node = "/tmp/.ctr-probe-blk";
+        unlink(node);
+        /* loop0's numbers: a block device every kernel has, opened read-only if at all. */
+        int m = mknod(node, S_IFBLK | 0600, makedev(7, 0));
+        int me = errno;
+        int fd = m == 0 ? open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+        int oe = errno;
+        if (fd >= 0)
+                close(fd);
+        unlink(node);
+        const char *mn = m == 0 ? "ok" : strerrorname_np(me), *on = m < 0 ? "skipped" : fd >= 0 ? "ok" : strerrorname_np(oe);
+        put(key, "mknod:%s,open:%s", mn, on);
+        return 0;
+}
+
+static int try_handle(const char *key)
+{
+        /* The "shocker" escape: a handle for inode 2 (an ext4 root) opened through a mount fd. */
+        struct {
+                struct file_handle fh;
+                unsigned char bytes[8];
+        } h;
+        memset(&h, 0, sizeof(h));
+        h.fh.handle_bytes = 8;
+        h.fh.handle_type = 1; /* FILEID_INO32_GEN */
+        uint32_t ino = 2;
+        memcpy(h.fh.f_handle, &ino, sizeof(ino));
+        int mfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = (int)syscall(SYS_open_by_handle_at, mfd, &h.fh, O_RDONLY | O_CLOEXEC);
+        int e = errno;
+        if (fd >= 0)
+                close(fd);
+        close(mfd);
+        errno = e;
+        put_try(key, fd);
+        return 0;
+}
+
+static int try_mount(const char *key, const char *what)
+{
+        int r;
+        if (!strcmp(what, "sys-rw")) {
+                /* A superblock remount read-write; put back read-only if it went through. */
+                r = mount(NULL, "/sys", NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+                int e = errno;
+                if (r == 0)
+                        mount(NULL, "/sys", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+                errno = e;
+        } else if (!strcmp(what, "proc1")) {
+                r = mount("proc", "/proc/1", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+                if (r == 0)
+                        umount2("/proc/1", MNT_DETACH);
+        } else {
+                /* newproc-sys: a fresh procfs, whose /proc/sys would be writable: the core_pattern
+                 * escape. Opened for writing, never written. */
+                const char *dir = "/tmp/.ctr-probe-proc";
+                mkdir(dir, 0700);
+                r = mount("proc", dir, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+                int e = errno;
+                if (r == 0) {
+                        r = open_wo("/tmp/.ctr-probe-proc/sys/kernel/core_pattern");
+                        e = errno;
+                        umount2(dir, MNT_DETACH);
+                }
+                rmdir(dir);
+                errno = e;
+        }
+        put_try(key, r);
+        return 0;
+}
+
+static int try_escape(const char *key, const char *what)
+{
+        long r;
+        if (!strcmp(what, "module"))
+                r = syscall(SYS_init_module, NULL, 0, "");
+        else if (!strcmp(what, "kexec"))
+                r = syscall(SYS_kexec_load, 0, 0, NULL, 0); /* no segments: loads nothing */
+        else if (!strcmp(what, "handle"))
+                return try_handle(key);
+        else if (!strcmp(what, "mknod"))
+                return try_mknod_open(key);
+        else if (!strcmp(what, "sysrq"))
+                r = open_wo("/proc/sysrq-trigger");
+        else if (!strcmp(what, "sys-write")) {
+                const char *cands[] = {"/sys/kernel/mm/ksm/run", "/sys/kernel/uevent_helper", "/sys/power/state"};
+                r = -1, errno = ENOENT;
+                for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]) && r < 0 && errno == ENOENT; i++)
+                        r = open_wo(cands[i]);
+        } else if (!strcmp(what, "sys-rw") || !strcmp(what, "proc1") || !strcmp(what, "newproc-sys"))
+                return try_mount(key, what);
+        else if (!strcmp(what, "reboot"))
+                r = syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2, LINUX_REBOOT_CMD_CAD_OFF, NULL);
+        else if (!strncmp(what, "ptrace=", 7)) {
+                pid_t pid = (pid_t)atoi(what + 7);
+                r = syscall(SYS_ptrace, PTRACE_ATTACH, pid, NULL, NULL);
+                if (r == 0)
+                        syscall(SYS_ptrace, PTRACE_DETACH, pid, NULL, NULL);
+        } else if (!strcmp(what, "devmem"))
+                r = open("/dev/mem", O_RDONLY | O_CLOEXEC), r >= 0 ? close((int)r) : 0;
+        else if (!strcmp(what, "kcore")) {
+                char b;
+                int fd = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
+                r = fd < 0 ? -1 : read(fd, &b, 1);
+                if (r == 0) /* masked: an empty file */
+                        r = -1, errno = ENODATA;
+                if (fd >= 0) {
+                        int e = errno;
+                        close(fd);
+                        errno = e;
+                }
+        } else if (!strcmp(what, "bpf"))
+                r = syscall(SYS_bpf, 9999, NULL, 0);
+        else if (!strcmp(what, "keyctl"))
+                r = syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* session */, 0, 0, 0);
+        else if (!strcmp(what, "perf"))
+                r = syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0);
+        else
+                return -1;
+        put_try(key, (int)r);
+        return 0;
+}
+
 static int probe(const char *fact)
 {
         static const char *const ns[] = {"pidns", "mntns", "netns", "utsns", "ipcns", "cgroupns", "userns"};
@@ -448,6 +598,8 @@ static int probe(const char *fact)
                 return do_sleep(fact, arg);
         else if (!strncmp(fact, "alloc:", 6) && *arg)
                 return do_alloc(fact, arg);
+        else if (!strncmp(fact, "escape:", 7) && *arg && try_escape(fact, arg) == 0)
+                return 0;
         else {
                 for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
                         if (!strcmp(fact, ns[i])) {
