@@ -55,10 +55,12 @@ static const struct {
 /* What Docker, LXC and crun hide by default: kernel memory, keys, timers, and trigger files. */
 static const char *const masked_paths[] = {
         "/proc/kcore",       "/proc/keys",  "/proc/timer_list", "/proc/sched_debug", "/proc/latency_stats",
-        "/proc/timer_stats", "/proc/acpi",  "/proc/scsi",       "/proc/asound",      "/proc/sysrq-trigger",
+        "/proc/timer_stats", "/proc/acpi",  "/proc/scsi",       "/proc/asound",
         "/sys/firmware",     "/sys/devices/virtual/powercap",
 };
-static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"};
+/* /proc/sysrq-trigger is read-only rather than masked: a write to a /dev/null mask would
+ * succeed (a device node ignores its mount's read-only flag) and hide that it did nothing. */
+static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
 
 int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_plan *ret, struct ctr_error *err)
 {
@@ -307,16 +309,8 @@ static int do_mask(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *er
         int r = S_ISDIR(st.st_mode)
                         ? mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=555")
                         : mount("/dev/null", p, NULL, MS_BIND, NULL);
-        /* Read-only too: a write to a masked file (/proc/sysrq-trigger) fails instead of
-         * vanishing into /dev/null. */
         if (r < 0)
                 return ctr_err_sys(err, errno, "mount", "mask %s", op->target);
-        if (!S_ISDIR(st.st_mode)) {
-                _cleanup_close_ int mfd = ctr_rootfs_open_in_root(rootfd, op->target, O_PATH);
-                if (mfd < 0 || mount_setattr_fd(mfd, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0) < 0)
-                        return ctr_err_sys(err, mfd < 0 ? -mfd : errno, "mount", "make the mask on %s read-only",
-                                           op->target);
-        }
         return 0;
 }
 

@@ -117,7 +117,8 @@ Test(mountplan, basic_order_and_content)
         must_find(&p, CTR_MNT_READONLY, "/proc/bus");
         must_find(&p, CTR_MNT_READONLY, "/proc/irq");
         ssize_t kcore = must_find(&p, CTR_MNT_MASK, "/proc/kcore");
-        ssize_t sysrq = must_find(&p, CTR_MNT_MASK, "/proc/sysrq-trigger");
+        ssize_t sysrq = must_find(&p, CTR_MNT_READONLY, "/proc/sysrq-trigger");
+        cr_assert_eq(find(&p, CTR_MNT_MASK, "/proc/sysrq-trigger"), -1);
         must_find(&p, CTR_MNT_MASK, "/proc/keys");
         must_find(&p, CTR_MNT_MASK, "/sys/firmware");
         cr_assert_gt(kcore, proc);
@@ -301,7 +302,7 @@ Test(mountplan, print)
                 "\nreadonly /proc/sys optional\n",
                 "\nrw       /proc/sys/net optional\n",
                 "\nmask     /proc/kcore optional\n",
-                "\nmask     /proc/sysrq-trigger optional\n",
+                "\nreadonly /proc/sysrq-trigger optional\n",
                 "\nreadonly /\n",
         };
         cr_assert_eq(strncmp(buf, lines[0], strlen(lines[0])), 0, "first line: %.60s", buf);
