@@ -164,6 +164,7 @@ bench:
 
 install: $(BUILD)/ctr
 	install -D -m 0755 $(BUILD)/ctr $(DESTDIR)$(BINDIR)/ctr
+	ln -sf ctr $(DESTDIR)$(BINDIR)/ctr-oci
 	install -d $(DESTDIR)$(TEMPLATEDIR)
 	install -m 0755 $(filter-out templates/keys,$(wildcard templates/*)) $(DESTDIR)$(TEMPLATEDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
@@ -176,7 +177,7 @@ install: $(BUILD)/ctr
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ctr@.service
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/ctr $(DESTDIR)$(COMPLETIONDIR)/ctr $(DESTDIR)$(SYSTEMDUNITDIR)/ctr@.service
+	rm -f $(DESTDIR)$(BINDIR)/ctr $(DESTDIR)$(BINDIR)/ctr-oci $(DESTDIR)$(COMPLETIONDIR)/ctr $(DESTDIR)$(SYSTEMDUNITDIR)/ctr@.service
 	rm -rf $(DESTDIR)$(TEMPLATEDIR)
 	cd man && for f in *.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$f; done
 	cd man && for f in *.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$f; done

@@ -466,6 +466,44 @@ int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struc
         return create_leaf(h, parent, leaf, ups, true, l, ret_path, ret_fd, err);
 }
 
+int ctr_cgroup_create_path(const struct ctr_cg_host *h, const char *rel, const struct ctr_cg_limits *l,
+                           char **ret_path, int *ret_fd, struct ctr_error *err)
+{
+        while (*rel == '/')
+                rel++;
+        if (!*rel || strstr(rel, "..") || strstr(rel, "//"))
+                return ctr_err(err, EINVAL, "cgroup", "'%s' is not a cgroup path below the root", rel);
+        _cleanup_free_ char *parent = xasprintf("%s/%s", h->mount, rel);
+        char *leaf = strrchr(parent, '/');
+        *leaf++ = 0;
+        /* Every ancestor, from the root down, enables what the limits need for its child. */
+        size_t n = 1;
+        for (const char *c = rel; *c; c++)
+                n += *c == '/';
+        _cleanup_free_ char **ups = calloc(n + 1, sizeof(char *));
+        if (!ups)
+                abort();
+        ups[0] = xstrdup(h->mount);
+        size_t k = 1;
+        for (char *c = parent + strlen(h->mount) + 1; k < n; c++)
+                if (*c == '/' || !*c) {
+                        ups[k++] = strndup(parent, (size_t)(c - parent));
+                        if (!*c)
+                                break;
+                }
+        int r = 0;
+        for (size_t i = 1; i < k && r == 0; i++)
+                if (mkdir(ups[i], 0755) < 0 && errno != EEXIST)
+                        r = ctr_err_sys(err, errno, "cgroup", "create %s", ups[i]);
+        leaf = xstrdup(leaf);
+        if (r == 0)
+                r = create_leaf(h, parent, leaf, (const char *const *)ups, false, l, ret_path, ret_fd, err);
+        free(leaf);
+        for (size_t i = 0; i < k; i++)
+                free(ups[i]);
+        return r;
+}
+
 static bool has_delegate_xattr(const char *path)
 {
         char v[8];

@@ -62,6 +62,10 @@ int ctr_cgroup_check_limits(const struct ctr_cg_host *h, const struct ctr_cg_lim
  * the same name is reused; a populated one is an error. */
 int ctr_cgroup_create(const struct ctr_cg_host *h, const char *leaf, const struct ctr_cg_limits *l,
                       char **ret_path, int *ret_fd, struct ctr_error *err);
+/* The same at any path below the cgroup2 root ("a/b/leaf"; the OCI runtime's cgroupsPath),
+ * creating missing ancestors; only the leaf is removed again by ctr_cgroup_remove. */
+int ctr_cgroup_create_path(const struct ctr_cg_host *h, const char *rel, const struct ctr_cg_limits *l,
+                           char **ret_path, int *ret_fd, struct ctr_error *err);
 /* Under a service manager that delegated its cgroup to us (a unit with Delegate=yes: the cgroup
  * this process is in carries the trusted.delegate or user.delegate xattr), that cgroup's path;
  * NULL otherwise. */

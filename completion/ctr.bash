@@ -49,7 +49,7 @@ _ctr()
     ((cword > 0)) && prev=${words[cword - 1]}
 
     local globals='--root --format --quiet -q --debug --help -h --version'
-    local verbs='create start stop restart destroy list info exec attach freeze unfreeze config template'
+    local verbs='create start stop restart destroy list info exec attach freeze unfreeze config template oci'
 
     # Walk the words before the cursor: find the verb, a --root value, how many
     # positional arguments the verb has, and whether "--" ended the options.
@@ -155,6 +155,7 @@ _ctr()
         restart) opts='-t' ;;
         destroy) opts='--force' ;;
         exec) opts='-t -u -e -w --' ;;
+        oci) opts='--root --log --log-format --systemd-cgroup create start run state kill delete exec pause resume ps list features spec' ;;
     esac
 
     if [[ $cur == -* ]]; then

@@ -36,6 +36,12 @@ static struct ctr_mnt_op *plan_add(struct ctr_mount_plan *p, enum ctr_mnt_kind k
         return op;
 }
 
+struct ctr_mnt_op *ctr_rootfs_plan_add(struct ctr_mount_plan *p, enum ctr_mnt_kind kind, const char *source,
+                                       const char *target)
+{
+        return plan_add(p, kind, source, target);
+}
+
 static void plan_mount(struct ctr_mount_plan *p, const char *fstype, const char *target, unsigned long flags,
                        const char *data)
 {
@@ -147,7 +153,7 @@ void ctr_rootfs_plan_free(struct ctr_mount_plan *p)
 
 void ctr_rootfs_plan_print(const struct ctr_mount_plan *p, FILE *f)
 {
-        static const char *const kinds[] = {"mount", "bind", "mknod", "symlink", "mask", "readonly", "rw"};
+        static const char *const kinds[] = {"mount", "bind", "mknod", "symlink", "mask", "readonly", "rw", "write"};
         fprintf(f, "rootfs %s\n", p->rootfs);
         if (p->overlay)
                 fprintf(f, "overlay %s (%s)\n", p->rootfs, p->overlay);
@@ -252,6 +258,43 @@ static int mount_setattr_fd(int fd, bool recursive, uint64_t set, uint64_t clr)
 }
 
 
+/* mount_setattr attributes for the MS_* flags a bind mount can carry. */
+static uint64_t bind_attrs(unsigned long flags)
+{
+        uint64_t a = 0;
+        if (flags & MS_RDONLY)
+                a |= MOUNT_ATTR_RDONLY;
+        if (flags & MS_NOSUID)
+                a |= MOUNT_ATTR_NOSUID;
+        if (flags & MS_NODEV)
+                a |= MOUNT_ATTR_NODEV;
+        if (flags & MS_NOEXEC)
+                a |= MOUNT_ATTR_NOEXEC;
+        if (flags & MS_NOATIME)
+                a |= MOUNT_ATTR_NOATIME;
+        else if (flags & MS_STRICTATIME)
+                a |= MOUNT_ATTR_STRICTATIME;
+        if (flags & MS_NODIRATIME)
+                a |= MOUNT_ATTR_NODIRATIME;
+        return a;
+}
+
+/* Propagation of the mount now on top of target (reopened: an fd taken before mounting names
+ * the mount underneath). */
+static int set_propagation(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *err)
+{
+        char p[64];
+        if (!op->propagation)
+                return 0;
+        _cleanup_close_ int fd = ctr_rootfs_open_in_root(rootfd, op->target, O_PATH);
+        if (fd < 0)
+                return ctr_err_sys(err, -fd, "mount", "reopen %s", op->target);
+        fdpath(fd, p, sizeof(p));
+        if (mount(NULL, p, NULL, op->propagation, NULL) < 0)
+                return ctr_err_sys(err, errno, "mount", "set the propagation of %s", op->target);
+        return 0;
+}
+
 static int do_bind(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *err)
 {
         struct stat st;
@@ -267,11 +310,24 @@ static int do_bind(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *er
         fdpath(fd, p, sizeof(p));
         if (mount(op->source, p, NULL, MS_BIND | (op->flags & MS_REC), NULL) < 0)
                 return ctr_err_sys(err, errno, "mount", "bind %s on %s", op->source, op->target);
-        if (op->flags & MS_RDONLY) {
+        uint64_t attrs = bind_attrs(op->flags);
+        if (attrs) {
                 _cleanup_close_ int mfd = ctr_rootfs_open_in_root(rootfd, op->target, O_PATH);
-                if (mfd < 0 || mount_setattr_fd(mfd, true, MOUNT_ATTR_RDONLY, 0) < 0)
-                        return ctr_err_sys(err, mfd < 0 ? -mfd : errno, "mount", "make %s read-only", op->target);
+                if (mfd < 0 || mount_setattr_fd(mfd, op->flags & MS_REC, attrs, 0) < 0)
+                        return ctr_err_sys(err, mfd < 0 ? -mfd : errno, "mount", "make %s %s", op->target,
+                                           attrs == MOUNT_ATTR_RDONLY ? "read-only" : "read-only/nosuid/nodev/noexec as asked");
         }
+        return set_propagation(rootfd, op, err);
+}
+
+static int do_write(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *err)
+{
+        _cleanup_close_ int fd = ctr_rootfs_open_in_root(rootfd, op->target, O_WRONLY | O_NOFOLLOW);
+        if (fd < 0)
+                return op->optional && fd == -ENOENT ? 0 : ctr_err_sys(err, -fd, "write", "open %s", op->target);
+        size_t len = op->data ? strlen(op->data) : 0;
+        if (write(fd, op->data ? op->data : "", len) != (ssize_t)len)
+                return ctr_err_sys(err, errno, "write", "%s = %s", op->target, op->data ? op->data : "");
         return 0;
 }
 
@@ -322,12 +378,15 @@ static int do_mknod(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *e
         _cleanup_close_ int pfd = ctr_rootfs_open_in_root(rootfd, *parent ? parent : "/", O_PATH | O_DIRECTORY);
         if (pfd < 0)
                 return ctr_err_sys(err, -pfd, "mount", "open %s", parent);
-        if (mknodat(pfd, slash + 1, S_IFCHR | op->mode, op->dev) == 0) {
+        mode_t type = op->mode & S_IFMT ? op->mode & S_IFMT : S_IFCHR;
+        if (mknodat(pfd, slash + 1, type | (op->mode & 07777), op->dev) == 0 || (errno == EEXIST && op->chown)) {
                 _cleanup_close_ int fd = openat(pfd, slash + 1, O_PATH | O_CLOEXEC | O_NOFOLLOW);
                 char p[64];
                 fdpath(fd, p, sizeof(p));
-                if (fd < 0 || chmod(p, op->mode) < 0)
+                if (fd < 0 || chmod(p, op->mode & 07777) < 0)
                         return ctr_err_sys(err, errno, "mount", "chmod %s", op->target);
+                if (op->chown && fchownat(fd, "", op->uid, op->gid, AT_EMPTY_PATH) < 0)
+                        return ctr_err_sys(err, errno, "mount", "chown %s", op->target);
                 return 0;
         }
         if (errno != EPERM)
@@ -364,14 +423,14 @@ static int do_mount(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *e
         fdpath(fd, p, sizeof(p));
         if (mount(op->source, p, op->fstype, op->flags, op->data) < 0)
                 return ctr_err_sys(err, errno, "mount", "mount %s on %s", op->fstype, op->target);
-        return 0;
+        return set_propagation(rootfd, op, err);
 }
 
 int ctr_rootfs_plan_execute(const struct ctr_mount_plan *p, struct ctr_error *err)
 {
         /* Nothing we do below may propagate back to the host's mount table. */
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-                return ctr_err_sys(err, errno, "mount", "make / private");
+        if (mount(NULL, "/", NULL, p->root_propagation ? p->root_propagation : MS_REC | MS_PRIVATE, NULL) < 0)
+                return ctr_err_sys(err, errno, "mount", "set the propagation of /");
         if (p->overlay) {
                 if (mount("overlay", p->rootfs, "overlay", 0, p->overlay) < 0)
                         return ctr_err_sys(err, errno, "mount", "overlay on %s (%s)", p->rootfs, p->overlay);
@@ -393,6 +452,7 @@ int ctr_rootfs_plan_execute(const struct ctr_mount_plan *p, struct ctr_error *er
                 case CTR_MNT_MASK: r = do_mask(rootfd, op, err); break;
                 case CTR_MNT_READONLY: r = do_self_bind(rootfd, op, true, err); break;
                 case CTR_MNT_RW: r = do_self_bind(rootfd, op, false, err); break;
+                case CTR_MNT_WRITE: r = do_write(rootfd, op, err); break;
                 }
                 if (r < 0)
                         return r;

@@ -16,6 +16,7 @@ enum ctr_mnt_kind {
         CTR_MNT_MASK,     /* hide target: /dev/null over a file, an empty read-only tmpfs over a dir */
         CTR_MNT_READONLY, /* bind target onto itself read-only */
         CTR_MNT_RW,       /* bind target onto itself read-write (an exception inside a read-only tree) */
+        CTR_MNT_WRITE,    /* write data into the existing file target (sysctls under /proc/sys) */
 };
 
 struct ctr_mnt_op {
@@ -28,6 +29,10 @@ struct ctr_mnt_op {
         mode_t mode;
         dev_t dev;
         bool optional; /* a missing target is not an error */
+        unsigned long propagation; /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE (| MS_REC) after mounting */
+        bool chown;                /* mknod: give the node to uid:gid */
+        uid_t uid;
+        gid_t gid;
 };
 
 struct ctr_mount_plan {
@@ -35,6 +40,7 @@ struct ctr_mount_plan {
         char *overlay; /* overlayfs options mounted on rootfs first, or NULL to bind rootfs */
         struct ctr_mnt_op *ops;
         size_t n, cap;
+        unsigned long root_propagation; /* of "/" before anything is mounted; 0 = MS_REC|MS_PRIVATE */
 };
 
 struct ctr_bind {
@@ -57,6 +63,11 @@ struct ctr_rootfs_spec {
 
 int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_plan *ret, struct ctr_error *err);
 void ctr_rootfs_plan_free(struct ctr_mount_plan *p);
+/* Append an op (strings copied) for plans built elsewhere (the OCI runtime's from config.json).
+ * CTR_MNT_BIND honours MS_REC, MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC and the atime flags in
+ * flags; CTR_MNT_MKNOD takes the file type in mode's S_IFMT bits (S_IFCHR when none). */
+struct ctr_mnt_op *ctr_rootfs_plan_add(struct ctr_mount_plan *p, enum ctr_mnt_kind kind, const char *source,
+                                       const char *target);
 void ctr_rootfs_plan_print(const struct ctr_mount_plan *p, FILE *f);
 /* Executed by the child in its own mount namespace, before pivot_root. */
 int ctr_rootfs_plan_execute(const struct ctr_mount_plan *p, struct ctr_error *err);

@@ -64,6 +64,8 @@ int cmd_info(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+/* The OCI runtime's command line (cmd_oci.c): `ctr oci ...`, or argv[0] ending in ctr-oci. */
+int ctr_oci_main(int argc, char **argv);
 int cmd_freeze(int argc, char **argv);
 int cmd_unfreeze(int argc, char **argv);
 int cmd_config(int argc, char **argv);

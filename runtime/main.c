@@ -41,6 +41,8 @@ static const struct verb {
         {"unfreeze", cmd_unfreeze, "unfreeze NAME", "let a frozen container continue", false},
         {"config", cmd_config, "config NAME get KEY | config NAME set KEY VALUE",
          "read or change one configuration key (limits apply live)", false},
+        {"oci", ctr_oci_main, "oci [--root DIR] [--log FILE] [--log-format text|json] VERB ... (see ctr-oci(1))",
+         "the OCI runtime command line (runc's), for containerd, CRI-O and podman", true},
         {"template", cmd_template, "template list [-q] | template refresh NAME [-r RELEASE] [--dist D] [--mirror URL]",
          "list templates and cached trees; rebuild a cached tree", false},
 };
@@ -203,6 +205,16 @@ int main(int argc, char **argv)
 {
         static const struct option opts[] = {CTR_GLOBAL_LONG_OPTS, {"version", no_argument, NULL, 'V'}, {}};
         int c;
+
+        /* Called as ctr-oci (a link engines are pointed at): the OCI runtime's command line. */
+        const char *base = strrchr(argv[0], '/');
+        base = base ? base + 1 : argv[0];
+        if (!strcmp(base, "ctr-oci")) {
+                struct ctr_error err = {0};
+                if (!getenv("CTR_NO_SEALED_EXE") && ctr_exe_reexec_sealed(argv, &err) < 0)
+                        return ctr_cli_fail("oci", NULL, &err);
+                return ctr_oci_main(argc, argv);
+        }
 
         /* Global options end at the verb: '+' stops at the first non-option. */
         opterr = 0;

@@ -79,6 +79,14 @@ ssize_t ctr_self_exe(char *buf, size_t len)
         return n;
 }
 
+void strv_push(char ***v, const char *s)
+{
+        size_t n = strv_len(*v);
+        *v = xrealloc(*v, (n + 2) * sizeof(char *));
+        (*v)[n] = xstrdup(s);
+        (*v)[n + 1] = NULL;
+}
+
 char *strv_join(char *const *v, const char *sep)
 {
         size_t len = 1, n = strv_len(v);

@@ -44,6 +44,8 @@ char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 size_t strv_len(char *const *v);
 char **strv_copy(char *const *v);
+/* Append a copy of s. */
+void strv_push(char ***v, const char *s);
 /* "a,b,c" (sep between elements); "" for an empty or NULL list. Caller frees. */
 char *strv_join(char *const *v, const char *sep);
 void *xrealloc(void *p, size_t n);

@@ -133,3 +133,26 @@ int ctr_caps_set(ctr_capmask m, struct ctr_error *err)
         cap_free(cur);
         return r;
 }
+
+int ctr_caps_set_sets(ctr_capmask eff, ctr_capmask perm, ctr_capmask inh, ctr_capmask amb, struct ctr_error *err)
+{
+        cap_t caps = cap_init();
+        if (!caps)
+                return ctr_err_sys(err, errno, "capabilities", "cap_init");
+        const struct {
+                ctr_capmask m;
+                cap_flag_t f;
+        } sets[] = {{eff, CAP_EFFECTIVE}, {perm, CAP_PERMITTED}, {inh, CAP_INHERITABLE}};
+        for (int c = 0; c <= last_cap(); c++)
+                for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
+                        if (sets[i].m & BIT(c)) {
+                                cap_value_t v = c;
+                                cap_set_flag(caps, sets[i].f, 1, &v, CAP_SET);
+                        }
+        int r = cap_set_proc(caps) < 0 ? ctr_err_sys(err, errno, "capabilities", "set the process's capabilities") : 0;
+        cap_free(caps);
+        for (int c = 0; r == 0 && c <= last_cap(); c++)
+                if ((amb & BIT(c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+                        r = ctr_err_sys(err, errno, "capabilities", "raise ambient capability %d", c);
+        return r;
+}

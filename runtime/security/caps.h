@@ -25,3 +25,6 @@ int ctr_caps_bound(ctr_capmask m, struct ctr_error *err);
 /* Effective, permitted and inheritable = m for root; for other users the kernel already
  * cleared them at setuid. */
 int ctr_caps_set(ctr_capmask m, struct ctr_error *err);
+/* The OCI runtime's separate sets: effective, permitted, inheritable as given, then each
+ * ambient capability raised (it must be permitted and inheritable). */
+int ctr_caps_set_sets(ctr_capmask eff, ctr_capmask perm, ctr_capmask inh, ctr_capmask amb, struct ctr_error *err);

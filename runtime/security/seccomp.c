@@ -161,7 +161,8 @@ int ctr_seccomp_check_name(const char *name, struct ctr_error *err)
 /* --- profile files (runtime-spec LinuxSeccomp, with Docker's extensions) ------------------- */
 
 struct profile {
-        ctr_json *root;
+        const ctr_json *root;
+        ctr_json *owned; /* root, when parsed from a file here */
         uint32_t default_action;
         uint32_t bad_arch_action;
         bool log, ssb;
@@ -233,16 +234,27 @@ static void profile_add_arch(struct profile *p, uint32_t a)
                 p->arches[p->n_arches++] = a;
 }
 
+static int read_profile(const struct profile *p, const char *path, struct ctr_error *err);
+
 static int load_profile(const char *path, struct profile *p, struct ctr_error *err)
 {
         _cleanup_free_ char *text = NULL;
         int r = ctr_read_file(path, 4 << 20, &text, NULL);
         if (r < 0)
                 return ctr_err_sys(err, -r, "seccomp profile", "read %s", path);
-        if (ctr_json_parse(text, &p->root, err) < 0) {
+        if (ctr_json_parse(text, &p->owned, err) < 0) {
                 ctr_err_prefix(err, "seccomp profile %s", path);
                 return -EINVAL;
         }
+        p->root = p->owned;
+        return read_profile(p, path, err);
+}
+
+/* The profile's own fields, from an object parsed already (a file, or config.json's
+ * linux.seccomp); path names it in messages. */
+static int read_profile(const struct profile *cp, const char *path, struct ctr_error *err)
+{
+        struct profile *p = (struct profile *)cp;
         if (ctr_json_type(p->root) != CTR_JSON_OBJECT)
                 return ctr_err(err, EINVAL, "seccomp profile", "%s: not a JSON object", path);
         const ctr_json *da = ctr_json_get(p->root, "defaultAction");
@@ -298,7 +310,8 @@ static int load_profile(const char *path, struct profile *p, struct ctr_error *e
 
 static void profile_free(struct profile *p)
 {
-        ctr_json_free(p->root);
+        ctr_json_free(p->owned);
+        p->owned = NULL;
         p->root = NULL;
 }
 
@@ -529,7 +542,12 @@ static int build_file(scmp_filter_ctx *ret, const struct ctr_seccomp_spec *s, st
         struct profile p = {0};
         struct nameset overridden = {0};
         scmp_filter_ctx ctx = NULL;
-        int r = load_profile(s->profile, &p, err);
+        int r;
+        if (s->object) {
+                p.root = s->object;
+                r = read_profile(&p, "linux.seccomp", err);
+        } else
+                r = load_profile(s->profile, &p, err);
         if (r < 0)
                 goto out;
         for (char *const *a = s->allow; a && *a; a++)
@@ -577,6 +595,8 @@ out:
 int ctr_seccomp_build(const struct ctr_seccomp_spec *s, scmp_filter_ctx *ret, struct ctr_error *err)
 {
         *ret = NULL;
+        if (s->object)
+                return build_file(ret, s, err);
         if (is_unconfined(s->profile))
                 return 0;
         if (is_default(s->profile))

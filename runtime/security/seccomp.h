@@ -19,6 +19,7 @@ struct ctr_seccomp_spec {
         char *const *allow;
         char *const *deny;
         ctr_capmask caps; /* the container's capability set, for "includes": {"caps": [...]} */
+        const void *object; /* a parsed profile (ctr_json, config.json's linux.seccomp) instead */
 };
 
 /* The errno a denied syscall returns under the default profile. */

@@ -1,0 +1,1402 @@
+/* The OCI runtime's lifecycle: create (namespaces, cgroup, mounts from config.json, hooks, the
+ * process waiting on ROOT/ID/exec.fifo), start, state, kill, delete, exec, pause, ps, list. */
+#define _GNU_SOURCE
+#include "oci.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../cgroups/cgroups.h"
+#include "../rootfs/rootfs.h"
+#include "json.h"
+#include "security/seccomp.h"
+#include "spawn.h"
+#include "util.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+enum { SYNC_HOOKS = 10, SYNC_CREATED = 11 };
+
+#define OCI_VERSION "1.2.0"
+
+bool ctr_oci_id_valid(const char *id)
+{
+        size_t n = strlen(id);
+        if (!n || n > 1024 || !strcmp(id, ".") || !strcmp(id, ".."))
+                return false;
+        for (const char *c = id; *c; c++)
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                      strchr("_+-.", *c)))
+                        return false;
+        return true;
+}
+
+static void kv_str(struct ctr_json_gen *g, const char *k, const char *v)
+{
+        ctr_json_key_(g, k);
+        ctr_json_str(g, v);
+}
+
+static void kv_int(struct ctr_json_gen *g, const char *k, int64_t v)
+{
+        ctr_json_key_(g, k);
+        ctr_json_int_(g, v);
+}
+
+static void kv_bool(struct ctr_json_gen *g, const char *k, bool v)
+{
+        ctr_json_key_(g, k);
+        ctr_json_boolean(g, v);
+}
+
+static void kv_strs(struct ctr_json_gen *g, const char *k, const char *const *v, size_t n)
+{
+        ctr_json_key_(g, k);
+        ctr_json_arr_open(g);
+        for (size_t i = 0; i < n; i++)
+                ctr_json_str(g, v[i]);
+        ctr_json_arr_close(g);
+}
+
+/* --- on-disk state ------------------------------------------------------------------------- */
+
+struct oci_state {
+        char *id, *bundle, *rootfs, *created, *cgroup;
+        pid_t pid;
+        uint64_t start;
+};
+
+static void oci_state_free(struct oci_state *s)
+{
+        free(s->id);
+        free(s->bundle);
+        free(s->rootfs);
+        free(s->created);
+        free(s->cgroup);
+        *s = (struct oci_state){0};
+}
+
+static char *dir_of(const struct ctr_oci *o, const char *id)
+{
+        return xasprintf("%s/%s", o->root, id);
+}
+
+static int save_state(const struct ctr_oci *o, const struct oci_state *s, struct ctr_error *err)
+{
+        _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(true);
+        ctr_json_obj_open(g);
+        kv_str(g, "id", s->id);
+        kv_int(g, "pid", s->pid);
+        kv_int(g, "start_time", (int64_t)s->start);
+        kv_str(g, "bundle", s->bundle);
+        kv_str(g, "rootfs", s->rootfs);
+        kv_str(g, "created", s->created);
+        kv_str(g, "cgroup", s->cgroup);
+        ctr_json_obj_close(g);
+        size_t len;
+        const char *text = ctr_json_gen_text(g, &len);
+        _cleanup_free_ char *path = xasprintf("%s/%s/state.json", o->root, s->id);
+        int r = ctr_write_atomic(path, text, len, 0600);
+        return r < 0 ? ctr_err_sys(err, -r, "state", "write %s", path) : 0;
+}
+
+static int load_state(const struct ctr_oci *o, const char *id, struct oci_state *s, struct ctr_error *err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%s/state.json", o->root, id), *text = NULL;
+        _cleanup_json_ ctr_json *doc = NULL;
+        *s = (struct oci_state){0};
+        if (!ctr_oci_id_valid(id))
+                return ctr_err(err, EINVAL, "container", "'%s' is not a valid container ID", id);
+        int r = ctr_read_file(path, 1 << 20, &text, NULL);
+        if (r == -ENOENT)
+                return ctr_err(err, ENOENT, "container", "container '%s' does not exist", id);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "state", "read %s", path);
+        if (ctr_json_parse(text, &doc, err) < 0)
+                return -EINVAL;
+        const ctr_json *v;
+        s->id = xstrdup(id);
+        char **strs[] = {&s->bundle, &s->rootfs, &s->created, &s->cgroup};
+        const char *keys[] = {"bundle", "rootfs", "created", "cgroup"};
+        for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+                if ((v = ctr_json_get(doc, keys[i])) && ctr_json_type(v) == CTR_JSON_STRING)
+                        *strs[i] = xstrdup(ctr_json_string(v));
+        if ((v = ctr_json_get(doc, "pid")) && ctr_json_is_integer(v))
+                s->pid = (pid_t)ctr_json_int(v);
+        if ((v = ctr_json_get(doc, "start_time")) && ctr_json_is_integer(v))
+                s->start = (uint64_t)ctr_json_int(v);
+        if (!s->bundle || !s->pid) {
+                oci_state_free(s);
+                return ctr_err(err, EIO, "state", "%s is incomplete", path);
+        }
+        return 0;
+}
+
+static bool fifo_exists(const struct ctr_oci *o, const char *id)
+{
+        _cleanup_free_ char *f = xasprintf("%s/%s/exec.fifo", o->root, id);
+        return access(f, F_OK) == 0;
+}
+
+static bool cgroup_frozen(const char *cg)
+{
+        _cleanup_free_ char *p = xasprintf("%s/cgroup.freeze", cg), *t = NULL;
+        return cg && ctr_read_file(p, 64, &t, NULL) == 0 && t[0] == '1';
+}
+
+static const char *status_of(const struct ctr_oci *o, const struct oci_state *s)
+{
+        if (!ctr_proc_alive(s->pid, s->start))
+                return "stopped";
+        if (fifo_exists(o, s->id))
+                return "created";
+        if (s->cgroup && cgroup_frozen(s->cgroup))
+                return "paused";
+        return "running";
+}
+
+static void gen_state(struct ctr_json_gen *g, const struct oci_state *s, const char *status, const ctr_json *ann)
+{
+        ctr_json_obj_open(g);
+        kv_str(g, "ociVersion", OCI_VERSION);
+        kv_str(g, "id", s->id);
+        kv_str(g, "status", status);
+        kv_int(g, "pid", strcmp(status, "stopped") ? s->pid : 0);
+        kv_str(g, "bundle", s->bundle);
+        kv_str(g, "rootfs", s->rootfs);
+        kv_str(g, "created", s->created);
+        ctr_json_key_(g, "annotations");
+        ctr_json_obj_open(g);
+        for (size_t i = 0; ann && i < ctr_json_len(ann); i++)
+                if (ctr_json_type(ctr_json_at(ann, i)) == CTR_JSON_STRING) {
+                        ctr_json_key_(g, ctr_json_key(ann, i));
+                        ctr_json_str(g, ctr_json_string(ctr_json_at(ann, i)));
+                }
+        ctr_json_obj_close(g);
+        ctr_json_obj_close(g);
+}
+
+static char *state_json(const struct oci_state *s, const char *status, const ctr_json *ann)
+{
+        _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(false);
+        gen_state(g, s, status, ann);
+        return xstrdup(ctr_json_gen_text(g, NULL));
+}
+
+/* --- hooks -------------------------------------------------------------------------------------- */
+
+/* Run hooks in order with the state on stdin; join_pidfd >= 0 runs them in that process's
+ * namespaces (createContainer). A hook that fails or outlives its timeout fails the step. */
+static int run_hooks(const struct ctr_oci_hook *hooks, size_t n, const char *state, int join_pidfd, const char *what,
+                     struct ctr_error *err)
+{
+        for (size_t i = 0; i < n; i++) {
+                const struct ctr_oci_hook *h = &hooks[i];
+                int in[2];
+                if (pipe2(in, O_CLOEXEC) < 0)
+                        return ctr_err_sys(err, errno, what, "pipe");
+                int pidfd = -1;
+                bool move;
+                pid_t pid = ctr_clone_into_cgroup(0, -1, &pidfd, &move);
+                if (pid < 0) {
+                        close(in[0]);
+                        close(in[1]);
+                        return ctr_err_sys(err, -pid, what, "fork for %s", h->path);
+                }
+                if (pid == 0) {
+                        if (join_pidfd >= 0 &&
+                            setns(join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
+                                _exit(126);
+                        dup2(in[0], 0);
+                        ctr_reset_signals();
+                        char *argv0[] = {h->path, NULL};
+                        char *envp0[] = {NULL};
+                        execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : envp0);
+                        _exit(127);
+                }
+                close(in[0]);
+                ctr_write_all(in[1], state, strlen(state));
+                close(in[1]);
+                struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+                int pr;
+                while ((pr = poll(&pf, 1, h->timeout ? h->timeout * 1000 : -1)) < 0 && errno == EINTR)
+                        ;
+                if (pr == 0)
+                        kill(pid, SIGKILL);
+                int st;
+                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                        ;
+                close(pidfd);
+                if (pr == 0)
+                        return ctr_err(err, ETIMEDOUT, what, "hook %s ran longer than its %d s timeout", h->path, h->timeout);
+                if (!WIFEXITED(st) || WEXITSTATUS(st))
+                        return ctr_err(err, EIO, what, "hook %s failed (%s %d)", h->path,
+                                       WIFEXITED(st) ? "exit status" : "signal",
+                                       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+        }
+        return 0;
+}
+
+/* --- the container's process -------------------------------------------------------------- */
+
+struct child {
+        const struct ctr_oci_spec *spec;
+        const struct ctr_oci_create_opts *opts;
+        const char *bundle;
+        int sock;
+        int fifo;         /* O_PATH of exec.fifo */
+        int console;      /* connected console socket, or -1 */
+        int join_fds[8];  /* namespaces to join (not pid), with types */
+        int join_types[8];
+        size_t n_join;
+        bool new_userns;
+        const struct ctr_seccomp_prog *prog;
+        const char *id;
+};
+
+static int send_fd(int sock, int fd)
+{
+        char c = 0;
+        struct iovec iov = {.iov_base = &c, .iov_len = 1};
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        memset(&u, 0, sizeof(u));
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static int connect_console(const char *path, struct ctr_error *err)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return ctr_err(err, ENAMETOOLONG, "console", "socket path %s is too long", path);
+        strcpy(sa.sun_path, path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return ctr_err_sys(err, errno, "console", "socket");
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                int e = errno;
+                close(fd);
+                return ctr_err_sys(err, e, "console", "connect to %s", path);
+        }
+        return fd;
+}
+
+/* A pty from the container's devpts: master to the engine, slave as stdio and /dev/console. */
+static int setup_console(int console_sock, bool bind_console, struct ctr_error *err)
+{
+        _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0)
+                return ctr_err_sys(err, errno, "console", "open /dev/ptmx");
+        int unlock = 0;
+        if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+                return ctr_err_sys(err, errno, "console", "unlock the pty");
+        _cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0)
+                return ctr_err_sys(err, errno, "console", "open the pty's slave");
+        int r = send_fd(console_sock, master);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "console", "send the pty to the console socket");
+        if (bind_console) {
+                char p[64];
+                int n = 0;
+                if (ioctl(master, TIOCGPTN, &n) == 0) {
+                        snprintf(p, sizeof(p), "/dev/pts/%d", n);
+                        int f = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+                        if (f >= 0)
+                                close(f);
+                        if (mount(p, "/dev/console", NULL, MS_BIND, NULL) < 0)
+                                return ctr_err_sys(err, errno, "console", "bind %s on /dev/console", p);
+                }
+        }
+        if (setsid() < 0 && errno != EPERM)
+                return ctr_err_sys(err, errno, "console", "setsid");
+        if (ioctl(slave, TIOCSCTTY, 0) < 0)
+                return ctr_err_sys(err, errno, "console", "make the pty the controlling terminal");
+        for (int fd = 0; fd < 3; fd++)
+                if (dup2(slave, fd) < 0)
+                        return ctr_err_sys(err, errno, "console", "dup2");
+        return 0;
+}
+
+static char *resolve_source(const char *bundle, const char *src)
+{
+        return src[0] == '/' ? xstrdup(src) : xasprintf("%s/%s", bundle, src);
+}
+
+static bool has_mount(const struct ctr_oci_spec *s, const char *dst)
+{
+        for (size_t i = 0; i < s->n_mounts; i++)
+                if (!strcmp(s->mounts[i].destination, dst))
+                        return true;
+        return false;
+}
+
+/* config.json's mounts, devices, masked and read-only paths as a rootfs/ mount plan. */
+static int build_plan(const struct ctr_oci_spec *s, const char *bundle, struct ctr_mount_plan *p, struct ctr_error *err)
+{
+        *p = (struct ctr_mount_plan){0};
+        p->rootfs = xstrdup(s->root_path);
+        /* Host mounts may still reach the container (rslave, runc's default); nothing made
+         * inside goes back. A shared rootfs gets its propagation on the root mount below. */
+        p->root_propagation = s->rootfs_propagation & MS_PRIVATE ? s->rootfs_propagation : MS_REC | MS_SLAVE;
+        bool dev_tmpfs = false;
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                const struct ctr_oci_mount *m = &s->mounts[i];
+                struct ctr_mnt_op *op;
+                if (m->bind) {
+                        _cleanup_free_ char *src = resolve_source(bundle, m->source);
+                        op = ctr_rootfs_plan_add(p, CTR_MNT_BIND, src, m->destination);
+                        op->flags = m->flags | (m->recursive ? MS_REC : 0);
+                } else {
+                        /* On a cgroup2 host a "cgroup" mount is the container's cgroup2 view. */
+                        const char *type = !strcmp(m->type, "cgroup") ? "cgroup2" : m->type;
+                        op = ctr_rootfs_plan_add(p, CTR_MNT_MOUNT, m->source ? m->source : type, m->destination);
+                        op->fstype = xstrdup(type);
+                        op->flags = m->flags;
+                        op->data = m->data ? xstrdup(m->data) : NULL;
+                        if (!strcmp(m->destination, "/dev") && !strcmp(type, "tmpfs"))
+                                dev_tmpfs = true;
+                }
+                op->propagation = m->propagation;
+        }
+        /* runc's defaults on a fresh /dev: the standard nodes, the fd links, ptmx. */
+        if (dev_tmpfs) {
+                static const struct {
+                        const char *name;
+                        unsigned maj, min;
+                } std[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+                for (size_t i = 0; i < ARRAY_SIZE(std); i++) {
+                        char path[32];
+                        snprintf(path, sizeof(path), "/dev/%s", std[i].name);
+                        bool given = false;
+                        for (size_t k = 0; k < s->n_devices; k++)
+                                given |= !strcmp(s->devices[k].path, path);
+                        if (given)
+                                continue;
+                        struct ctr_mnt_op *op = ctr_rootfs_plan_add(p, CTR_MNT_MKNOD, path, path);
+                        op->mode = S_IFCHR | 0666;
+                        op->dev = makedev(std[i].maj, std[i].min);
+                }
+                ctr_rootfs_plan_add(p, CTR_MNT_SYMLINK, "/proc/self/fd", "/dev/fd");
+                ctr_rootfs_plan_add(p, CTR_MNT_SYMLINK, "/proc/self/fd/0", "/dev/stdin");
+                ctr_rootfs_plan_add(p, CTR_MNT_SYMLINK, "/proc/self/fd/1", "/dev/stdout");
+                ctr_rootfs_plan_add(p, CTR_MNT_SYMLINK, "/proc/self/fd/2", "/dev/stderr");
+                if (!has_mount(s, "/dev/ptmx"))
+                        ctr_rootfs_plan_add(p, CTR_MNT_SYMLINK, "pts/ptmx", "/dev/ptmx");
+        }
+        for (size_t i = 0; i < s->n_devices; i++) {
+                const struct ctr_oci_device *d = &s->devices[i];
+                struct ctr_mnt_op *op = ctr_rootfs_plan_add(p, CTR_MNT_MKNOD, d->path, d->path);
+                op->mode = (d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR) | (d->mode & 07777);
+                op->dev = makedev((unsigned)d->major, (unsigned)d->minor);
+                op->chown = true;
+                op->uid = d->uid;
+                op->gid = d->gid;
+        }
+        for (char **k = s->sysctl; k && *k; k++) {
+                char *eq = strchr(*k, '=');
+                _cleanup_free_ char *path = strndup(*k, (size_t)(eq - *k));
+                for (char *c = path; *c; c++)
+                        if (*c == '.')
+                                *c = '/';
+                _cleanup_free_ char *target = xasprintf("/proc/sys/%s", path);
+                struct ctr_mnt_op *op = ctr_rootfs_plan_add(p, CTR_MNT_WRITE, NULL, target);
+                op->data = xstrdup(eq + 1);
+        }
+        for (char **m = s->masked_paths; m && *m; m++)
+                ctr_rootfs_plan_add(p, CTR_MNT_MASK, NULL, *m)->optional = true;
+        for (char **m = s->readonly_paths; m && *m; m++)
+                ctr_rootfs_plan_add(p, CTR_MNT_READONLY, NULL, *m)->optional = true;
+        if (s->root_readonly)
+                ctr_rootfs_plan_add(p, CTR_MNT_READONLY, NULL, "/");
+        return 0;
+}
+
+static int chroot_into(const char *rootfs, struct ctr_error *err)
+{
+        if (chdir(rootfs) < 0)
+                return ctr_err_sys(err, errno, "chroot", "chdir %s", rootfs);
+        if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+                return ctr_err_sys(err, errno, "chroot", "move %s to /", rootfs);
+        if (chroot(".") < 0 || chdir("/") < 0)
+                return ctr_err_sys(err, errno, "chroot", "%s", rootfs);
+        return 0;
+}
+
+/* The process side of user, capabilities, rlimits, no_new_privs and seccomp, shared by create
+ * and exec. The filter goes in while privileges remain when no_new_privs is off. */
+static int apply_process(const struct ctr_oci_process *pr, const struct ctr_seccomp_prog *prog, struct ctr_error *err)
+{
+        for (size_t i = 0; i < pr->n_rlimits; i++) {
+                struct rlimit rl = {.rlim_cur = pr->rlimits[i].soft, .rlim_max = pr->rlimits[i].hard};
+                if (setrlimit(pr->rlimits[i].resource, &rl) < 0)
+                        return ctr_err_sys(err, errno, "rlimits", "set limit %d", pr->rlimits[i].resource);
+        }
+        ctr_capmask bounding = pr->has_caps ? pr->bounding : 0;
+        if (ctr_caps_bound(bounding, err) < 0)
+                return -EPERM;
+        if (!pr->no_new_privileges && ctr_seccomp_load(prog, err) < 0)
+                return -EPERM;
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+                return ctr_err_sys(err, errno, "user", "keep capabilities");
+        if (setgroups(pr->n_additional_gids, pr->additional_gids) < 0 && errno != EPERM)
+                return ctr_err_sys(err, errno, "user", "set supplementary groups");
+        if (setresgid(pr->gid, pr->gid, pr->gid) < 0)
+                return ctr_err_sys(err, errno, "user", "switch to gid %u", (unsigned)pr->gid);
+        if (setresuid(pr->uid, pr->uid, pr->uid) < 0)
+                return ctr_err_sys(err, errno, "user", "switch to uid %u", (unsigned)pr->uid);
+        prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+        if (ctr_caps_set_sets(pr->effective, pr->permitted, pr->inheritable, pr->ambient, err) < 0)
+                return -EPERM;
+        if (pr->no_new_privileges) {
+                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                        return ctr_err_sys(err, errno, "no_new_privs", "prctl");
+                if (ctr_seccomp_load(prog, err) < 0)
+                        return -EPERM;
+        }
+        if (chdir(pr->cwd) < 0)
+                return ctr_err_sys(err, errno, "cwd", "chdir %s", pr->cwd);
+        umask(pr->umask);
+        return 0;
+}
+
+/* argv[0] looked up in PATH from the process's own environment. */
+static void exec_process(const struct ctr_oci_process *pr)
+{
+        const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        for (char **e = pr->env; e && *e; e++)
+                if (!strncmp(*e, "PATH=", 5))
+                        path = *e + 5;
+        char *envp0[] = {NULL};
+        char **envp = pr->env ? pr->env : envp0;
+        if (strchr(pr->args[0], '/')) {
+                execve(pr->args[0], pr->args, envp);
+                return;
+        }
+        _cleanup_free_ char *copy = xstrdup(path);
+        int first = ENOENT;
+        char *save = NULL;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *f = xasprintf("%s/%s", d, pr->args[0]);
+                execve(f, pr->args, envp);
+                if (errno != ENOENT && first == ENOENT)
+                        first = errno;
+        }
+        errno = first;
+}
+
+static void __attribute__((noreturn)) child_main(struct child *c)
+{
+        struct ctr_error err = {0};
+        struct ctr_sync_msg m;
+        const struct ctr_oci_spec *s = c->spec;
+
+        if (ctr_sync_recv(c->sock, &m, NULL) <= 0 || m.step != CTR_SYNC_GO)
+                _exit(1);
+        for (size_t i = 0; i < c->n_join; i++)
+                if (setns(c->join_fds[i], c->join_types[i]) < 0)
+                        ctr_err_sys(&err, errno, "namespaces", "join namespace (type %#x)", c->join_types[i]),
+                                ctr_sync_die(c->sock, &err, 1);
+        if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+                ctr_err_sys(&err, errno, "user namespace", "become root (is 0 mapped?)"), ctr_sync_die(c->sock, &err, 1);
+
+        struct ctr_mount_plan plan;
+        build_plan(s, c->bundle, &plan, &err);
+        if (ctr_rootfs_plan_execute(&plan, &err) < 0)
+                ctr_sync_die(c->sock, &err, 1);
+        ctr_rootfs_plan_free(&plan);
+
+        /* prestart, createRuntime and createContainer hooks run now, from the parent. */
+        ctr_sync_send(c->sock, SYNC_HOOKS, NULL, 0, -1);
+        if (ctr_sync_recv(c->sock, &m, NULL) <= 0 || m.step != CTR_SYNC_GO)
+                _exit(1);
+        pid_t host_pid = m.exit_code; /* our pid as the host sees it, for the hooks' state */
+
+        if ((c->opts->no_pivot ? chroot_into(s->root_path, &err) : ctr_rootfs_pivot(s->root_path, &err)) < 0)
+                ctr_sync_die(c->sock, &err, 1);
+        if (s->rootfs_propagation & (MS_SHARED | MS_UNBINDABLE) && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+                ctr_err_sys(&err, errno, "mount", "set the propagation of /"), ctr_sync_die(c->sock, &err, 1);
+        if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+                ctr_err_sys(&err, errno, "hostname", "set '%s'", s->hostname), ctr_sync_die(c->sock, &err, 1);
+        if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+                ctr_err_sys(&err, errno, "domainname", "set '%s'", s->domainname), ctr_sync_die(c->sock, &err, 1);
+        if (s->process.terminal && c->console >= 0 && setup_console(c->console, true, &err) < 0)
+                ctr_sync_die(c->sock, &err, 1);
+        if (c->console >= 0)
+                close(c->console);
+        if (apply_process(&s->process, c->prog, &err) < 0)
+                ctr_sync_die(c->sock, &err, 1);
+
+        /* Everything but stdio, the preserved fds and the fifo closes at exec. */
+        syscall(SYS_close_range, 3 + c->opts->preserve_fds, ~0U, 1U << 2 /* CLOSE_RANGE_CLOEXEC */);
+        for (int fd = 3; fd < 3 + c->opts->preserve_fds; fd++)
+                fcntl(fd, F_SETFD, 0);
+        char fifo[64];
+        snprintf(fifo, sizeof(fifo), "/proc/self/fd/%d", c->fifo);
+        ctr_sync_send(c->sock, SYNC_CREATED, NULL, 0, -1);
+        /* Blocks until `start` opens the other end. */
+        int w = open(fifo, O_WRONLY | O_CLOEXEC);
+        if (w < 0 || write(w, "0", 1) != 1) {
+                fprintf(stderr, "ctr: container %s: open the exec fifo: %m\n", s->hostname ? s->hostname : "");
+                _exit(1);
+        }
+        close(w);
+        close(c->fifo);
+        if (s->n_hooks[CTR_OCI_START_CONTAINER]) {
+                /* Part of start, inside the container, before the program runs. */
+                struct oci_state st = {.id = (char *)c->id, .bundle = (char *)c->bundle, .rootfs = s->root_path,
+                                       .pid = host_pid, .created = (char *)""};
+                _cleanup_free_ char *sj = state_json(&st, "running", s->annotations);
+                if (run_hooks(s->hooks[CTR_OCI_START_CONTAINER], s->n_hooks[CTR_OCI_START_CONTAINER], sj, -1,
+                              "startContainer hook", &err) < 0) {
+                        fprintf(stderr, "ctr: %s: %s: %s\n", c->id, err.op, err.msg);
+                        _exit(1);
+                }
+        }
+        ctr_reset_signals();
+        exec_process(&s->process);
+        fprintf(stderr, "ctr: exec %s: %m\n", s->process.args[0]);
+        _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* --- create ------------------------------------------------------------------------------------ */
+
+char *ctr_oci_cgroup_rel(const char *cgroups_path, const char *id, bool systemd)
+{
+        if (!cgroups_path || !*cgroups_path)
+                return xasprintf(CTR_CGROUP_PARENT "/oci-%s", id);
+        if (systemd) {
+                /* "slice:prefix:name" as runc maps it without a systemd to ask. */
+                _cleanup_free_ char *c = xstrdup(cgroups_path);
+                char *prefix = strchr(c, ':'), *name = prefix ? strchr(prefix + 1, ':') : NULL;
+                if (name) {
+                        *prefix++ = 0;
+                        *name++ = 0;
+                        return xasprintf("%s/%s%s%s.scope", *c ? c : "system.slice", prefix, *prefix ? "-" : "", name);
+                }
+        }
+        if (cgroups_path[0] == '/')
+                return xstrdup(cgroups_path + 1);
+        return xasprintf(CTR_CGROUP_PARENT "/%s", cgroups_path);
+}
+
+static void now_rfc3339(char *buf, size_t len)
+{
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static int write_idmap(pid_t pid, const char *file, const struct ctr_oci_idmap *m, size_t n, struct ctr_error *err)
+{
+        char buf[4096] = "", path[64];
+        for (size_t i = 0; i < n; i++)
+                snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%u %u %u\n", m[i].container_id, m[i].host_id,
+                         m[i].size);
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+        int r = ctr_write_file(path, buf);
+        return r < 0 ? ctr_err_sys(err, -r, "user namespace", "write %s", file) : 0;
+}
+
+struct created {
+        pid_t pid;
+        int pidfd;
+        char *cgroup;
+};
+
+/* Everything of create up to the process waiting on the fifo; the state is saved. */
+static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_oci_create_opts *opts,
+                     struct ctr_oci_spec *s, struct created *ret, struct ctr_error *err)
+{
+        _cleanup_free_ char *dir = dir_of(o, id), *fifo = xasprintf("%s/exec.fifo", dir), *rel = NULL, *cgpath = NULL;
+        _cleanup_close_ int cgfd = -1, fifofd = -1, console = -1, ownpid = -1, joinpid = -1;
+        __attribute__((cleanup(ctr_seccomp_prog_free))) struct ctr_seccomp_prog prog = {0};
+        struct child c = {.spec = s, .opts = opts, .console = -1};
+        int r, sv[2] = {-1, -1};
+        pid_t pid = -1;
+        int pidfd = -1;
+
+        if (!s->has_process)
+                return ctr_err(err, EINVAL, "config.json", "process is missing: there is nothing to run");
+        if (!ctr_oci_spec_ns(s, CLONE_NEWNS))
+                return ctr_err(err, EINVAL, "config.json", "linux.namespaces needs a mount namespace");
+        if (s->process.terminal && !opts->console_socket)
+                return ctr_err(err, EINVAL, "console", "process.terminal is true but no --console-socket was given");
+        struct ctr_cg_host host;
+        if ((r = ctr_cgroup_detect(&host, err)) < 0)
+                return r;
+        rel = ctr_oci_cgroup_rel(s->cgroups_path, id, o->systemd_cgroup);
+        /* A limit whose controller this host lacks is dropped with a warning (the engine asked
+         * for it by default more often than the user did). */
+        struct ctr_cg_limits limits = s->resources.limits;
+        struct ctr_error lerr = {0};
+        if (s->resources.any && ctr_cgroup_check_limits(&host, &limits, &lerr) < 0) {
+                fprintf(stderr, "ctr: warning: %s: %s; running without the resource limits\n", id, lerr.msg);
+                limits = (struct ctr_cg_limits){0};
+        }
+        if ((r = ctr_cgroup_create_path(&host, rel, &limits, &cgpath, &cgfd, err)) < 0)
+                return r;
+        struct ctr_cg_device *devs = calloc(s->resources.n_devices + s->n_devices + 1, sizeof(*devs));
+        size_t nd = 0;
+        if (!devs)
+                abort();
+        for (size_t i = 0; i < s->resources.n_devices; i++)
+                devs[nd++] = s->resources.devices[i];
+        for (size_t i = 0; i < s->n_devices; i++)
+                if (s->devices[i].type != 'p')
+                        devs[nd++] = (struct ctr_cg_device){.type = s->devices[i].type == 'b' ? 'b' : 'c',
+                                                            .major = s->devices[i].major,
+                                                            .minor = s->devices[i].minor,
+                                                            .access = CTR_DEV_RWM};
+        r = ctr_cgroup_device_filter(cgfd, devs, nd, err);
+        free(devs);
+        if (r < 0)
+                goto fail;
+
+        if (mkfifo(fifo, 0622) < 0) {
+                r = ctr_err_sys(err, errno, "create", "mkfifo %s", fifo);
+                goto fail;
+        }
+        fifofd = open(fifo, O_PATH | O_CLOEXEC);
+        if (fifofd < 0) {
+                r = ctr_err_sys(err, errno, "create", "open %s", fifo);
+                goto fail;
+        }
+        c.fifo = fifofd;
+        if (opts->console_socket && (console = connect_console(opts->console_socket, err)) < 0) {
+                r = console;
+                goto fail;
+        }
+        c.console = console;
+        uint64_t flags = 0;
+        for (size_t i = 0; i < s->n_namespaces; i++) {
+                const struct ctr_oci_namespace *ns = &s->namespaces[i];
+                if (ns->type == 0x80) {
+                        r = ctr_err(err, EOPNOTSUPP, "namespaces", "time namespaces are not supported");
+                        goto fail;
+                }
+                if (!ns->path) {
+                        flags |= (uint64_t)ns->type;
+                        continue;
+                }
+                int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                        r = ctr_err_sys(err, errno, "namespaces", "open %s", ns->path);
+                        goto fail;
+                }
+                if (ns->type == CLONE_NEWPID) {
+                        joinpid = fd;
+                        continue;
+                }
+                if (c.n_join == ARRAY_SIZE(c.join_fds)) {
+                        close(fd);
+                        r = ctr_err(err, EINVAL, "namespaces", "too many namespaces to join");
+                        goto fail;
+                }
+                /* A user namespace is joined first: the others are owned by it. */
+                size_t at = ns->type == CLONE_NEWUSER ? 0 : c.n_join;
+                if (at == 0 && c.n_join) {
+                        memmove(&c.join_fds[1], &c.join_fds[0], c.n_join * sizeof(int));
+                        memmove(&c.join_types[1], &c.join_types[0], c.n_join * sizeof(int));
+                }
+                c.join_fds[at] = fd;
+                c.join_types[at] = ns->type;
+                c.n_join++;
+        }
+        c.new_userns = flags & CLONE_NEWUSER;
+        /* The filter is compiled here, against the bounding set (Docker profiles condition rules
+         * on capabilities). */
+        struct ctr_seccomp_spec sc = {.profile = "unconfined", .object = s->seccomp, .caps = s->process.bounding};
+        if (s->seccomp && (r = ctr_seccomp_compile(&sc, &prog, err)) < 0)
+                goto fail;
+        c.prog = &prog;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                r = ctr_err_sys(err, errno, "sync", "socketpair");
+                goto fail;
+        }
+        if (joinpid >= 0) {
+                ownpid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+                if (ownpid < 0 || setns(joinpid, CLONE_NEWPID) < 0) {
+                        r = ctr_err_sys(err, errno, "namespaces", "join the pid namespace");
+                        goto fail;
+                }
+        }
+        bool move;
+        pid = ctr_clone_into_cgroup(flags, cgfd, &pidfd, &move);
+        if (pid == 0) {
+                close(sv[0]);
+                c.sock = sv[1];
+                c.bundle = opts->bundle;
+                c.id = id;
+                child_main(&c);
+        }
+        if (ownpid >= 0)
+                setns(ownpid, CLONE_NEWPID);
+        close(sv[1]);
+        sv[1] = -1;
+        if (pid < 0) {
+                r = ctr_err_sys(err, -pid, "clone3", "create the container's process");
+                goto fail;
+        }
+        if (move && (r = ctr_cgroup_enter(cgpath, pid, err)) < 0)
+                goto fail;
+        if (c.new_userns && ((r = write_idmap(pid, "uid_map", s->uid_mappings, s->n_uid_mappings, err)) < 0 ||
+                             (r = write_idmap(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, err)) < 0))
+                goto fail;
+        if (s->process.has_oom_score_adj) {
+                char p[64], v[16];
+                snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", (int)pid);
+                snprintf(v, sizeof(v), "%d", s->process.oom_score_adj);
+                if ((r = ctr_write_file(p, v)) < 0) {
+                        r = ctr_err_sys(err, -r, "oomScoreAdj", "write %s", p);
+                        goto fail;
+                }
+        }
+        ctr_sync_send(sv[0], CTR_SYNC_GO, NULL, 0, -1);
+
+        struct oci_state st = {.id = xstrdup(id), .bundle = xstrdup(opts->bundle), .rootfs = xstrdup(s->root_path),
+                               .cgroup = xstrdup(cgpath), .pid = pid};
+        char created[64];
+        now_rfc3339(created, sizeof(created));
+        st.created = xstrdup(created);
+        for (;;) {
+                struct ctr_sync_msg m;
+                int q = ctr_sync_recv(sv[0], &m, NULL);
+                if (q <= 0) {
+                        r = ctr_err(err, EIO, "create", "the container's process died during setup");
+                        break;
+                }
+                if (m.step == CTR_SYNC_ERROR) {
+                        err->errnum = m.errnum > 0 ? m.errnum : EIO;
+                        memcpy(err->op, m.op, sizeof(err->op));
+                        memcpy(err->msg, m.msg, sizeof(err->msg));
+                        r = -err->errnum;
+                        break;
+                }
+                if (m.step == SYNC_HOOKS) {
+                        st.start = ctr_proc_starttime(pid);
+                        _cleanup_free_ char *sj = state_json(&st, "creating", s->annotations);
+                        if ((r = run_hooks(s->hooks[CTR_OCI_PRESTART], s->n_hooks[CTR_OCI_PRESTART], sj, -1, "prestart hook", err)) < 0 ||
+                            (r = run_hooks(s->hooks[CTR_OCI_CREATE_RUNTIME], s->n_hooks[CTR_OCI_CREATE_RUNTIME], sj, -1,
+                                           "createRuntime hook", err)) < 0 ||
+                            (r = run_hooks(s->hooks[CTR_OCI_CREATE_CONTAINER], s->n_hooks[CTR_OCI_CREATE_CONTAINER], sj,
+                                           pidfd, "createContainer hook", err)) < 0)
+                                break;
+                        ctr_sync_send(sv[0], CTR_SYNC_GO, NULL, (int)pid, -1);
+                        continue;
+                }
+                if (m.step == SYNC_CREATED) {
+                        r = 0;
+                        break;
+                }
+        }
+        if (r == 0) {
+                st.start = ctr_proc_starttime(pid);
+                if ((r = save_state(o, &st, err)) == 0 && opts->pid_file) {
+                        char v[16];
+                        snprintf(v, sizeof(v), "%d", (int)pid);
+                        int w = ctr_write_atomic(opts->pid_file, v, strlen(v), 0644);
+                        if (w < 0)
+                                r = ctr_err_sys(err, -w, "create", "write the pid file %s", opts->pid_file);
+                }
+        }
+        oci_state_free(&st);
+        if (r < 0)
+                goto fail;
+        close(sv[0]);
+        for (size_t i = 0; i < c.n_join; i++)
+                close(c.join_fds[i]);
+        ret->pid = pid;
+        ret->pidfd = pidfd;
+        ret->cgroup = TAKE_PTR(cgpath);
+        return 0;
+fail:
+        if (pid > 0) {
+                kill(pid, SIGKILL);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        if (pidfd >= 0)
+                close(pidfd);
+        for (int k = 0; k < 2; k++)
+                if (sv[k] >= 0)
+                        close(sv[k]);
+        for (size_t i = 0; i < c.n_join; i++)
+                close(c.join_fds[i]);
+        if (cgpath) {
+                struct ctr_error e2;
+                ctr_cgroup_kill(cgpath, &e2);
+                ctr_cgroup_remove(cgpath, 2000, &e2);
+        }
+        unlink(fifo);
+        return r;
+}
+
+static int lock_root(const struct ctr_oci *o, struct ctr_error *err)
+{
+        if (ctr_mkdir_p(o->root, 0711) < 0)
+                return ctr_err_sys(err, errno, "state", "create %s", o->root);
+        _cleanup_free_ char *lock = xasprintf("%s/.lock", o->root);
+        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return ctr_err_sys(err, errno, "state", "open %s", lock);
+        if (flock(fd, LOCK_EX) < 0) {
+                close(fd);
+                return ctr_err_sys(err, errno, "state", "lock %s", lock);
+        }
+        return fd;
+}
+
+static int create_common(const struct ctr_oci *o, const char *id, const struct ctr_oci_create_opts *opts,
+                         struct created *ret, struct ctr_oci_spec *s, struct ctr_error *err)
+{
+        if (!ctr_oci_id_valid(id))
+                return ctr_err(err, EINVAL, "container", "'%s' is not a valid container ID", id);
+        _cleanup_free_ char *bundle = realpath(opts->bundle ? opts->bundle : ".", NULL);
+        if (!bundle)
+                return ctr_err_sys(err, errno, "bundle", "%s", opts->bundle ? opts->bundle : ".");
+        int r = ctr_oci_spec_load(bundle, s, err);
+        if (r < 0)
+                return r;
+        for (char **w = s->warnings; w && *w; w++)
+                fprintf(stderr, "ctr: warning: %s: %s\n", id, *w);
+        _cleanup_close_ int lock = lock_root(o, err);
+        if (lock < 0)
+                return lock;
+        _cleanup_free_ char *dir = dir_of(o, id);
+        if (mkdir(dir, 0711) < 0)
+                return errno == EEXIST ? ctr_err(err, EEXIST, "container", "container '%s' already exists", id)
+                                       : ctr_err_sys(err, errno, "state", "create %s", dir);
+        struct ctr_oci_create_opts o2 = *opts;
+        o2.bundle = bundle;
+        r = do_create(o, id, &o2, s, ret, err);
+        if (r < 0)
+                ctr_rm_rf(dir);
+        return r;
+}
+
+int ctr_oci_create(const struct ctr_oci *o, const char *id, const struct ctr_oci_create_opts *c, struct ctr_error *err)
+{
+        struct ctr_oci_spec s;
+        struct created cr = {0};
+        int r = create_common(o, id, c, &cr, &s, err);
+        if (r < 0)
+                return r;
+        close(cr.pidfd);
+        free(cr.cgroup);
+        ctr_oci_spec_free(&s);
+        return 0;
+}
+
+/* --- start, state, kill, delete ---------------------------------------------------------------- */
+
+static int release(const struct ctr_oci *o, const char *id, struct ctr_error *err)
+{
+        _cleanup_free_ char *fifo = xasprintf("%s/%s/exec.fifo", o->root, id);
+        int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? ctr_err(err, EINVAL, "start", "container '%s' is not in the created state", id)
+                                       : ctr_err_sys(err, errno, "start", "open %s", fifo);
+        /* The writer opens when it sees us, writes one byte and execs. */
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
+        char b;
+        int n = -1;
+        for (int tries = 0; tries < 100; tries++) {
+                if (poll(&pf, 1, 100) > 0 && (n = (int)read(fd, &b, 1)) == 1)
+                        break;
+                if (n == 0 && tries > 10)
+                        break;
+        }
+        close(fd);
+        unlink(fifo);
+        if (n != 1)
+                return ctr_err(err, EIO, "start", "container '%s' did not start (its process is gone)", id);
+        return 0;
+}
+
+int ctr_oci_start(const struct ctr_oci *o, const char *id, struct ctr_error *err)
+{
+        struct oci_state st;
+        struct ctr_oci_spec s;
+        int r = load_state(o, id, &st, err);
+        if (r < 0)
+                return r;
+        const char *status = status_of(o, &st);
+        if (strcmp(status, "created")) {
+                r = ctr_err(err, EINVAL, "start", "container '%s' is %s, not created", id, status);
+                goto out;
+        }
+        if ((r = ctr_oci_spec_load(st.bundle, &s, err)) < 0)
+                goto out;
+        if ((r = release(o, id, err)) == 0) {
+                _cleanup_free_ char *sj = state_json(&st, "running", s.annotations);
+                /* A failing poststart hook is logged; the container runs on (runtime-spec). */
+                struct ctr_error herr = {0};
+                if (run_hooks(s.hooks[CTR_OCI_POSTSTART], s.n_hooks[CTR_OCI_POSTSTART], sj, -1, "poststart hook", &herr) < 0)
+                        fprintf(stderr, "ctr: warning: %s: %s: %s\n", id, herr.op, herr.msg);
+        }
+        ctr_oci_spec_free(&s);
+out:
+        oci_state_free(&st);
+        return r;
+}
+
+int ctr_oci_state(const struct ctr_oci *o, const char *id, char **ret_json, struct ctr_error *err)
+{
+        struct oci_state st;
+        int r = load_state(o, id, &st, err);
+        if (r < 0)
+                return r;
+        struct ctr_oci_spec s = {0};
+        struct ctr_error e2;
+        bool have = ctr_oci_spec_load(st.bundle, &s, &e2) == 0;
+        _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(true);
+        gen_state(g, &st, status_of(o, &st), have ? s.annotations : NULL);
+        *ret_json = xstrdup(ctr_json_gen_text(g, NULL));
+        if (have)
+                ctr_oci_spec_free(&s);
+        oci_state_free(&st);
+        return 0;
+}
+
+int ctr_oci_kill(const struct ctr_oci *o, const char *id, int sig, bool all, struct ctr_error *err)
+{
+        struct oci_state st;
+        int r = load_state(o, id, &st, err);
+        if (r < 0)
+                return r;
+        const char *status = status_of(o, &st);
+        if (!strcmp(status, "stopped")) {
+                r = ctr_err(err, ESRCH, "kill", "container '%s' is not running", id);
+                goto out;
+        }
+        if (all && st.cgroup) {
+                _cleanup_free_ pid_t *pids = NULL;
+                size_t n = 0;
+                if (sig == SIGKILL)
+                        r = ctr_cgroup_kill(st.cgroup, err);
+                else if (ctr_cgroup_procs(st.cgroup, &pids, &n) == 0)
+                        for (size_t i = 0; i < n; i++)
+                                kill(pids[i], sig);
+                goto out;
+        }
+        int pidfd = ctr_pidfd_open(st.pid, 0);
+        if (pidfd < 0 || !ctr_proc_alive(st.pid, st.start)) {
+                r = ctr_err(err, ESRCH, "kill", "container '%s' is not running", id);
+        } else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+                r = ctr_err_sys(err, errno, "kill", "signal %d to %d", sig, (int)st.pid);
+        if (pidfd >= 0)
+                close(pidfd);
+out:
+        oci_state_free(&st);
+        return r;
+}
+
+static int destroy(const struct ctr_oci *o, struct oci_state *st, struct ctr_error *err)
+{
+        struct ctr_oci_spec s = {0};
+        struct ctr_error e2 = {0};
+        bool have = ctr_oci_spec_load(st->bundle, &s, &e2) == 0;
+        if (st->cgroup) {
+                ctr_cgroup_freeze(st->cgroup, false, 1000, &e2);
+                ctr_cgroup_kill(st->cgroup, &e2);
+                if (ctr_cgroup_remove(st->cgroup, 5000, err) < 0) {
+                        if (have)
+                                ctr_oci_spec_free(&s);
+                        return -err->errnum;
+                }
+        }
+        if (have) {
+                _cleanup_free_ char *sj = state_json(st, "stopped", s.annotations);
+                if (run_hooks(s.hooks[CTR_OCI_POSTSTOP], s.n_hooks[CTR_OCI_POSTSTOP], sj, -1, "poststop hook", &e2) < 0)
+                        fprintf(stderr, "ctr: warning: %s: %s: %s\n", st->id, e2.op, e2.msg);
+                ctr_oci_spec_free(&s);
+        }
+        _cleanup_free_ char *dir = dir_of(o, st->id);
+        int r = ctr_rm_rf(dir);
+        return r < 0 ? ctr_err_sys(err, -r, "delete", "remove %s", dir) : 0;
+}
+
+int ctr_oci_delete(const struct ctr_oci *o, const char *id, bool force, struct ctr_error *err)
+{
+        struct oci_state st;
+        int r = load_state(o, id, &st, err);
+        if (r < 0) {
+                /* A half-created container (no state yet) is cleaned up by a forced delete. */
+                _cleanup_free_ char *dir = dir_of(o, id);
+                if (force && r == -ENOENT && ctr_oci_id_valid(id) && access(dir, F_OK) == 0)
+                        return ctr_rm_rf(dir);
+                return r;
+        }
+        const char *status = status_of(o, &st);
+        if (strcmp(status, "stopped") && !force) {
+                r = ctr_err(err, EBUSY, "delete", "container '%s' is %s; stop it first or use --force", id, status);
+                goto out;
+        }
+        r = destroy(o, &st, err);
+out:
+        oci_state_free(&st);
+        return r;
+}
+
+int ctr_oci_pause(const struct ctr_oci *o, const char *id, bool pause, struct ctr_error *err)
+{
+        struct oci_state st;
+        int r = load_state(o, id, &st, err);
+        if (r < 0)
+                return r;
+        const char *status = status_of(o, &st);
+        if (strcmp(status, pause ? "running" : "paused"))
+                r = ctr_err(err, EINVAL, pause ? "pause" : "resume", "container '%s' is %s", id, status);
+        else
+                r = ctr_cgroup_freeze(st.cgroup, pause, 5000, err);
+        oci_state_free(&st);
+        return r;
+}
+
+int ctr_oci_pids(const struct ctr_oci *o, const char *id, pid_t **ret, size_t *ret_n, struct ctr_error *err)
+{
+        struct oci_state st;
+        int r = load_state(o, id, &st, err);
+        if (r < 0)
+                return r;
+        *ret = NULL;
+        *ret_n = 0;
+        if (strcmp(status_of(o, &st), "stopped") && (r = ctr_cgroup_procs(st.cgroup, ret, ret_n)) < 0)
+                r = ctr_err_sys(err, -r, "ps", "read the processes of %s", st.cgroup);
+        oci_state_free(&st);
+        return r < 0 ? r : 0;
+}
+
+int ctr_oci_list(const struct ctr_oci *o, char **ret_json, struct ctr_error *err)
+{
+        _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(true);
+        ctr_json_arr_open(g);
+        DIR *d = opendir(o->root);
+        if (d) {
+                struct dirent *de;
+                while ((de = readdir(d))) {
+                        struct oci_state st;
+                        struct ctr_error e2;
+                        if (de->d_name[0] == '.' || load_state(o, de->d_name, &st, &e2) < 0)
+                                continue;
+                        gen_state(g, &st, status_of(o, &st), NULL);
+                        oci_state_free(&st);
+                }
+                closedir(d);
+        } else if (errno != ENOENT)
+                return ctr_err_sys(err, errno, "list", "open %s", o->root);
+        ctr_json_arr_close(g);
+        *ret_json = xstrdup(ctr_json_gen_text(g, NULL));
+        return 0;
+}
+
+/* --- run --------------------------------------------------------------------------------------- */
+
+int ctr_oci_run(const struct ctr_oci *o, const char *id, const struct ctr_oci_create_opts *c, bool detach,
+                int *ret_status, struct ctr_error *err)
+{
+        struct ctr_oci_spec s;
+        struct created cr = {0};
+        *ret_status = 125;
+        int r = create_common(o, id, c, &cr, &s, err);
+        if (r < 0)
+                return r;
+        ctr_oci_spec_free(&s);
+        r = ctr_oci_start(o, id, err);
+        if (r < 0 || detach) {
+                if (r < 0) {
+                        struct ctr_error e2;
+                        ctr_oci_delete(o, id, true, &e2);
+                } else
+                        *ret_status = 0;
+                close(cr.pidfd);
+                free(cr.cgroup);
+                return r;
+        }
+        /* Signals for the container go to it while we wait. */
+        sigset_t fwd, old;
+        sigemptyset(&fwd);
+        int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+        for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+                sigaddset(&fwd, sigs[i]);
+        sigprocmask(SIG_BLOCK, &fwd, &old);
+        for (;;) {
+                siginfo_t si = {0};
+                if (waitid(P_PIDFD, cr.pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
+                        *ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+                        break;
+                }
+                struct timespec ts = {0, 50 * 1000 * 1000};
+                int sig = sigtimedwait(&fwd, NULL, &ts);
+                if (sig > 0)
+                        syscall(SYS_pidfd_send_signal, cr.pidfd, sig, NULL, 0);
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        close(cr.pidfd);
+        free(cr.cgroup);
+        return ctr_oci_delete(o, id, true, err);
+}
+
+/* --- exec -------------------------------------------------------------------------------------- */
+
+static int exec_process_spec(const struct ctr_oci_spec *s, const struct ctr_oci_exec_opts *e,
+                             struct ctr_oci_process *ret, struct ctr_error *err)
+{
+        if (e->process_file) {
+                _cleanup_free_ char *text = NULL;
+                int r = ctr_read_file(e->process_file, 1 << 20, &text, NULL);
+                if (r < 0)
+                        return ctr_err_sys(err, -r, "exec", "read %s", e->process_file);
+                if (ctr_oci_process_parse(text, ret, err) < 0) {
+                        ctr_err_prefix(err, "%s", e->process_file);
+                        return -EINVAL;
+                }
+                return 0;
+        }
+        if (!e->args || !e->args[0])
+                return ctr_err(err, EINVAL, "exec", "no command given (and no --process)");
+        /* The container's process, with what the command line changes. */
+        const struct ctr_oci_process *p = &s->process;
+        *ret = *p;
+        ret->args = strv_copy(e->args);
+        ret->env = strv_copy(p->env);
+        for (char **v = e->env; v && *v; v++)
+                strv_push(&ret->env, *v);
+        ret->cwd = xstrdup(e->cwd ? e->cwd : p->cwd ? p->cwd : "/");
+        ret->additional_gids = NULL;
+        ret->n_additional_gids = 0;
+        ret->rlimits = NULL;
+        ret->n_rlimits = 0;
+        ret->terminal = e->tty;
+        ret->no_new_privileges = p->no_new_privileges || e->no_new_privs;
+        for (char **c = e->cap_add; c && *c; c++) {
+                ctr_capmask m;
+                if (ctr_caps_parse(*c, &m, err) < 0)
+                        return -EINVAL;
+                ret->bounding |= m, ret->effective |= m, ret->permitted |= m;
+        }
+        if (e->user) {
+                unsigned u, g = 0;
+                int n = sscanf(e->user, "%u:%u", &u, &g);
+                if (n < 1)
+                        return ctr_err(err, EINVAL, "exec", "--user '%s' is not UID[:GID]", e->user);
+                ret->uid = u;
+                ret->gid = n == 2 ? g : 0;
+        }
+        return 0;
+}
+
+int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_exec_opts *e, int *ret_status,
+                 struct ctr_error *err)
+{
+        struct oci_state st;
+        struct ctr_oci_spec s = {0};
+        struct ctr_oci_process pr = {0};
+        __attribute__((cleanup(ctr_seccomp_prog_free))) struct ctr_seccomp_prog prog = {0};
+        _cleanup_close_ int pidfd = -1, cgfd = -1, ownpid = -1, console = -1, cpidfd = -1;
+        int sv[2] = {-1, -1};
+        *ret_status = 125;
+        int r = load_state(o, id, &st, err);
+        if (r < 0)
+                return r;
+        const char *status = status_of(o, &st);
+        if (strcmp(status, "running") && strcmp(status, "created")) {
+                r = ctr_err(err, EINVAL, "exec", "container '%s' is %s", id, status);
+                goto out;
+        }
+        if ((r = ctr_oci_spec_load(st.bundle, &s, err)) < 0 || (r = exec_process_spec(&s, e, &pr, err)) < 0)
+                goto out;
+        if (pr.terminal && !e->console_socket) {
+                r = ctr_err(err, EINVAL, "exec", "--tty needs --console-socket");
+                goto out;
+        }
+        struct ctr_seccomp_spec sc = {.profile = "unconfined", .object = s.seccomp, .caps = pr.bounding};
+        if (s.seccomp && (r = ctr_seccomp_compile(&sc, &prog, err)) < 0)
+                goto out;
+        pidfd = ctr_pidfd_open(st.pid, 0);
+        if (pidfd < 0 || !ctr_proc_alive(st.pid, st.start)) {
+                r = ctr_err(err, ESRCH, "exec", "container '%s' has no process", id);
+                goto out;
+        }
+        cgfd = st.cgroup ? open(st.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (e->console_socket && (console = connect_console(e->console_socket, err)) < 0) {
+                r = console;
+                goto out;
+        }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                r = ctr_err_sys(err, errno, "exec", "socketpair");
+                goto out;
+        }
+        ownpid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+        if (ownpid < 0 || setns(pidfd, CLONE_NEWPID) < 0) {
+                r = ctr_err_sys(err, errno, "exec", "join the pid namespace");
+                goto out;
+        }
+        bool move;
+        pid_t pid = ctr_clone_into_cgroup(0, cgfd, &cpidfd, &move);
+        if (pid == 0) {
+                struct ctr_error cerr = {0};
+                close(sv[0]);
+                char init[64];
+                snprintf(init, sizeof(init), "/proc/%d/ns/user", (int)st.pid);
+                struct stat a, b;
+                bool userns = stat("/proc/self/ns/user", &a) == 0 && stat(init, &b) == 0 && a.st_ino != b.st_ino;
+                int types = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP |
+                            (userns ? CLONE_NEWUSER : 0);
+                if (setns(pidfd, types) < 0)
+                        ctr_err_sys(&cerr, errno, "exec", "join the container's namespaces"), ctr_sync_die(sv[1], &cerr, 125);
+                if (chdir("/") < 0)
+                        _exit(125);
+                if (pr.terminal && setup_console(console, false, &cerr) < 0)
+                        ctr_sync_die(sv[1], &cerr, 125);
+                if (console >= 0)
+                        close(console);
+                if (apply_process(&pr, &prog, &cerr) < 0)
+                        ctr_sync_die(sv[1], &cerr, 125);
+                syscall(SYS_close_range, 3 + e->preserve_fds, ~0U, 1U << 2);
+                for (int fd = 3; fd < 3 + e->preserve_fds; fd++)
+                        fcntl(fd, F_SETFD, 0);
+                ctr_reset_signals();
+                exec_process(&pr);
+                int en = errno;
+                ctr_err_sys(&cerr, en, "exec", "%s", pr.args[0]);
+                ctr_sync_die(sv[1], &cerr, en == ENOENT ? 127 : 126);
+        }
+        setns(ownpid, CLONE_NEWPID);
+        close(sv[1]);
+        sv[1] = -1;
+        if (pid < 0) {
+                r = ctr_err_sys(err, -pid, "clone3", "create the exec process");
+                goto out;
+        }
+        if (move && st.cgroup)
+                ctr_cgroup_enter(st.cgroup, pid, err);
+        struct ctr_sync_msg m;
+        int q = ctr_sync_recv(sv[0], &m, NULL);
+        if (q > 0 && m.step == CTR_SYNC_ERROR) {
+                err->errnum = m.errnum > 0 ? m.errnum : EIO;
+                memcpy(err->op, m.op, sizeof(err->op));
+                memcpy(err->msg, m.msg, sizeof(err->msg));
+                waitpid(pid, NULL, 0);
+                *ret_status = m.exit_code;
+                r = -err->errnum;
+                goto out;
+        }
+        if (e->pid_file) {
+                char v[16];
+                snprintf(v, sizeof(v), "%d", (int)pid);
+                int w = ctr_write_atomic(e->pid_file, v, strlen(v), 0644);
+                if (w < 0) {
+                        r = ctr_err_sys(err, -w, "exec", "write the pid file %s", e->pid_file);
+                        goto out;
+                }
+        }
+        if (e->detach) {
+                *ret_status = 0;
+                r = 0;
+                goto out;
+        }
+        siginfo_t si = {0};
+        while (waitid(P_PIDFD, cpidfd, &si, WEXITED) < 0 && errno == EINTR)
+                ;
+        *ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+        r = 0;
+out:
+        for (int k = 0; k < 2; k++)
+                if (sv[k] >= 0)
+                        close(sv[k]);
+        if (e->process_file)
+                ctr_oci_process_free(&pr);
+        else if (pr.args) {
+                strv_free(pr.args);
+                strv_free(pr.env);
+                free(pr.cwd);
+        }
+        ctr_oci_spec_free(&s);
+        oci_state_free(&st);
+        return r;
+}
+
+/* --- features ---------------------------------------------------------------------------------- */
+
+char *ctr_oci_features(void)
+{
+        static const char *const hooks[] = {"prestart", "createRuntime", "createContainer", "startContainer",
+                                            "poststart", "poststop"};
+        static const char *const mo[] = {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
+                                         "mand", "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime",
+                                         "nostrictatime", "nosuid", "private", "rbind", "relatime", "remount", "ro",
+                                         "rprivate", "rshared", "rslave", "runbindable", "rw", "shared", "slave",
+                                         "strictatime", "suid", "sync", "unbindable"};
+        static const char *const ns[] = {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"};
+        static const char *const acts[] = {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                                           "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
+        static const char *const archs[] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+        _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(true);
+        ctr_json_obj_open(g);
+        kv_str(g, "ociVersionMin", "1.0.0");
+        kv_str(g, "ociVersionMax", OCI_VERSION);
+        kv_strs(g, "hooks", hooks, ARRAY_SIZE(hooks));
+        kv_strs(g, "mountOptions", mo, ARRAY_SIZE(mo));
+        ctr_json_key_(g, "linux");
+        ctr_json_obj_open(g);
+        kv_strs(g, "namespaces", ns, ARRAY_SIZE(ns));
+        ctr_json_key_(g, "cgroup");
+        ctr_json_obj_open(g);
+        kv_bool(g, "v1", false);
+        kv_bool(g, "v2", true);
+        kv_bool(g, "systemd", false);
+        ctr_json_obj_close(g);
+        ctr_json_key_(g, "seccomp");
+        ctr_json_obj_open(g);
+        kv_bool(g, "enabled", true);
+        kv_strs(g, "actions", acts, ARRAY_SIZE(acts));
+        kv_strs(g, "archs", archs, ARRAY_SIZE(archs));
+        ctr_json_obj_close(g);
+        const char *lsm[] = {"apparmor", "selinux"};
+        for (size_t i = 0; i < ARRAY_SIZE(lsm); i++) {
+                ctr_json_key_(g, lsm[i]);
+                ctr_json_obj_open(g);
+                kv_bool(g, "enabled", false);
+                ctr_json_obj_close(g);
+        }
+        ctr_json_obj_close(g);
+        ctr_json_obj_close(g);
+        return xstrdup(ctr_json_gen_text(g, NULL));
+}
