@@ -258,10 +258,12 @@ static int mount_setattr_fd(int fd, bool recursive, uint64_t set, uint64_t clr)
 }
 
 
-/* mount_setattr attributes for the MS_* flags a bind mount can carry. */
-static uint64_t bind_attrs(unsigned long flags)
+/* mount_setattr attributes for the MS_* flags a bind mount can carry; *clr gets
+ * MOUNT_ATTR__ATIME when an atime mode is chosen (the kernel wants the old one cleared). */
+static uint64_t bind_attrs(unsigned long flags, uint64_t *clr)
 {
         uint64_t a = 0;
+        *clr = flags & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME) ? MOUNT_ATTR__ATIME : 0;
         if (flags & MS_RDONLY)
                 a |= MOUNT_ATTR_RDONLY;
         if (flags & MS_NOSUID)
@@ -310,10 +312,10 @@ static int do_bind(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *er
         fdpath(fd, p, sizeof(p));
         if (mount(op->source, p, NULL, MS_BIND | (op->flags & MS_REC), NULL) < 0)
                 return ctr_err_sys(err, errno, "mount", "bind %s on %s", op->source, op->target);
-        uint64_t attrs = bind_attrs(op->flags);
-        if (attrs) {
+        uint64_t clr, attrs = bind_attrs(op->flags, &clr);
+        if (attrs || clr) {
                 _cleanup_close_ int mfd = ctr_rootfs_open_in_root(rootfd, op->target, O_PATH);
-                if (mfd < 0 || mount_setattr_fd(mfd, op->flags & MS_REC, attrs, 0) < 0)
+                if (mfd < 0 || mount_setattr_fd(mfd, op->flags & MS_REC, attrs, clr) < 0)
                         return ctr_err_sys(err, mfd < 0 ? -mfd : errno, "mount", "make %s %s", op->target,
                                            attrs == MOUNT_ATTR_RDONLY ? "read-only" : "read-only/nosuid/nodev/noexec as asked");
         }
@@ -429,7 +431,10 @@ static int do_mount(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *e
 int ctr_rootfs_plan_execute(const struct ctr_mount_plan *p, struct ctr_error *err)
 {
         /* Nothing we do below may propagate back to the host's mount table. */
-        if (mount(NULL, "/", NULL, p->root_propagation ? p->root_propagation : MS_REC | MS_PRIVATE, NULL) < 0)
+        if (p->shared_ns) {
+                /* No mount namespace of our own (an OCI config without one): the mounts are
+                 * made where the caller lives, and its propagation stays as it is. */
+        } else if (mount(NULL, "/", NULL, p->root_propagation ? p->root_propagation : MS_REC | MS_PRIVATE, NULL) < 0)
                 return ctr_err_sys(err, errno, "mount", "set the propagation of /");
         if (p->overlay) {
                 if (mount("overlay", p->rootfs, "overlay", 0, p->overlay) < 0)

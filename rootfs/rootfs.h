@@ -41,6 +41,7 @@ struct ctr_mount_plan {
         struct ctr_mnt_op *ops;
         size_t n, cap;
         unsigned long root_propagation; /* of "/" before anything is mounted; 0 = MS_REC|MS_PRIVATE */
+        bool shared_ns; /* no private mount namespace: leave the propagation of "/" alone */
 };
 
 struct ctr_bind {

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -88,6 +87,7 @@ struct oci_state {
         char *id, *bundle, *rootfs, *created, *cgroup;
         pid_t pid;
         uint64_t start;
+        bool shared_mntns; /* no mount namespace of its own: its mounts are in ours */
 };
 
 static void oci_state_free(struct oci_state *s)
@@ -116,6 +116,8 @@ static int save_state(const struct ctr_oci *o, const struct oci_state *s, struct
         kv_str(g, "rootfs", s->rootfs);
         kv_str(g, "created", s->created);
         kv_str(g, "cgroup", s->cgroup);
+        ctr_json_key_(g, "shared_mntns");
+        ctr_json_boolean(g, s->shared_mntns);
         ctr_json_obj_close(g);
         size_t len;
         const char *text = ctr_json_gen_text(g, &len);
@@ -149,11 +151,24 @@ static int load_state(const struct ctr_oci *o, const char *id, struct oci_state 
                 s->pid = (pid_t)ctr_json_int(v);
         if ((v = ctr_json_get(doc, "start_time")) && ctr_json_is_integer(v))
                 s->start = (uint64_t)ctr_json_int(v);
+        if ((v = ctr_json_get(doc, "shared_mntns")) && ctr_json_type(v) == CTR_JSON_BOOL)
+                s->shared_mntns = ctr_json_bool(v);
         if (!s->bundle || !s->pid) {
                 oci_state_free(s);
                 return ctr_err(err, EIO, "state", "%s is incomplete", path);
         }
         return 0;
+}
+
+/* The config as it was at create (ROOT/ID/config.json): later edits of the bundle's file must
+ * not change a container that exists. */
+static int load_spec(const struct ctr_oci *o, const struct oci_state *st, struct ctr_oci_spec *s, struct ctr_error *err)
+{
+        _cleanup_free_ char *path = xasprintf("%s/%s/config.json", o->root, st->id), *text = NULL;
+        int r = ctr_read_file(path, 16 << 20, &text, NULL);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "state", "read %s", path);
+        return ctr_oci_spec_parse(text, st->bundle, s, err);
 }
 
 static bool fifo_exists(const struct ctr_oci *o, const char *id)
@@ -207,6 +222,9 @@ static char *state_json(const struct oci_state *s, const char *status, const ctr
         return xstrdup(ctr_json_gen_text(g, NULL));
 }
 
+static int destroy(const struct ctr_oci *o, struct oci_state *st, struct ctr_error *err);
+static void unmount_under(const char *rootfs);
+
 /* --- hooks -------------------------------------------------------------------------------------- */
 
 /* Run hooks in order with the state on stdin; join_pidfd >= 0 runs them in that process's
@@ -259,6 +277,17 @@ static int run_hooks(const struct ctr_oci_hook *hooks, size_t n, const char *sta
                                        WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
         }
         return 0;
+}
+
+/* poststart and poststop: a failing hook is a warning, and the rest still run. */
+static void run_hooks_warn(const struct ctr_oci_hook *hooks, size_t n, const char *state, const char *id,
+                           const char *what)
+{
+        for (size_t i = 0; i < n; i++) {
+                struct ctr_error e = {0};
+                if (run_hooks(&hooks[i], 1, state, -1, what, &e) < 0)
+                        fprintf(stderr, "ctr: warning: %s: %s: %s\n", id, e.op, e.msg);
+        }
 }
 
 /* --- the container's process -------------------------------------------------------------- */
@@ -460,7 +489,19 @@ static int chroot_into(const char *rootfs, struct ctr_error *err)
 static int apply_process(const struct ctr_oci_process *pr, const struct ctr_seccomp_prog *prog, struct ctr_error *err)
 {
         for (size_t i = 0; i < pr->n_rlimits; i++) {
-                struct rlimit rl = {.rlim_cur = pr->rlimits[i].soft, .rlim_max = pr->rlimits[i].hard};
+                struct rlimit rl = {.rlim_cur = pr->rlimits[i].soft, .rlim_max = pr->rlimits[i].hard}, cur;
+                if (setrlimit(pr->rlimits[i].resource, &rl) == 0)
+                        continue;
+                /* Raising a hard limit takes CAP_SYS_RESOURCE, which some hosts do not give
+                 * even to root: the limit is capped at what this process has, with a warning
+                 * (engines ask for 1048576 open files by default). */
+                if (errno != EPERM || getrlimit(pr->rlimits[i].resource, &cur) < 0 || rl.rlim_max <= cur.rlim_max)
+                        return ctr_err_sys(err, errno, "rlimits", "set limit %d", pr->rlimits[i].resource);
+                fprintf(stderr, "ctr: warning: rlimit %d: hard limit %llu above this host's %llu, capped\n",
+                        pr->rlimits[i].resource, (unsigned long long)rl.rlim_max, (unsigned long long)cur.rlim_max);
+                rl.rlim_max = cur.rlim_max;
+                if (rl.rlim_cur > rl.rlim_max)
+                        rl.rlim_cur = rl.rlim_max;
                 if (setrlimit(pr->rlimits[i].resource, &rl) < 0)
                         return ctr_err_sys(err, errno, "rlimits", "set limit %d", pr->rlimits[i].resource);
         }
@@ -534,6 +575,7 @@ static void __attribute__((noreturn)) child_main(struct child *c)
 
         struct ctr_mount_plan plan;
         build_plan(s, c->bundle, &plan, &err);
+        plan.shared_ns = !ctr_oci_spec_ns(s, CLONE_NEWNS);
         if (ctr_rootfs_plan_execute(&plan, &err) < 0)
                 ctr_sync_die(c->sock, &err, 1);
         ctr_rootfs_plan_free(&plan);
@@ -544,7 +586,13 @@ static void __attribute__((noreturn)) child_main(struct child *c)
                 _exit(1);
         pid_t host_pid = m.exit_code; /* our pid as the host sees it, for the hooks' state */
 
-        if ((c->opts->no_pivot ? chroot_into(s->root_path, &err) : ctr_rootfs_pivot(s->root_path, &err)) < 0)
+        bool own_mntns = ctr_oci_spec_ns(s, CLONE_NEWNS) != NULL;
+        if (!own_mntns) {
+                /* Sharing the caller's mount namespace: pivot_root or a move would change the
+                 * root of every process in it; a plain chroot changes only ours. */
+                if (chroot(s->root_path) < 0 || chdir("/") < 0)
+                        ctr_err_sys(&err, errno, "chroot", "%s", s->root_path), ctr_sync_die(c->sock, &err, 1);
+        } else if ((c->opts->no_pivot ? chroot_into(s->root_path, &err) : ctr_rootfs_pivot(s->root_path, &err)) < 0)
                 ctr_sync_die(c->sock, &err, 1);
         if (s->rootfs_propagation & (MS_SHARED | MS_UNBINDABLE) && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
                 ctr_err_sys(&err, errno, "mount", "set the propagation of /"), ctr_sync_die(c->sock, &err, 1);
@@ -556,7 +604,7 @@ static void __attribute__((noreturn)) child_main(struct child *c)
                 ctr_sync_die(c->sock, &err, 1);
         if (c->console >= 0)
                 close(c->console);
-        if (apply_process(&s->process, c->prog, &err) < 0)
+        if (s->has_process && apply_process(&s->process, c->prog, &err) < 0)
                 ctr_sync_die(c->sock, &err, 1);
 
         /* Everything but stdio, the preserved fds and the fifo closes at exec. */
@@ -569,11 +617,13 @@ static void __attribute__((noreturn)) child_main(struct child *c)
         /* Blocks until `start` opens the other end. */
         int w = open(fifo, O_WRONLY | O_CLOEXEC);
         if (w < 0 || write(w, "0", 1) != 1) {
-                fprintf(stderr, "ctr: container %s: open the exec fifo: %m\n", s->hostname ? s->hostname : "");
+                fprintf(stderr, "ctr: container %s: open the exec fifo: %m\n", c->id);
                 _exit(1);
         }
-        close(w);
+        /* w stays open until exec closes it: its EOF tells start the program runs. */
         close(c->fifo);
+        if (!s->has_process)
+                _exit(1);
         if (s->n_hooks[CTR_OCI_START_CONTAINER]) {
                 /* Part of start, inside the container, before the program runs. */
                 struct oci_state st = {.id = (char *)c->id, .bundle = (char *)c->bundle, .rootfs = s->root_path,
@@ -651,10 +701,6 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
         pid_t pid = -1;
         int pidfd = -1;
 
-        if (!s->has_process)
-                return ctr_err(err, EINVAL, "config.json", "process is missing: there is nothing to run");
-        if (!ctr_oci_spec_ns(s, CLONE_NEWNS))
-                return ctr_err(err, EINVAL, "config.json", "linux.namespaces needs a mount namespace");
         if (s->process.terminal && !opts->console_socket)
                 return ctr_err(err, EINVAL, "console", "process.terminal is true but no --console-socket was given");
         struct ctr_cg_host host;
@@ -688,7 +734,9 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
         if (r < 0)
                 goto fail;
 
-        if (mkfifo(fifo, 0622) < 0) {
+        /* Writable by the container's root even when a user namespace leaves it unmapped
+         * (chmod: the umask would take the bits away). */
+        if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0) {
                 r = ctr_err_sys(err, errno, "create", "mkfifo %s", fifo);
                 goto fail;
         }
@@ -790,7 +838,8 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
         ctr_sync_send(sv[0], CTR_SYNC_GO, NULL, 0, -1);
 
         struct oci_state st = {.id = xstrdup(id), .bundle = xstrdup(opts->bundle), .rootfs = xstrdup(s->root_path),
-                               .cgroup = xstrdup(cgpath), .pid = pid};
+                               .cgroup = xstrdup(cgpath), .pid = pid,
+                               .shared_mntns = !ctr_oci_spec_ns(s, CLONE_NEWNS)};
         char created[64];
         now_rfc3339(created, sizeof(created));
         st.created = xstrdup(created);
@@ -811,8 +860,7 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
                 if (m.step == SYNC_HOOKS) {
                         st.start = ctr_proc_starttime(pid);
                         _cleanup_free_ char *sj = state_json(&st, "creating", s->annotations);
-                        if ((r = run_hooks(s->hooks[CTR_OCI_PRESTART], s->n_hooks[CTR_OCI_PRESTART], sj, -1, "prestart hook", err)) < 0 ||
-                            (r = run_hooks(s->hooks[CTR_OCI_CREATE_RUNTIME], s->n_hooks[CTR_OCI_CREATE_RUNTIME], sj, -1,
+                        if ((r = run_hooks(s->hooks[CTR_OCI_CREATE_RUNTIME], s->n_hooks[CTR_OCI_CREATE_RUNTIME], sj, -1,
                                            "createRuntime hook", err)) < 0 ||
                             (r = run_hooks(s->hooks[CTR_OCI_CREATE_CONTAINER], s->n_hooks[CTR_OCI_CREATE_CONTAINER], sj,
                                            pidfd, "createContainer hook", err)) < 0)
@@ -864,22 +912,9 @@ fail:
                 ctr_cgroup_remove(cgpath, 2000, &e2);
         }
         unlink(fifo);
+        if (!ctr_oci_spec_ns(s, CLONE_NEWNS))
+                unmount_under(s->root_path);
         return r;
-}
-
-static int lock_root(const struct ctr_oci *o, struct ctr_error *err)
-{
-        if (ctr_mkdir_p(o->root, 0711) < 0)
-                return ctr_err_sys(err, errno, "state", "create %s", o->root);
-        _cleanup_free_ char *lock = xasprintf("%s/.lock", o->root);
-        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return ctr_err_sys(err, errno, "state", "open %s", lock);
-        if (flock(fd, LOCK_EX) < 0) {
-                close(fd);
-                return ctr_err_sys(err, errno, "state", "lock %s", lock);
-        }
-        return fd;
 }
 
 static int create_common(const struct ctr_oci *o, const char *id, const struct ctr_oci_create_opts *opts,
@@ -895,16 +930,22 @@ static int create_common(const struct ctr_oci *o, const char *id, const struct c
                 return r;
         for (char **w = s->warnings; w && *w; w++)
                 fprintf(stderr, "ctr: warning: %s: %s\n", id, *w);
-        _cleanup_close_ int lock = lock_root(o, err);
-        if (lock < 0)
-                return lock;
+        /* mkdir is the uniqueness check; no lock is held (the waiting process would inherit it). */
+        if (ctr_mkdir_p(o->root, 0711) < 0)
+                return ctr_err_sys(err, errno, "state", "create %s", o->root);
         _cleanup_free_ char *dir = dir_of(o, id);
         if (mkdir(dir, 0711) < 0)
                 return errno == EEXIST ? ctr_err(err, EEXIST, "container", "container '%s' already exists", id)
                                        : ctr_err_sys(err, errno, "state", "create %s", dir);
         struct ctr_oci_create_opts o2 = *opts;
         o2.bundle = bundle;
-        r = do_create(o, id, &o2, s, ret, err);
+        _cleanup_free_ char *src = xasprintf("%s/config.json", bundle), *copy = xasprintf("%s/config.json", dir),
+                            *text = NULL;
+        size_t len;
+        if ((r = ctr_read_file(src, 16 << 20, &text, &len)) < 0 || (r = ctr_write_atomic(copy, text, len, 0600)) < 0)
+                r = ctr_err_sys(err, -r, "state", "keep a copy of %s", src);
+        else
+                r = do_create(o, id, &o2, s, ret, err);
         if (r < 0)
                 ctr_rm_rf(dir);
         return r;
@@ -925,6 +966,7 @@ int ctr_oci_create(const struct ctr_oci *o, const char *id, const struct ctr_oci
 
 /* --- start, state, kill, delete ---------------------------------------------------------------- */
 
+
 static int release(const struct ctr_oci *o, const char *id, struct ctr_error *err)
 {
         _cleanup_free_ char *fifo = xasprintf("%s/%s/exec.fifo", o->root, id);
@@ -942,10 +984,17 @@ static int release(const struct ctr_oci *o, const char *id, struct ctr_error *er
                 if (n == 0 && tries > 10)
                         break;
         }
-        close(fd);
         unlink(fifo);
-        if (n != 1)
+        if (n != 1) {
+                close(fd);
                 return ctr_err(err, EIO, "start", "container '%s' did not start (its process is gone)", id);
+        }
+        /* Then EOF: the write end closes when the program is executed (or the process dies). */
+        int fl = fcntl(fd, F_GETFL);
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+        while (read(fd, &b, 1) > 0)
+                ;
+        close(fd);
         return 0;
 }
 
@@ -953,6 +1002,7 @@ int ctr_oci_start(const struct ctr_oci *o, const char *id, struct ctr_error *err
 {
         struct oci_state st;
         struct ctr_oci_spec s;
+        _cleanup_free_ char *pre = NULL;
         int r = load_state(o, id, &st, err);
         if (r < 0)
                 return r;
@@ -961,14 +1011,28 @@ int ctr_oci_start(const struct ctr_oci *o, const char *id, struct ctr_error *err
                 r = ctr_err(err, EINVAL, "start", "container '%s' is %s, not created", id, status);
                 goto out;
         }
-        if ((r = ctr_oci_spec_load(st.bundle, &s, err)) < 0)
+        if ((r = load_spec(o, &st, &s, err)) < 0)
                 goto out;
+        if (!s.has_process) {
+                /* Nothing to run: the waiting process goes, the container is stopped. */
+                kill(st.pid, SIGKILL);
+                r = ctr_err(err, EINVAL, "start", "config.json of '%s' has no process to run", id);
+                ctr_oci_spec_free(&s);
+                goto out;
+        }
+        pre = state_json(&st, "created", s.annotations);
+        if ((r = run_hooks(s.hooks[CTR_OCI_PRESTART], s.n_hooks[CTR_OCI_PRESTART], pre, -1, "prestart hook", err)) < 0) {
+                /* A failed prestart hook stops the container and the lifecycle goes on to
+                 * delete (runtime-spec lifecycle, step 9). */
+                struct ctr_error e2 = {0};
+                ctr_oci_spec_free(&s);
+                destroy(o, &st, &e2);
+                goto out;
+        }
         if ((r = release(o, id, err)) == 0) {
                 _cleanup_free_ char *sj = state_json(&st, "running", s.annotations);
                 /* A failing poststart hook is logged; the container runs on (runtime-spec). */
-                struct ctr_error herr = {0};
-                if (run_hooks(s.hooks[CTR_OCI_POSTSTART], s.n_hooks[CTR_OCI_POSTSTART], sj, -1, "poststart hook", &herr) < 0)
-                        fprintf(stderr, "ctr: warning: %s: %s: %s\n", id, herr.op, herr.msg);
+                run_hooks_warn(s.hooks[CTR_OCI_POSTSTART], s.n_hooks[CTR_OCI_POSTSTART], sj, id, "poststart hook");
         }
         ctr_oci_spec_free(&s);
 out:
@@ -984,7 +1048,7 @@ int ctr_oci_state(const struct ctr_oci *o, const char *id, char **ret_json, stru
                 return r;
         struct ctr_oci_spec s = {0};
         struct ctr_error e2;
-        bool have = ctr_oci_spec_load(st.bundle, &s, &e2) == 0;
+        bool have = load_spec(o, &st, &s, &e2) == 0;
         _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(true);
         gen_state(g, &st, status_of(o, &st), have ? s.annotations : NULL);
         *ret_json = xstrdup(ctr_json_gen_text(g, NULL));
@@ -1027,11 +1091,31 @@ out:
         return r;
 }
 
+/* A container without a mount namespace of its own mounted into ours, below its rootfs: those
+ * mounts go with it, deepest first. In a private namespace this finds nothing. */
+static void unmount_under(const char *rootfs)
+{
+        _cleanup_free_ char *text = NULL;
+        if (ctr_read_file("/proc/self/mountinfo", 4 << 20, &text, NULL) < 0)
+                return;
+        size_t len = strlen(rootfs);
+        char **found = NULL;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                char mp[4096];
+                if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) == 1 && !strncmp(mp, rootfs, len) &&
+                    (mp[len] == '/' || mp[len] == 0))
+                        strv_push(&found, mp);
+        }
+        for (size_t n = strv_len(found); n > 0; n--)
+                umount2(found[n - 1], MNT_DETACH);
+        strv_free(found);
+}
+
 static int destroy(const struct ctr_oci *o, struct oci_state *st, struct ctr_error *err)
 {
         struct ctr_oci_spec s = {0};
         struct ctr_error e2 = {0};
-        bool have = ctr_oci_spec_load(st->bundle, &s, &e2) == 0;
+        bool have = load_spec(o, st, &s, &e2) == 0;
         if (st->cgroup) {
                 ctr_cgroup_freeze(st->cgroup, false, 1000, &e2);
                 ctr_cgroup_kill(st->cgroup, &e2);
@@ -1040,13 +1124,24 @@ static int destroy(const struct ctr_oci *o, struct oci_state *st, struct ctr_err
                                 ctr_oci_spec_free(&s);
                         return -err->errnum;
                 }
+                /* Empty parents ctr made under its own ctr.slice (a relative cgroupsPath
+                 * "a/b") go too; elsewhere the engine owns the hierarchy. */
+                _cleanup_free_ char *up = xstrdup(st->cgroup);
+                for (char *slash; (slash = strrchr(up, '/'));) {
+                        *slash = 0;
+                        const char *base = strrchr(up, '/');
+                        if (!strstr(up, "/" CTR_CGROUP_PARENT "/") || (base && !strcmp(base + 1, CTR_CGROUP_PARENT)) ||
+                            rmdir(up) < 0)
+                                break;
+                }
         }
         if (have) {
                 _cleanup_free_ char *sj = state_json(st, "stopped", s.annotations);
-                if (run_hooks(s.hooks[CTR_OCI_POSTSTOP], s.n_hooks[CTR_OCI_POSTSTOP], sj, -1, "poststop hook", &e2) < 0)
-                        fprintf(stderr, "ctr: warning: %s: %s: %s\n", st->id, e2.op, e2.msg);
+                run_hooks_warn(s.hooks[CTR_OCI_POSTSTOP], s.n_hooks[CTR_OCI_POSTSTOP], sj, st->id, "poststop hook");
                 ctr_oci_spec_free(&s);
         }
+        if (st->shared_mntns && st->rootfs)
+                unmount_under(st->rootfs);
         _cleanup_free_ char *dir = dir_of(o, st->id);
         int r = ctr_rm_rf(dir);
         return r < 0 ? ctr_err_sys(err, -r, "delete", "remove %s", dir) : 0;
@@ -1240,7 +1335,7 @@ int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_e
                 r = ctr_err(err, EINVAL, "exec", "container '%s' is %s", id, status);
                 goto out;
         }
-        if ((r = ctr_oci_spec_load(st.bundle, &s, err)) < 0 || (r = exec_process_spec(&s, e, &pr, err)) < 0)
+        if ((r = load_spec(o, &st, &s, err)) < 0 || (r = exec_process_spec(&s, e, &pr, err)) < 0)
                 goto out;
         if (pr.terminal && !e->console_socket) {
                 r = ctr_err(err, EINVAL, "exec", "--tty needs --console-socket");

@@ -216,9 +216,10 @@ static int parse_capset(const ctr_json *caps, const char *key, ctr_capmask *ret,
                 return -EINVAL;
         for (char **n = names; n && *n; n++) {
                 ctr_capmask m;
-                /* Capabilities this kernel lacks are skipped, as runc does with a warning. */
-                if (ctr_caps_parse(*n, &m, err) < 0)
-                        continue;
+                if (ctr_caps_parse(*n, &m, err) < 0) {
+                        ctr_err_prefix(err, "config.json: process.capabilities.%s", key);
+                        return -EINVAL;
+                }
                 *ret |= m;
         }
         return 0;

@@ -136,9 +136,21 @@ int ctr_caps_set(ctr_capmask m, struct ctr_error *err)
 
 int ctr_caps_set_sets(ctr_capmask eff, ctr_capmask perm, ctr_capmask inh, ctr_capmask amb, struct ctr_error *err)
 {
-        cap_t caps = cap_init();
-        if (!caps)
+        cap_t caps = cap_init(), cur = cap_get_proc();
+        if (!caps || !cur) {
+                cap_free(caps);
+                cap_free(cur);
                 return ctr_err_sys(err, errno, "capabilities", "cap_init");
+        }
+        /* What this process does not hold (a host without CAP_SYS_RESOURCE) it cannot give. */
+        ctr_capmask have = 0;
+        for (int c = 0; c <= last_cap(); c++) {
+                cap_flag_value_t v = CAP_CLEAR;
+                if (cap_get_flag(cur, c, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+                        have |= BIT(c);
+        }
+        cap_free(cur);
+        eff &= have, perm &= have, inh &= have, amb &= have;
         const struct {
                 ctr_capmask m;
                 cap_flag_t f;

@@ -433,7 +433,18 @@ static int add_profile_rules(scmp_filter_ctx ctx, const struct profile *p, const
                                 return ctr_err(err, EINVAL, "seccomp profile", "%s: names must be strings", where);
                         if (nameset_has(overridden, ctr_json_string(v)))
                                 continue;
-                        if (add_rule(ctx, action, ctr_json_string(v), (unsigned)n, cmp, err) < 0)
+                        /* libseccomp ANDs a rule's comparisons and takes one per argument;
+                         * profiles that list several for one argument mean any of them (as
+                         * runc reads them): one rule each. */
+                        bool same_arg = false;
+                        for (size_t x = 0; x < n; x++)
+                                for (size_t y = x + 1; y < n; y++)
+                                        same_arg |= cmp[x].arg == cmp[y].arg;
+                        if (same_arg) {
+                                for (size_t x = 0; x < n; x++)
+                                        if (add_rule(ctx, action, ctr_json_string(v), 1, &cmp[x], err) < 0)
+                                                return -EINVAL;
+                        } else if (add_rule(ctx, action, ctr_json_string(v), (unsigned)n, cmp, err) < 0)
                                 return -EINVAL;
                 }
         }

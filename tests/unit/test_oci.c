@@ -18,7 +18,7 @@ static const char full[] =
         " \"hostname\": \"box\", \"domainname\": \"example\","
         " \"process\": {\"terminal\": true, \"user\": {\"uid\": 1000, \"gid\": 100, \"umask\": 63,"
         "   \"additionalGids\": [5, 6]}, \"args\": [\"sh\", \"-c\", \"true\"], \"env\": [\"PATH=/bin\", \"A=b=c\"],"
-        "   \"cwd\": \"/work\", \"capabilities\": {\"bounding\": [\"CAP_KILL\", \"CAP_NET_RAW\", \"CAP_NO_SUCH\"],"
+        "   \"cwd\": \"/work\", \"capabilities\": {\"bounding\": [\"CAP_KILL\", \"CAP_NET_RAW\"],"
         "   \"effective\": [\"CAP_KILL\"], \"permitted\": [\"CAP_KILL\"], \"ambient\": [\"CAP_KILL\"]},"
         "   \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"hard\": 1024, \"soft\": 512},"
         "                {\"type\": \"RLIMIT_CORE\", \"hard\": 18446744073709551615, \"soft\": 18446744073709551615}],"
@@ -68,7 +68,7 @@ Test(oci, parses_every_field)
         cr_assert_str_eq(p->args[2], "true");
         cr_assert_str_eq(p->env[1], "A=b=c");
         cr_assert_str_eq(p->cwd, "/work");
-        cr_assert_eq(p->bounding, (1ULL << CAP_KILL) | (1ULL << CAP_NET_RAW), "an unknown capability is skipped");
+        cr_assert_eq(p->bounding, (1ULL << CAP_KILL) | (1ULL << CAP_NET_RAW));
         cr_assert_eq(p->ambient, 1ULL << CAP_KILL);
         cr_assert_eq(p->inheritable, 0);
         cr_assert_eq(p->n_rlimits, 2);
@@ -158,6 +158,9 @@ Test(oci, errors_name_the_field)
                  " \"hostID\": 1, \"size\": 1}]}}",
                  "need a user namespace"},
                 {"{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"r\"}, \"hostname\": \"h\"}", "uts namespace"},
+                {"{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": [\"a\"],"
+                 " \"capabilities\": {\"bounding\": [\"CAP_TEST\"]}}}",
+                 "'CAP_TEST' is not a capability"},
                 {"{\"ociVersion\": \"1.0.0\", \"root\": {\"path\": \"r\"}, \"linux\": {\"devices\": [{\"path\": \"/dev/x\","
                  " \"type\": \"c\"}]}}",
                  "needs major and minor"},
