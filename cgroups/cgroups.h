@@ -116,6 +116,28 @@ int ctr_cgroup_stats(const char *path, struct ctr_cg_stats *ret);
 /* "KEY VALUE" lines (cpu.stat, memory.events): the value of key, or -ENOENT. */
 int ctr_cgroup_keyed(const char *text, const char *key, uint64_t *ret);
 
+/* --- cgroup v1 hierarchies (cgroups/v1.c), for the OCI runtime on hybrid and legacy hosts ---- */
+
+/* Values as the runtime-spec gives them (v1's own units); 0 or "" = unset. */
+struct ctr_cg_v1 {
+        uint64_t cpu_shares, cpu_period, rt_period;
+        int64_t cpu_quota, rt_runtime;
+        char cpus[64], mems[64];
+        int64_t memory_limit, memory_reservation, memory_swap; /* -1 = unlimited */
+        int64_t pids_limit;                                    /* -1 = unlimited */
+        uint16_t blkio_weight;
+        const struct ctr_cg_device *devices; /* allowed besides the standard ones */
+        size_t n_devices;
+};
+
+/* Any v1 controller hierarchy mounted (named ones like name=systemd do not count). */
+bool ctr_cgroup_v1_available(void);
+/* REL (a path below each hierarchy's root) in every v1 hierarchy: made, limited, and pid moved
+ * in. REL under memory's process_api (reserved on these machines) is refused. */
+int ctr_cgroup_v1_enter(const char *rel, const struct ctr_cg_v1 *v, pid_t pid, struct ctr_error *err);
+/* Remove REL from every hierarchy (it must be empty), and empty parents under ctr.slice. */
+void ctr_cgroup_v1_remove(const char *rel);
+
 /* --- device control (BPF_CGROUP_DEVICE, cgroups/devices.c) -------------------------------- */
 
 enum { CTR_DEV_READ = 1, CTR_DEV_WRITE = 2, CTR_DEV_MKNOD = 4, CTR_DEV_RWM = 7 };

@@ -84,7 +84,7 @@ static void kv_strs(struct ctr_json_gen *g, const char *k, const char *const *v,
 /* --- on-disk state ------------------------------------------------------------------------- */
 
 struct oci_state {
-        char *id, *bundle, *rootfs, *created, *cgroup;
+        char *id, *bundle, *rootfs, *created, *cgroup, *cgroup_v1; /* cgroup_v1: REL in the v1 hierarchies */
         pid_t pid;
         uint64_t start;
         bool shared_mntns; /* no mount namespace of its own: its mounts are in ours */
@@ -97,6 +97,7 @@ static void oci_state_free(struct oci_state *s)
         free(s->rootfs);
         free(s->created);
         free(s->cgroup);
+        free(s->cgroup_v1);
         *s = (struct oci_state){0};
 }
 
@@ -116,6 +117,7 @@ static int save_state(const struct ctr_oci *o, const struct oci_state *s, struct
         kv_str(g, "rootfs", s->rootfs);
         kv_str(g, "created", s->created);
         kv_str(g, "cgroup", s->cgroup);
+        kv_str(g, "cgroup_v1", s->cgroup_v1);
         ctr_json_key_(g, "shared_mntns");
         ctr_json_boolean(g, s->shared_mntns);
         ctr_json_obj_close(g);
@@ -142,8 +144,8 @@ static int load_state(const struct ctr_oci *o, const char *id, struct oci_state 
                 return -EINVAL;
         const ctr_json *v;
         s->id = xstrdup(id);
-        char **strs[] = {&s->bundle, &s->rootfs, &s->created, &s->cgroup};
-        const char *keys[] = {"bundle", "rootfs", "created", "cgroup"};
+        char **strs[] = {&s->bundle, &s->rootfs, &s->created, &s->cgroup, &s->cgroup_v1};
+        const char *keys[] = {"bundle", "rootfs", "created", "cgroup", "cgroup_v1"};
         for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
                 if ((v = ctr_json_get(doc, keys[i])) && ctr_json_type(v) == CTR_JSON_STRING)
                         *strs[i] = xstrdup(ctr_json_string(v));
@@ -697,6 +699,8 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
         _cleanup_close_ int cgfd = -1, fifofd = -1, console = -1, ownpid = -1, joinpid = -1;
         __attribute__((cleanup(ctr_seccomp_prog_free))) struct ctr_seccomp_prog prog = {0};
         struct child c = {.spec = s, .opts = opts, .console = -1};
+        struct ctr_cg_v1 v1 = {0};
+        bool entered_v1 = false;
         int r, sv[2] = {-1, -1};
         pid_t pid = -1;
         int pidfd = -1;
@@ -711,8 +715,10 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
          * for it by default more often than the user did). */
         struct ctr_cg_limits limits = s->resources.limits;
         struct ctr_error lerr = {0};
+        bool have_v1 = ctr_cgroup_v1_available();
         if (s->resources.any && ctr_cgroup_check_limits(&host, &limits, &lerr) < 0) {
-                fprintf(stderr, "ctr: warning: %s: %s; running without the resource limits\n", id, lerr.msg);
+                if (!have_v1)
+                        fprintf(stderr, "ctr: warning: %s: %s; running without the resource limits\n", id, lerr.msg);
                 limits = (struct ctr_cg_limits){0};
         }
         if ((r = ctr_cgroup_create_path(&host, rel, &limits, &cgpath, &cgfd, err)) < 0)
@@ -730,9 +736,13 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
                                                             .minor = s->devices[i].minor,
                                                             .access = CTR_DEV_RWM};
         r = ctr_cgroup_device_filter(cgfd, devs, nd, err);
-        free(devs);
-        if (r < 0)
+        if (r < 0) {
+                free(devs);
                 goto fail;
+        }
+        v1 = s->resources.v1;
+        v1.devices = devs;
+        v1.n_devices = nd;
 
         /* Writable by the container's root even when a user namespace leaves it unmapped
          * (chmod: the umask would take the bits away). */
@@ -823,6 +833,12 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
         }
         if (move && (r = ctr_cgroup_enter(cgpath, pid, err)) < 0)
                 goto fail;
+        /* On a hybrid host the limits live in the v1 controllers, where engines look. */
+        if (have_v1) {
+                if ((r = ctr_cgroup_v1_enter(rel, &v1, pid, err)) < 0)
+                        goto fail;
+                entered_v1 = true;
+        }
         if (c.new_userns && ((r = write_idmap(pid, "uid_map", s->uid_mappings, s->n_uid_mappings, err)) < 0 ||
                              (r = write_idmap(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, err)) < 0))
                 goto fail;
@@ -839,6 +855,7 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
 
         struct oci_state st = {.id = xstrdup(id), .bundle = xstrdup(opts->bundle), .rootfs = xstrdup(s->root_path),
                                .cgroup = xstrdup(cgpath), .pid = pid,
+                               .cgroup_v1 = entered_v1 ? xstrdup(rel) : NULL,
                                .shared_mntns = !ctr_oci_spec_ns(s, CLONE_NEWNS)};
         char created[64];
         now_rfc3339(created, sizeof(created));
@@ -892,8 +909,10 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
         ret->pid = pid;
         ret->pidfd = pidfd;
         ret->cgroup = TAKE_PTR(cgpath);
+        free((void *)v1.devices);
         return 0;
 fail:
+        free((void *)v1.devices);
         if (pid > 0) {
                 kill(pid, SIGKILL);
                 while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
@@ -911,6 +930,8 @@ fail:
                 ctr_cgroup_kill(cgpath, &e2);
                 ctr_cgroup_remove(cgpath, 2000, &e2);
         }
+        if (entered_v1)
+                ctr_cgroup_v1_remove(rel);
         unlink(fifo);
         if (!ctr_oci_spec_ns(s, CLONE_NEWNS))
                 unmount_under(s->root_path);
@@ -1124,6 +1145,8 @@ static int destroy(const struct ctr_oci *o, struct oci_state *st, struct ctr_err
                                 ctr_oci_spec_free(&s);
                         return -err->errnum;
                 }
+                if (st->cgroup_v1)
+                        ctr_cgroup_v1_remove(st->cgroup_v1);
                 /* Empty parents ctr made under its own ctr.slice (a relative cgroupsPath
                  * "a/b") go too; elsewhere the engine owns the hierarchy. */
                 _cleanup_free_ char *up = xstrdup(st->cgroup);

@@ -499,14 +499,21 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
                 return 0;
         if (want(res, "memory", CTR_JSON_OBJECT, "linux.resources", "an object", &o, err) < 0)
                 return -EINVAL;
+        struct ctr_cg_v1 *v1 = &s->resources.v1;
         if ((r = get_int(o, "limit", "linux.resources.memory", -1, INT64_MAX, &x, err)) < 0)
                 return -EINVAL;
         if (r && x > 0)
                 l->memory = (uint64_t)x, s->resources.any = true;
+        if (r)
+                v1->memory_limit = x;
         if ((r = get_int(o, "reservation", "linux.resources.memory", -1, INT64_MAX, &x, err)) < 0)
                 return -EINVAL;
+        if (r)
+                v1->memory_reservation = x;
         if ((r = get_int(o, "swap", "linux.resources.memory", -1, INT64_MAX, &x, err)) < 0)
                 return -EINVAL;
+        if (r)
+                v1->memory_swap = x;
         /* v1's swap is memory+swap; v2's memory.swap.max is swap alone. */
         if (r && x > 0 && l->memory && (uint64_t)x >= l->memory)
                 l->memory_swap = (uint64_t)x - l->memory ? (uint64_t)x - l->memory : 1, s->resources.any = true;
@@ -517,6 +524,15 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
             get_int(o, "period", "linux.resources.cpu", 1000, 1000000, &period, err) < 0 ||
             get_int(o, "shares", "linux.resources.cpu", 0, 262144, &shares, err) < 0)
                 return -EINVAL;
+        int64_t rt_runtime = 0, rt_period = 0;
+        if (get_int(o, "realtimeRuntime", "linux.resources.cpu", -1, INT64_MAX, &rt_runtime, err) < 0 ||
+            get_int(o, "realtimePeriod", "linux.resources.cpu", 0, INT64_MAX, &rt_period, err) < 0)
+                return -EINVAL;
+        v1->cpu_shares = (uint64_t)shares;
+        v1->cpu_quota = quota;
+        v1->cpu_period = o && ctr_json_get(o, "period") ? (uint64_t)period : 0;
+        v1->rt_runtime = rt_runtime;
+        v1->rt_period = (uint64_t)rt_period;
         if (quota > 0)
                 l->cpus = (double)quota / (double)period, s->resources.any = true;
         if (shares > 0) /* v1 shares 2..262144 onto v2 weight 1..10000, as crun and systemd map it */
@@ -528,6 +544,7 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
                 if (!ctr_cgroup_cpuset_valid(ctr_json_string(cs)))
                         return BAD(err, "linux.resources.cpu.cpus '%s' is not a CPU list", ctr_json_string(cs));
                 snprintf(l->cpuset, sizeof(l->cpuset), "%s", ctr_json_string(cs)), s->resources.any = true;
+                snprintf(v1->cpus, sizeof(v1->cpus), "%s", ctr_json_string(cs));
         }
         if (want(o, "mems", CTR_JSON_STRING, "linux.resources.cpu", "a string", &cs, err) < 0)
                 return -EINVAL;
@@ -535,6 +552,7 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
                 if (!ctr_cgroup_cpuset_valid(ctr_json_string(cs)))
                         return BAD(err, "linux.resources.cpu.mems '%s' is not a node list", ctr_json_string(cs));
                 snprintf(l->cpuset_mems, sizeof(l->cpuset_mems), "%s", ctr_json_string(cs)), s->resources.any = true;
+                snprintf(v1->mems, sizeof(v1->mems), "%s", ctr_json_string(cs));
         }
         if (want(res, "pids", CTR_JSON_OBJECT, "linux.resources", "an object", &o, err) < 0)
                 return -EINVAL;
@@ -542,10 +560,14 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
                 return -EINVAL;
         if (r && x > 0)
                 l->pids = x, s->resources.any = true;
+        if (r)
+                v1->pids_limit = x;
         if (want(res, "blockIO", CTR_JSON_OBJECT, "linux.resources", "an object", &o, err) < 0)
                 return -EINVAL;
         if ((r = get_int(o, "weight", "linux.resources.blockIO", 0, 1000, &x, err)) < 0)
                 return -EINVAL;
+        if (r)
+                v1->blkio_weight = (uint16_t)x;
         /* blkio.weight 10..1000 has no per-cgroup v2 counterpart in ctr's limits (io.weight is
          * per device there); device rules below are what ctr applies. */
         const char *throttle[] = {"throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice",

@@ -79,7 +79,8 @@ struct ctr_oci_process {
 };
 
 struct ctr_oci_resources {
-        struct ctr_cg_limits limits;
+        struct ctr_cg_limits limits; /* for cgroup v2 */
+        struct ctr_cg_v1 v1;         /* the same in v1's terms, for hybrid hosts */
         bool any; /* something was asked for */
         struct ctr_cg_device *devices; /* allow rules; deny rules are the default */
         size_t n_devices;

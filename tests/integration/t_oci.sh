@@ -21,7 +21,8 @@ exec(sys.argv[2])
 json.dump(c, open(p, "w"), indent=1)
 EOF
 }
-set_config 'c["process"]["terminal"] = False; c["process"]["args"] = ["sleep", "100"]; c["hostname"] = "ocibox"'
+set_config 'c["process"]["terminal"] = False; c["process"]["args"] = ["sleep", "100"]; c["hostname"] = "ocibox"
+c["linux"]["resources"] = {"pids": {"limit": 77}, "cpu": {"shares": 512}}'
 id=$(cname oci)
 cg_rel=ctr.slice/oci-$id
 cg=$(ls -d /sys/fs/cgroup/unified 2>/dev/null || echo /sys/fs/cgroup)/$cg_rel
@@ -34,6 +35,13 @@ assert_eq "$(O state "$id" | json_field 'd["pid"]')" "$pid" "state pid = pid fil
 assert_eq "$(O state "$id" | json_field 'd["bundle"]')" "$b" "state bundle"
 [ -d "$cg" ] || fail "no cgroup $cg"
 grep -qx "$pid" "$cg/cgroup.procs" || fail "the process is not in $cg"
+# On a hybrid host the limits are applied in the v1 controllers too, where engines read them.
+v1=/sys/fs/cgroup/pids/$cg_rel
+if [ -d /sys/fs/cgroup/pids ] && [ "$(stat -fc %T /sys/fs/cgroup/pids)" = cgroupfs ]; then
+        assert_eq "$(cat "$v1/pids.max")" 77 "v1 pids.max"
+        grep -qx "$pid" "$v1/cgroup.procs" || fail "the process is not in $v1"
+        assert_eq "$(cat /sys/fs/cgroup/cpu/$cg_rel/cpu.shares)" 512 "v1 cpu.shares"
+fi
 O start "$id"
 assert_eq "$(state "$id")" running "after start"
 expect_125 "start twice" O start "$id" | grep -q "not created" || fail "start twice message"
@@ -65,10 +73,12 @@ for _ in $(seq 50); do [ "$(state "$id")" = stopped ] && break; sleep 0.1; done
 assert_eq "$(state "$id")" stopped "after kill"
 O delete "$id"
 [ -d "$cg" ] && fail "cgroup $cg left after delete"
+[ -d "$v1" ] && fail "v1 cgroup $v1 left after delete"
+ls -d /sys/fs/cgroup/*/ctr.slice 2>/dev/null | grep -v unified && fail "a v1 ctr.slice left after delete"
 expect_125 "state after delete" O state "$id" | grep -q "does not exist" || fail "state after delete message"
 
 # run: the process's status comes back; signals as 128+N; nothing remains.
-set_config 'c["process"]["args"] = ["sh", "-c", "exit 3"]'
+set_config 'c["process"]["args"] = ["sh", "-c", "exit 3"]; c["linux"].pop("resources")'
 st=0
 O run --bundle "$b" "$id" || st=$?
 assert_eq "$st" 3 "run's exit status"

@@ -14,9 +14,10 @@ P() {
 cleanup_podman() {
         P rm -af >/dev/null 2>&1
         P rmi -af >/dev/null 2>&1
-        # conmon's own cgroups (podman's, under its cgroupfs parent): empty ones go.
+        # conmon's own cgroups (podman's, under its cgroupfs parent): empty ones go (rmdir
+        # refuses the rest).
         for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do
-                [ -d "$d" ] && find "$d" -depth -type d -empty -delete 2>/dev/null
+                [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
         done
         rm -rf "$pm"
 }
