@@ -16,7 +16,8 @@
 #include "util.h"
 
 enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO,
-       OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE, OPT_CAP_ADD, OPT_CAP_DROP, OPT_NNP };
+       OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE, OPT_CAP_ADD, OPT_CAP_DROP, OPT_NNP,
+       OPT_USERNS };
 
 struct create_args {
         struct ctr_config cfg;
@@ -83,6 +84,7 @@ static int on_opt(int c, const char *arg, void *ud)
                 return 0;
         }
         case OPT_NNP: a->cfg.no_new_privs = true; return 0;
+        case OPT_USERNS: a->cfg.userns = true; return 0;
         case OPT_IO:
                 if (ctr_config_add_io(&a->cfg, arg, &a->err) < 0)
                         return a->bad = EXIT_CTR_FAILURE;
@@ -219,7 +221,7 @@ int cmd_create(int argc, char **argv)
                 {"mirror", required_argument, NULL, OPT_MIRROR}, {"server", required_argument, NULL, OPT_MIRROR},
                 {"storage", required_argument, NULL, OPT_STORAGE},
                 {"cap-add", required_argument, NULL, OPT_CAP_ADD}, {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
-                {"no-new-privs", no_argument, NULL, OPT_NNP},
+                {"no-new-privs", no_argument, NULL, OPT_NNP}, {"userns", no_argument, NULL, OPT_USERNS},
                 {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
         struct create_args a = {0};
         struct ctr_paths p = {0};

@@ -30,6 +30,13 @@ struct ctr_mount {
         bool readonly;
 };
 
+/* "security.idmap": the host ids root inside maps to, allocated at create (ctr-config(5)). */
+struct ctr_idmap {
+        uint32_t uid, gid;
+        uint32_t count; /* 0: none allocated */
+        bool chowned;   /* "shift": "chown": the tree was chowned at create instead of idmapped mounts */
+};
+
 struct ctr_limits {
         uint64_t memory;      /* bytes, 0 = unset */
         uint64_t memory_high; /* bytes, 0 = unset */
@@ -57,6 +64,8 @@ struct ctr_config {
         char **cap_add;       /* "security.capabilities": on top of the default set */
         char **cap_drop;
         bool no_new_privs;    /* "security.no_new_privs" for init and every exec */
+        bool userns;          /* "security.userns": root inside is an unprivileged host id */
+        struct ctr_idmap idmap;
         char **init;          /* argv of the container's init */
         char *hostname;
         struct ctr_limits limits;
