@@ -596,6 +596,23 @@ int ctr_cgroup_enter(const char *path, pid_t pid, struct ctr_error *err)
         return 0;
 }
 
+int ctr_cgroup_chown(const char *path, uid_t uid, gid_t gid, struct ctr_error *err)
+{
+        /* The kernel names the files a delegatee may write (cgroup.procs, cgroup.threads,
+         * cgroup.subtree_control, memory.oom.group, ...); older kernels lack the list. */
+        _cleanup_free_ char *list = NULL;
+        if (ctr_read_file("/sys/kernel/cgroup/delegate", 4096, &list, NULL) < 0)
+                list = xstrdup("cgroup.procs\ncgroup.threads\ncgroup.subtree_control\n");
+        if (chown(path, uid, gid) < 0)
+                return ctr_err_sys(err, errno, "cgroup", "give %s to %u:%u", path, (unsigned)uid, (unsigned)gid);
+        for (char *save = NULL, *f = strtok_r(list, "\n", &save); f; f = strtok_r(NULL, "\n", &save)) {
+                _cleanup_free_ char *fp = xasprintf("%s/%s", path, f);
+                if (chown(fp, uid, gid) < 0 && errno != ENOENT)
+                        return ctr_err_sys(err, errno, "cgroup", "give %s to %u:%u", fp, (unsigned)uid, (unsigned)gid);
+        }
+        return 0;
+}
+
 /* Read "key value" from cgroup.events. -1 when unreadable. */
 static int events_value(const char *path, const char *key)
 {

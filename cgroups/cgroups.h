@@ -87,6 +87,10 @@ int ctr_cgroup_update_limits(const struct ctr_cg_host *h, const char *path, cons
 /* True when path is a container cgroup created by ctr under this host's cgroup2 mount. */
 bool ctr_cgroup_path_ours(const struct ctr_cg_host *h, const char *path);
 
+/* Delegate the cgroup at path to uid:gid (root of a user-namespaced container), as systemd's
+ * cgroup delegation asks: the directory and the files /sys/kernel/cgroup/delegate lists. */
+int ctr_cgroup_chown(const char *path, uid_t uid, gid_t gid, struct ctr_error *err);
+
 int ctr_cgroup_enter(const char *path, pid_t pid, struct ctr_error *err);
 bool ctr_cgroup_populated(const char *path);
 /* SIGKILL every process in the cgroup (cgroup.kill, or one by one on old kernels). */

@@ -148,7 +148,7 @@ _ctr()
 
     local opts=
     case $verb in
-        create) opts='-t -r --dist --mirror --server --storage --cap-add --cap-drop --no-new-privs --seccomp --seccomp-allow --seccomp-deny --memory --cpus --pids --cpuset --cpuset-mems --io --net -p --publish --ip --ip6 --hostname -e -v --init --device' ;;
+        create) opts='-t -r --dist --mirror --server --storage --cap-add --cap-drop --no-new-privs --userns --seccomp --seccomp-allow --seccomp-deny --memory --cpus --pids --cpuset --cpuset-mems --io --net -p --publish --ip --ip6 --hostname -e -v --init --device' ;;
         start) opts='--foreground --ready-timeout' ;;
         template) [[ $sub == refresh ]] && opts='-r --dist --mirror --server' ;;
         stop) opts='-t --kill' ;;

@@ -301,7 +301,7 @@ static int do_bind(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *er
 {
         struct stat st;
         char p[64];
-        if (stat(op->source, &st) < 0)
+        if ((op->has_fd ? fstat(op->fd, &st) : stat(op->source, &st)) < 0)
                 return ctr_err_sys(err, errno, "mount", "bind source %s", op->source);
         int r = ensure_path(rootfd, op->target, S_ISDIR(st.st_mode), S_ISDIR(st.st_mode) ? 0755 : 0644);
         if (r < 0)
@@ -310,7 +310,10 @@ static int do_bind(int rootfd, const struct ctr_mnt_op *op, struct ctr_error *er
         if (fd < 0)
                 return ctr_err_sys(err, -fd, "mount", "open %s", op->target);
         fdpath(fd, p, sizeof(p));
-        if (mount(op->source, p, NULL, MS_BIND | (op->flags & MS_REC), NULL) < 0)
+        if (op->has_fd) {
+                if (syscall(SYS_move_mount, op->fd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return ctr_err_sys(err, errno, "mount", "attach %s on %s", op->source, op->target);
+        } else if (mount(op->source, p, NULL, MS_BIND | (op->flags & MS_REC), NULL) < 0)
                 return ctr_err_sys(err, errno, "mount", "bind %s on %s", op->source, op->target);
         uint64_t clr, attrs = bind_attrs(op->flags, &clr);
         if (attrs || clr) {
@@ -436,13 +439,18 @@ int ctr_rootfs_plan_execute(const struct ctr_mount_plan *p, struct ctr_error *er
                  * made where the caller lives, and its propagation stays as it is. */
         } else if (mount(NULL, "/", NULL, p->root_propagation ? p->root_propagation : MS_REC | MS_PRIVATE, NULL) < 0)
                 return ctr_err_sys(err, errno, "mount", "set the propagation of /");
-        if (p->overlay) {
+        if (p->attach_root) {
+                if (syscall(SYS_move_mount, p->root_mount_fd, "", p->root_target_fd, "",
+                            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return ctr_err_sys(err, errno, "mount", "attach the idmapped rootfs on %s", p->rootfs);
+        } else if (p->overlay) {
                 if (mount("overlay", p->rootfs, "overlay", 0, p->overlay) < 0)
                         return ctr_err_sys(err, errno, "mount", "overlay on %s (%s)", p->rootfs, p->overlay);
         } else if (mount(p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
                 return ctr_err_sys(err, errno, "mount", "bind rootfs %s", p->rootfs);
         /* Opened after the self-bind, so it refers to the mount that pivot_root will use. */
-        _cleanup_close_ int rootfd = open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int rootfd = p->attach_root ? openat(p->root_mount_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                                                    : open(p->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return ctr_err_sys(err, errno, "mount", "open rootfs %s", p->rootfs);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -33,6 +34,8 @@ struct ctr_mnt_op {
         bool chown;                /* mknod: give the node to uid:gid */
         uid_t uid;
         gid_t gid;
+        bool has_fd;   /* bind: attach the detached mount fd (open_tree) instead of binding source */
+        int fd;
 };
 
 struct ctr_mount_plan {
@@ -42,6 +45,10 @@ struct ctr_mount_plan {
         size_t n, cap;
         unsigned long root_propagation; /* of "/" before anything is mounted; 0 = MS_REC|MS_PRIVATE */
         bool shared_ns; /* no private mount namespace: leave the propagation of "/" alone */
+        /* User namespaces: the root is a detached mount made by the parent (idmapped), attached
+         * on root_target_fd (the rootfs directory, opened for the child in its mount namespace). */
+        bool attach_root;
+        int root_mount_fd, root_target_fd;
 };
 
 struct ctr_bind {
@@ -77,6 +84,20 @@ int ctr_rootfs_open_in_root(int rootfd, const char *path, int flags);
 /* Final name of path after following its symlinks inside rootfs ("systemd" for /sbin/init on a
  * systemd distribution); the path's own last component when it does not resolve. Caller frees. */
 char *ctr_rootfs_resolve_name(const char *rootfs, const char *path);
+
+/* Idmapped mounts (user namespaces). Each returns a detached mount (open_tree/fsmount) in
+ * *ret_fd for the child to attach with move_mount. userns_fd < 0 means no idmap: a plain clone. */
+int ctr_rootfs_idmapped_tree(const char *path, int userns_fd, bool recursive, int *ret_fd, struct ctr_error *err);
+/* overlayfs over an idmapped lower and an idmapped dir holding upper/ and work/. uid and gid are
+ * the host ids of root inside: overlay's own work files are made as them, through the layers. */
+int ctr_rootfs_idmapped_overlay(const char *lower, const char *dir, int userns_fd, uid_t uid, gid_t gid, int *ret_fd,
+                                struct ctr_error *err);
+/* 1 when path's filesystem takes an idmapped mount, 0 when it refuses (EINVAL, EOPNOTSUPP). */
+int ctr_rootfs_idmap_supported(const char *path, int userns_fd, struct ctr_error *err);
+/* The fallback without idmapped mounts: add uid/gid to every owner below count in the tree at
+ * dir (not crossing mounts), keeping setuid/setgid bits and file capabilities (rewritten for
+ * root uid). Ids already count or above are left alone, so hard links and reruns shift once. */
+int ctr_rootfs_shift_tree(const char *dir, uint32_t uid, uint32_t gid, uint32_t count, struct ctr_error *err);
 
 /* pivot_root into the plan's rootfs and detach the old root. */
 int ctr_rootfs_pivot(const char *rootfs, struct ctr_error *err);

@@ -17,7 +17,7 @@
 
 enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO,
        OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE, OPT_CAP_ADD, OPT_CAP_DROP, OPT_NNP,
-       OPT_SECCOMP, OPT_SECCOMP_ALLOW, OPT_SECCOMP_DENY };
+       OPT_SECCOMP, OPT_SECCOMP_ALLOW, OPT_SECCOMP_DENY, OPT_USERNS };
 
 struct create_args {
         struct ctr_config cfg;
@@ -93,6 +93,7 @@ static int on_opt(int c, const char *arg, void *ud)
                 if (ctr_config_add_seccomp(&a->cfg, c == OPT_SECCOMP_ALLOW, arg, &a->err) < 0)
                         return a->bad = EXIT_CTR_FAILURE;
                 return 0;
+        case OPT_USERNS: a->cfg.userns = true; return 0;
         case OPT_IO:
                 if (ctr_config_add_io(&a->cfg, arg, &a->err) < 0)
                         return a->bad = EXIT_CTR_FAILURE;
@@ -231,7 +232,7 @@ int cmd_create(int argc, char **argv)
                 {"cap-add", required_argument, NULL, OPT_CAP_ADD}, {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
                 {"no-new-privs", no_argument, NULL, OPT_NNP}, {"seccomp", required_argument, NULL, OPT_SECCOMP},
                 {"seccomp-allow", required_argument, NULL, OPT_SECCOMP_ALLOW},
-                {"seccomp-deny", required_argument, NULL, OPT_SECCOMP_DENY},
+                {"seccomp-deny", required_argument, NULL, OPT_SECCOMP_DENY}, {"userns", no_argument, NULL, OPT_USERNS},
                 {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
         struct create_args a = {0};
         struct ctr_paths p = {0};

@@ -198,6 +198,20 @@ static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const st
                         ctr_json_null(g);
                 ctr_json_key_(g, "cgroup");
                 ctr_json_str(g, live(v) ? v->st.cgroup : NULL);
+                ctr_json_key_(g, "idmap");
+                if (v->cfg.userns && v->cfg.idmap.count) {
+                        ctr_json_obj_open(g);
+                        ctr_json_key_(g, "uid");
+                        ctr_json_int_(g, v->cfg.idmap.uid);
+                        ctr_json_key_(g, "gid");
+                        ctr_json_int_(g, v->cfg.idmap.gid);
+                        ctr_json_key_(g, "count");
+                        ctr_json_int_(g, v->cfg.idmap.count);
+                        ctr_json_key_(g, "shift");
+                        ctr_json_str(g, v->cfg.idmap.chowned ? "chown" : "mount");
+                        ctr_json_obj_close(g);
+                } else
+                        ctr_json_null(g);
                 ctr_json_key_(g, "release");
                 ctr_json_str(g, v->cfg.template_release);
                 ctr_json_key_(g, "arch");
@@ -316,6 +330,13 @@ static void print_security(const struct view *v)
         _cleanup_free_ char *sec = ctr_seccomp_describe(&sc);
         printf("Security:    capabilities default%s%s%s%s, seccomp %s, no_new_privs %s\n", *add ? " +" : "", add,
                *drop ? " -" : "", drop, sec, v->cfg.no_new_privs ? "on" : "off");
+        if (v->cfg.userns && v->cfg.idmap.count) {
+                const struct ctr_idmap *m = &v->cfg.idmap;
+                printf("User ns:     uid 0-%u -> host %u-%u, gid 0-%u -> host %u-%u (%s)\n", m->count - 1, m->uid,
+                       m->uid + m->count - 1, m->count - 1, m->gid, m->gid + m->count - 1,
+                       m->chowned ? "tree chowned at create" : "idmapped mounts");
+        } else
+                printf("User ns:     none (root inside is the host's root)\n");
 }
 
 static void print_network(const struct ctr_paths *p, const struct view *v)

@@ -495,7 +495,49 @@ static int parse_seccomp(const ctr_json *v, struct ctr_config *c, struct ctr_err
         return 0;
 }
 
-/* "security": {"capabilities": {"add": [...], "drop": [...]}, "seccomp": {...}, "no_new_privs": false}. */
+
+/* "security.idmap": null or {"uid": HOST, "gid": HOST, "count": N, "shift": "mount"|"chown"}. */
+static int parse_idmap(const ctr_json *o, struct ctr_idmap *m, struct ctr_error *err)
+{
+        *m = (struct ctr_idmap){0};
+        if (ctr_json_type(o) == CTR_JSON_NULL)
+                return 0;
+        if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                return type_error(err, "security.idmap", "an object or null", o);
+        bool have[3] = {false};
+        for (size_t i = 0; i < ctr_json_len(o); i++) {
+                const char *k = ctr_json_key(o, i);
+                ctr_json *v = ctr_json_at(o, i);
+                static const char *const nums[] = {"uid", "gid", "count"};
+                uint32_t *dst[] = {&m->uid, &m->gid, &m->count};
+                bool done = false;
+                for (size_t j = 0; j < ARRAY_SIZE(nums) && !done; j++)
+                        if (!strcmp(k, nums[j])) {
+                                _cleanup_free_ char *key = xasprintf("security.idmap.%s", k);
+                                int64_t x;
+                                int r = get_int(v, key, j == 2 ? 1 : 0, UINT32_MAX, &x, err);
+                                if (r < 0)
+                                        return r;
+                                *dst[j] = (uint32_t)x;
+                                have[j] = done = true;
+                        }
+                if (done)
+                        continue;
+                if (!strcmp(k, "shift")) {
+                        const char *t = ctr_json_type(v) == CTR_JSON_STRING ? ctr_json_string(v) : NULL;
+                        if (!t || (strcmp(t, "mount") && strcmp(t, "chown")))
+                                return ctr_err(err, EINVAL, "config", "key 'security.idmap.shift' must be \"mount\" or \"chown\"");
+                        m->chowned = !strcmp(t, "chown");
+                } else
+                        return unknown_key(err, "security.idmap", k);
+        }
+        if (!have[0] || !have[1] || !have[2])
+                return ctr_err(err, EINVAL, "config", "key 'security.idmap' needs uid, gid and count");
+        return 0;
+}
+
+/* "security": {"capabilities": {"add": [...], "drop": [...]}, "seccomp": {...}, "no_new_privs": false,
+ * "userns": false, "idmap": null}. */
 static int parse_security(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
 {
         if (ctr_json_type(o) != CTR_JSON_OBJECT)
@@ -522,6 +564,12 @@ static int parse_security(const ctr_json *o, struct ctr_config *c, struct ctr_er
                         }
                 } else if (!strcmp(k, "seccomp"))
                         r = parse_seccomp(v, c, err);
+                else if (!strcmp(k, "userns")) {
+                        if (ctr_json_type(v) != CTR_JSON_BOOL)
+                                return type_error(err, "security.userns", "true or false", v);
+                        c->userns = ctr_json_bool(v);
+                } else if (!strcmp(k, "idmap"))
+                        r = parse_idmap(v, &c->idmap, err);
                 else
                         return unknown_key(err, "security", k);
                 if (r < 0)
@@ -868,6 +916,22 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
         }
         if (c->stop_signal && ctr_signal_from_name(c->stop_signal) < 0)
                 return ctr_err(err, EINVAL, "config", "key 'stop.signal': '%s' is not a signal", c->stop_signal);
+        if (c->idmap.count) {
+                const struct ctr_idmap *m = &c->idmap;
+                if (!c->userns)
+                        return ctr_err(err, EINVAL, "config", "key 'security.idmap' needs security.userns true");
+                if (!m->uid || !m->gid)
+                        return ctr_err(err, EINVAL, "config",
+                                       "key 'security.idmap': root inside must not be the host's root (uid and gid 0)");
+                if ((uint64_t)m->uid + m->count > (uint64_t)UINT32_MAX + 1 ||
+                    (uint64_t)m->gid + m->count > (uint64_t)UINT32_MAX + 1)
+                        return ctr_err(err, ERANGE, "config", "key 'security.idmap': the range passes 2^32");
+        }
+        if (c->userns && c->net_mode != CTR_NET_BRIDGE && c->net_mode != CTR_NET_NONE)
+                return ctr_err(err, EINVAL, "config",
+                               "key 'security.userns' needs network mode bridge or none, not %s (the host's network "
+                               "namespace belongs to the host's user namespace)",
+                               ctr_net_mode_name(c->net_mode));
         ctr_capmask caps;
         if (ctr_caps_compute(c->cap_add, c->cap_drop, &caps, err) < 0) {
                 ctr_err_prefix(err, "config: key 'security.capabilities'");
@@ -954,6 +1018,21 @@ char *ctr_config_to_json(const struct ctr_config *c)
         ctr_json_obj_close(g);
         ctr_json_key_(g, "no_new_privs");
         ctr_json_boolean(g, c->no_new_privs);
+        ctr_json_key_(g, "userns");
+        ctr_json_boolean(g, c->userns);
+        ctr_json_key_(g, "idmap");
+        if (c->idmap.count) {
+                ctr_json_obj_open(g);
+                ctr_json_key_(g, "uid");
+                ctr_json_int_(g, c->idmap.uid);
+                ctr_json_key_(g, "gid");
+                ctr_json_int_(g, c->idmap.gid);
+                ctr_json_key_(g, "count");
+                ctr_json_int_(g, c->idmap.count);
+                gen_str_or_null(g, "shift", c->idmap.chowned ? "chown" : "mount");
+                ctr_json_obj_close(g);
+        } else
+                ctr_json_null(g);
         ctr_json_obj_close(g);
         ctr_json_key_(g, "init");
         ctr_json_arr_open(g);
@@ -1113,7 +1192,7 @@ static const char *const settable_keys[] = {
         "hostname",   "init",          "network.mode", "network.bridge", "network.ipv4", "network.ipv6",      "stop.signal", "stop.timeout", "limits.memory",
         "limits.memory_high", "limits.memory_swap", "limits.cpus", "limits.cpu_weight", "limits.pids",
         "limits.cpuset", "limits.cpuset_mems", "limits.io", "autostart", "security.no_new_privs",
-        "security.seccomp.profile", NULL,
+        "security.seccomp.profile", "security.userns", NULL,
 };
 
 const char *const *ctr_config_keys(void)
@@ -1168,6 +1247,8 @@ int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, stru
                 v = c->no_new_privs ? "true" : "false";
         else if (!strcmp(key, "security.seccomp.profile"))
                 v = c->seccomp_profile ? c->seccomp_profile : "default";
+        else if (!strcmp(key, "security.userns"))
+                v = c->userns ? "true" : "false";
         else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high") ||
                  !strcmp(key, "limits.memory_swap")) {
                 uint64_t x = !strcmp(key, "limits.memory")        ? c->limits.memory
@@ -1223,6 +1304,15 @@ int ctr_config_set(struct ctr_config *c, const char *key, const char *value, str
                 if (*end || end == value || t < 0 || t > 86400)
                         return bad_value(err, key, value, "a number of seconds (0-86400)");
                 c->stop_timeout = (int)t;
+        } else if (!strcmp(key, "security.userns")) {
+                /* The tree's ownership was fixed for one mapping at create (chowned, or read
+                 * through idmapped mounts with files written inside stored unshifted). */
+                if (strcmp(value, "true") && strcmp(value, "false"))
+                        return bad_value(err, key, value, "true or false");
+                if (c->userns != !strcmp(value, "true"))
+                        return ctr_err(err, EINVAL, "config",
+                                       "key 'security.userns' is chosen at create and cannot change (create a new "
+                                       "container with or without --userns)");
         } else if (!strcmp(key, "autostart")) {
                 if (strcmp(value, "true") && strcmp(value, "false"))
                         return bad_value(err, key, value, "true or false");

@@ -31,6 +31,13 @@ struct ctr_mount {
         bool readonly;
 };
 
+/* "security.idmap": the host ids root inside maps to, allocated at create (ctr-config(5)). */
+struct ctr_idmap {
+        uint32_t uid, gid;
+        uint32_t count; /* 0: none allocated */
+        bool chowned;   /* "shift": "chown": the tree was chowned at create instead of idmapped mounts */
+};
+
 struct ctr_limits {
         uint64_t memory;      /* bytes, 0 = unset */
         uint64_t memory_high; /* bytes, 0 = unset */
@@ -61,6 +68,8 @@ struct ctr_config {
         char *seccomp_profile; /* "security.seccomp": NULL (default), "unconfined" or a file */
         char **seccomp_allow;  /* groups ("@mount") or syscalls, over the profile */
         char **seccomp_deny;
+        bool userns;          /* "security.userns": root inside is an unprivileged host id */
+        struct ctr_idmap idmap;
         char **init;          /* argv of the container's init */
         char *hostname;
         struct ctr_limits limits;

@@ -25,6 +25,7 @@
 #include "monitor.h"
 #include "network.h"
 #include "spawn.h"
+#include "userns.h"
 #include "util.h"
 
 const char *ctr_host_arch(void)
@@ -143,6 +144,19 @@ static bool interrupted(void)
         return sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM) || sigismember(&pending, SIGHUP);
 }
 
+/* Without idmapped mounts a user namespace's tree is chowned, so it cannot be the shared lower. */
+static int userns_no_overlay(const struct ctr_create_opts *o, const char *upper, const char *work, const char *where,
+                             struct ctr_error *err)
+{
+        if (o->storage && !strcmp(o->storage, "overlay"))
+                return ctr_err(err, EOPNOTSUPP, "storage",
+                               "--userns with overlay storage needs idmapped mounts, which %s refuses (use --storage dir)",
+                               where);
+        if (rmdir(upper) < 0 || rmdir(work) < 0)
+                return ctr_err_sys(err, errno, "create", "remove %s", upper);
+        return 0;
+}
+
 static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
                   struct ctr_error *err)
 {
@@ -220,6 +234,16 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
                 r = ctr_err_sys(err, errno, "create", "create %s", rootfs);
                 goto fail;
         }
+        /* A user namespace's range is taken first (a full range fails before any template work);
+         * a filesystem without idmapped mounts means a chowned private copy, never the shared lower. */
+        bool chown_tree = false;
+        if (cfg->userns && ((r = ctr_userns_allocate(p, cfg, tmp, err)) < 0 ||
+                            (r = ctr_userns_need_chown(&cfg->idmap, tmp, &chown_tree, err)) < 0))
+                goto fail;
+        if (chown_tree && overlay && (r = userns_no_overlay(o, upper, work, tmp, err)) < 0)
+                goto fail;
+        if (chown_tree)
+                overlay = false;
         struct ctr_template_args ta = {
                 .template = cfg->template_name,
                 .rootfs = rootfs,
@@ -240,6 +264,13 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
                         if (r < 0)
                                 goto fail;
                 }
+                if (overlay && cfg->userns && (r = ctr_userns_need_chown(&cfg->idmap, lower, &chown_tree, err)) < 0)
+                        goto fail;
+                if (chown_tree && overlay) {
+                        if ((r = userns_no_overlay(o, upper, work, lower, err)) < 0)
+                                goto fail;
+                        overlay = false;
+                }
                 if (overlay) {
                         free(cfg->storage_driver);
                         cfg->storage_driver = xstrdup("overlay");
@@ -255,6 +286,12 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
         r = ctr_rootfs_configure(&gs, err);
         if (r < 0)
                 goto fail;
+        if (chown_tree) {
+                cfg->idmap.chowned = true;
+                r = ctr_rootfs_shift_tree(rootfs, cfg->idmap.uid, cfg->idmap.gid, cfg->idmap.count, err);
+                if (r < 0)
+                        goto fail;
+        }
         if (!cfg->uuid)
                 cfg->uuid = ctr_uuid_new();
         r = ctr_config_validate(cfg, err);

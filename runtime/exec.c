@@ -134,6 +134,10 @@ static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (ctr_sync_recv(c->sock, &m, NULL) <= 0 || m.step != CTR_SYNC_GO)
                 _exit(125);
+        /* A user-namespaced container's other namespaces belong to its user namespace: join it
+         * too, and become its root (the user switch below makes that uid 0 inside). */
+        if (c->cfg->userns)
+                flags |= CLONE_NEWUSER;
         if (setns(c->pidfd, flags) < 0)
                 ctr_err_sys(&err, errno, "setns", "join the container's namespaces"), ctr_sync_die(c->sock, &err, 125);
 

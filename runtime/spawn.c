@@ -24,6 +24,7 @@
 #include "../netns/netns.h"
 #include "../rootfs/rootfs.h"
 #include "security/caps.h"
+#include "userns.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -246,17 +247,22 @@ int ctr_confine_prepare(const struct ctr_config *cfg, ctr_capmask *ret_caps, str
         return ctr_seccomp_compile(&sc, ret_prog, err);
 }
 
-static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int sock, ctr_capmask caps,
-                                                 const struct ctr_seccomp_prog *prog)
+static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int sock, struct ctr_userns_start *u,
+                                                 ctr_capmask caps, const struct ctr_seccomp_prog *prog)
 {
         struct ctr_error err = {0};
         struct ctr_sync_msg m;
 
         /* If the monitor dies, so does the container: nothing runs unmanaged. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int r = ctr_sync_recv(sock, &m, NULL);
-        if (r <= 0 || m.step != CTR_SYNC_GO)
+        int r, passed = -1;
+        /* A user namespace's child first gets its rootfs directory (see ctr_userns_after_clone). */
+        while ((r = ctr_sync_recv(sock, &m, &passed)) > 0 && m.step == CTR_SYNC_FD && u && u->plan.root_target_fd < 0)
+                u->plan.root_target_fd = passed;
+        if (r <= 0 || m.step != CTR_SYNC_GO || (u && u->plan.root_target_fd < 0))
                 _exit(1);
+        if (u && ctr_userns_become_root(&err) < 0)
+                ctr_sync_die(sock, &err, 1);
 
         if (unshare(CLONE_NEWCGROUP) < 0)
                 ctr_err_sys(&err, errno, "cgroup namespace", "unshare"), ctr_sync_die(sock, &err, 1);
@@ -267,10 +273,18 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
         if (s->cfg->net_mode == CTR_NET_NONE && ctr_net_loopback_up(&err) < 0)
                 ctr_sync_die(sock, &err, 1);
 
-        struct ctr_mount_plan plan;
-        if (ctr_spawn_mount_plan(s->cfg, s->rootfs, s->console_path, s->notify_dir, &plan, &err) < 0 ||
-            ctr_rootfs_plan_execute(&plan, &err) < 0 ||
-            ctr_rootfs_pivot(s->rootfs, &err) < 0)
+        struct ctr_mount_plan own, *plan = &own;
+        const char *root = s->rootfs;
+        char rootpath[64];
+        if (u) {
+                /* The plan the parent made, with the rootfs as a detached mount: after attaching,
+                 * that mount is reached through its fd, not through the host's 0700 directories. */
+                plan = &u->plan;
+                snprintf(rootpath, sizeof(rootpath), "/proc/self/fd/%d", plan->root_mount_fd);
+                root = rootpath;
+        } else if (ctr_spawn_mount_plan(s->cfg, s->rootfs, s->console_path, s->notify_dir, &own, &err) < 0)
+                ctr_sync_die(sock, &err, 1);
+        if (ctr_rootfs_plan_execute(plan, &err) < 0 || ctr_rootfs_pivot(root, &err) < 0)
                 ctr_sync_die(sock, &err, 1);
         if ((s->resolv_conf && write_guest_file("/etc/resolv.conf", NULL, s->resolv_conf, &err) < 0) ||
             (s->net_unit && write_guest_file("/etc/systemd/network/10-ctr-eth0.network", "/etc/systemd/network",
@@ -312,6 +326,14 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
         __attribute__((cleanup(ctr_seccomp_prog_free))) struct ctr_seccomp_prog prog = {0};
         if (ctr_confine_prepare(s->cfg, &caps, &prog, err) < 0)
                 return -err->errnum;
+        /* With a user namespace, every other namespace is born owned by it. */
+        __attribute__((cleanup(ctr_userns_start_free))) struct ctr_userns_start us = {0};
+        if (s->cfg->userns) {
+                flags |= CLONE_NEWUSER;
+                int q = ctr_userns_prepare(s, &us, err);
+                if (q < 0)
+                        return q;
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return ctr_err_sys(err, errno, "sync", "socketpair");
         pid_t pid = ctr_clone_into_cgroup(flags, s->cgroup_fd, &pidfd, &need_move);
@@ -322,7 +344,7 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
         }
         if (pid == 0) {
                 close(sv[0]);
-                child_main(s, sv[1], caps, &prog);
+                child_main(s, sv[1], s->cfg->userns ? &us : NULL, caps, &prog);
         }
         close(sv[1]);
         _cleanup_close_ int sock = sv[0];
@@ -331,6 +353,15 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
 
         if (need_move && (r = ctr_cgroup_enter(s->cgroup_path, pid, err)) < 0)
                 goto fail;
+        if (s->cfg->userns) {
+                _cleanup_close_ int target = -EBADF;
+                if ((r = ctr_userns_after_clone(s, pid, &target, err)) < 0)
+                        goto fail;
+                if (ctr_sync_send(sock, CTR_SYNC_FD, NULL, 0, target) < 0) {
+                        r = ctr_err(err, EIO, "sync", "the container's init died before setup");
+                        goto fail;
+                }
+        }
         if (s->before_go && (r = s->before_go(s->before_go_data, pid, pfd, err)) < 0)
                 goto fail;
         if (ctr_sync_send(sock, CTR_SYNC_GO, NULL, 0, -1) < 0) {

@@ -28,6 +28,7 @@ static const char usage[] =
         "facts: pid ppid hostname uid gid cwd cgroup mounts mountpoints root-mount nproc procs netdevs\n"
         "       capeff nonewprivs seccomp pidns mntns netns utsns ipcns cgroupns userns console dev tty\n"
         "       fds env:NAME readable:PATH writable:PATH masked:PATH sleep:SECONDS\n"
+        "       uidmap gidmap owner:PATH append:PATH\n"
         "       alloc:MB escape:WHAT (module kexec handle mknod sysrq sys-write sys-rw proc1 newproc-sys\n"
         "       reboot ptrace=PID devmem kcore bpf keyctl perf; ok means the attempt succeeded)\n"
         "Each fact prints one line KEY=VALUE (KEY is the fact as given); a value that could not be\n"
@@ -564,7 +565,34 @@ static int probe(const char *fact)
                 else
                         put(fact, "ok");
         }
-        else if (!strcmp(fact, "console"))
+        else if (!strcmp(fact, "uidmap") || !strcmp(fact, "gidmap")) {
+                /* The first line of the map, fields joined by single spaces: "0 1000000 65536". */
+                FILE *f = fopen(fact[0] == 'u' ? "/proc/self/uid_map" : "/proc/self/gid_map", "re");
+                unsigned long a, b, c;
+                if (!f)
+                        put_err(fact, errno);
+                else if (fscanf(f, "%lu %lu %lu", &a, &b, &c) != 3)
+                        put(fact, "unreadable");
+                else
+                        put(fact, "%lu %lu %lu", a, b, c);
+                if (f)
+                        fclose(f);
+        } else if (!strncmp(fact, "owner:", 6) && *arg) {
+                struct stat st;
+                if (lstat(arg, &st) < 0)
+                        put_err(fact, errno);
+                else
+                        put(fact, "%u:%u", (unsigned)st.st_uid, (unsigned)st.st_gid);
+        } else if (!strncmp(fact, "append:", 7) && *arg) {
+                /* Try to write to an existing file: 1, or the errno of the open or write. */
+                int fd = open(arg, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0 || write(fd, "x", 1) != 1)
+                        put_err(fact, errno);
+                else
+                        put(fact, "1");
+                if (fd >= 0)
+                        close(fd);
+        } else if (!strcmp(fact, "console"))
                 console(fact);
         else if (!strcmp(fact, "dev")) {
                 struct list l = {0};

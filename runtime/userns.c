@@ -1,0 +1,285 @@
+/* User-namespaced containers: allocation of a container's id range at create, the namespace's
+ * maps at start, and the detached mounts (idmapped rootfs, bind sources) the parent makes for a
+ * child that is no longer host root and cannot walk the host's private directories. */
+#define _GNU_SOURCE
+#include "userns.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../cgroups/cgroups.h"
+#include "security/subid.h"
+#include "spawn.h"
+#include "util.h"
+
+struct used {
+        struct ctr_idrange *uid, *gid;
+        size_t n;
+};
+
+static void used_add(struct used *u, const struct ctr_idmap *m)
+{
+        u->uid = realloc(u->uid, (u->n + 1) * sizeof(*u->uid));
+        u->gid = realloc(u->gid, (u->n + 1) * sizeof(*u->gid));
+        if (!u->uid || !u->gid)
+                abort();
+        u->uid[u->n] = (struct ctr_idrange){m->uid, m->count};
+        u->gid[u->n++] = (struct ctr_idrange){m->gid, m->count};
+}
+
+/* Ranges held by every container of this root, including creates and destroys in progress. */
+static int scan_used(const char *containers, struct used *u, struct ctr_error *err)
+{
+        DIR *d = opendir(containers);
+        if (!d)
+                return errno == ENOENT ? 0 : ctr_err_sys(err, errno, "userns", "read %s", containers);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/%s/config.json", containers, de->d_name);
+                struct ctr_config c;
+                struct ctr_error e = {0};
+                if (access(path, F_OK) < 0 || ctr_config_load(path, &c, &e) < 0)
+                        continue; /* not a container (yet), or one whose config ctr cannot start anyway */
+                if (c.userns && c.idmap.count)
+                        used_add(u, &c.idmap);
+                ctr_config_free(&c);
+        }
+        closedir(d);
+        return 0;
+}
+
+int ctr_userns_allocate(const struct ctr_paths *p, struct ctr_config *cfg, const char *dir, struct ctr_error *err)
+{
+        _cleanup_free_ struct ctr_idrange *du = NULL, *dg = NULL;
+        size_t ndu = 0, ndg = 0;
+        const char *fu = ctr_subid_path(0), *fg = ctr_subid_path(1);
+        int r = ctr_subid_load(fu, &du, &ndu, err);
+        if (r < 0 || (r = ctr_subid_load(fg, &dg, &ndg, err)) < 0)
+                return r;
+
+        _cleanup_free_ char *lockpath = xasprintf("%s/.idmap.lock", p->containers);
+        _cleanup_close_ int lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (lock < 0 || flock(lock, LOCK_EX) < 0)
+                return ctr_err_sys(err, errno, "userns", "lock %s", lockpath);
+        struct used u = {0};
+        r = scan_used(p->containers, &u, err);
+        uint32_t ub = 0, gb = 0;
+        if (r == 0 && ctr_subid_alloc(du, ndu, u.uid, u.n, CTR_IDMAP_COUNT, &ub) < 0)
+                r = ctr_err(err, ENOSPC, "userns",
+                            "no free range of %u subordinate uids for %s in %s (%zu containers hold one)",
+                            CTR_IDMAP_COUNT, CTR_SUBID_OWNER, fu, u.n);
+        if (r == 0 && ctr_subid_alloc(dg, ndg, u.gid, u.n, CTR_IDMAP_COUNT, &gb) < 0)
+                r = ctr_err(err, ENOSPC, "userns",
+                            "no free range of %u subordinate gids for %s in %s (%zu containers hold one)",
+                            CTR_IDMAP_COUNT, CTR_SUBID_OWNER, fg, u.n);
+        free(u.uid);
+        free(u.gid);
+        if (r < 0)
+                return r;
+        cfg->idmap = (struct ctr_idmap){.uid = ub, .gid = gb, .count = CTR_IDMAP_COUNT};
+        /* Written before the lock goes: the next create's scan sees this range. */
+        _cleanup_free_ char *cfgpath = xasprintf("%s/config.json", dir);
+        return ctr_config_save(cfgpath, cfg, err);
+}
+
+int ctr_userns_write_maps(pid_t pid, const struct ctr_idmap *m, struct ctr_error *err)
+{
+        char path[64], line[64];
+        const char *files[] = {"uid_map", "gid_map"};
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
+                snprintf(line, sizeof(line), "0 %u %u\n", i ? m->gid : m->uid, m->count);
+                int r = ctr_write_file(path, line);
+                if (r < 0)
+                        return ctr_err_sys(err, -r, "userns", "write %s (%.*s)", path, (int)strlen(line) - 1, line);
+        }
+        return 0;
+}
+
+int ctr_userns_open(const struct ctr_idmap *m, int *ret_fd, struct ctr_error *err)
+{
+        int pp[2];
+        if (pipe2(pp, O_CLOEXEC) < 0)
+                return ctr_err_sys(err, errno, "userns", "pipe");
+        pid_t pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+        if (pid == 0) {
+                char c;
+                close(pp[1]);
+                _exit(read(pp[0], &c, 1) < 0);
+        }
+        close(pp[0]);
+        if (pid < 0) {
+                close(pp[1]);
+                return ctr_err_sys(err, errno, "userns", "create a user namespace");
+        }
+        int r = ctr_userns_write_maps(pid, m, err);
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+        int fd = r < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+        if (r == 0 && fd < 0)
+                r = ctr_err_sys(err, errno, "userns", "open %s", path);
+        close(pp[1]);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        if (r < 0)
+                return r;
+        *ret_fd = fd;
+        return 0;
+}
+
+int ctr_userns_need_chown(const struct ctr_idmap *m, const char *path, bool *ret, struct ctr_error *err)
+{
+        const char *knob = getenv("CTR_IDMAP");
+        if (knob && !strcmp(knob, "chown")) {
+                *ret = true;
+                return 0;
+        }
+        if (knob && *knob && strcmp(knob, "mount"))
+                return ctr_err(err, EINVAL, "userns", "CTR_IDMAP='%s' is not chown or mount", knob);
+        _cleanup_close_ int ufd = -EBADF;
+        int r = ctr_userns_open(m, &ufd, err);
+        if (r < 0)
+                return r;
+        r = ctr_rootfs_idmap_supported(path, ufd, err);
+        if (r < 0)
+                return r;
+        if (r == 0 && knob && !strcmp(knob, "mount"))
+                return ctr_err(err, EOPNOTSUPP, "userns", "CTR_IDMAP=mount, but the filesystem of %s refuses idmapped mounts",
+                               path);
+        *ret = r == 0;
+        return 0;
+}
+
+/* The config's range must still be delegated to ctr's owner (an admin may have taken it back). */
+static int check_delegated(const struct ctr_idmap *m, struct ctr_error *err)
+{
+        for (int gid = 0; gid < 2; gid++) {
+                const char *path = ctr_subid_path(gid);
+                _cleanup_free_ char *text = NULL;
+                _cleanup_free_ struct ctr_idrange *v = NULL;
+                size_t n = 0;
+                int r = ctr_read_file(path, 1 << 22, &text, NULL);
+                if (r < 0)
+                        return ctr_err_sys(err, -r, "userns", "read %s", path);
+                r = ctr_subid_parse(text, path, &v, &n, err);
+                if (r < 0)
+                        return r;
+                uint32_t base = gid ? m->gid : m->uid;
+                if (!ctr_subid_contains(v, n, base, m->count))
+                        return ctr_err(err, EPERM, "userns", "%ss %u-%u of security.idmap are not delegated to %s in %s",
+                                       gid ? "gid" : "uid", base, base + m->count - 1, CTR_SUBID_OWNER, path);
+        }
+        return 0;
+}
+
+void ctr_userns_start_free(struct ctr_userns_start *u)
+{
+        if (!u->planned)
+                return;
+        for (size_t i = 0; i < u->plan.n; i++)
+                if (u->plan.ops[i].has_fd)
+                        close(u->plan.ops[i].fd);
+        if (u->plan.attach_root)
+                close(u->plan.root_mount_fd);
+        ctr_rootfs_plan_free(&u->plan);
+        u->planned = false;
+}
+
+int ctr_userns_prepare(const struct ctr_spawn *s, struct ctr_userns_start *ret, struct ctr_error *err)
+{
+        const struct ctr_config *cfg = s->cfg;
+        const struct ctr_idmap *m = &cfg->idmap;
+        bool overlay = !strcmp(cfg->storage_driver, "overlay");
+        *ret = (struct ctr_userns_start){0};
+        if (!m->count)
+                return ctr_err(err, EINVAL, "userns",
+                               "security.userns is on but security.idmap is null (the range is taken at create)");
+        if (overlay && m->chowned)
+                return ctr_err(err, EINVAL, "userns", "overlay storage cannot be chowned (security.idmap.shift chown)");
+        int r = check_delegated(m, err);
+        if (r < 0)
+                return r;
+        /* Root inside opens /dev/console itself (systemd, getty): the pty becomes root's:tty's. */
+        if (s->console_fd >= 0 && fchown(s->console_fd, m->uid, m->gid + 5) < 0)
+                return ctr_err_sys(err, errno, "console", "give the console to %u:%u", m->uid, m->gid + 5);
+        if (s->cgroup_path && (r = ctr_cgroup_chown(s->cgroup_path, m->uid, m->gid, err)) < 0)
+                return r;
+
+        _cleanup_close_ int ufd = -EBADF, rfd = -EBADF;
+        if (!m->chowned && (r = ctr_userns_open(m, &ufd, err)) < 0)
+                return r;
+        if (overlay) {
+                _cleanup_free_ char *dir = xstrdup(s->rootfs);
+                char *slash = strrchr(dir, '/');
+                if (slash)
+                        *slash = 0;
+                r = ctr_rootfs_idmapped_overlay(cfg->storage_lower, dir, ufd, m->uid, m->gid, &rfd, err);
+        } else
+                r = ctr_rootfs_idmapped_tree(s->rootfs, ufd, false, &rfd, err);
+        if (r < 0)
+                return r;
+
+        r = ctr_spawn_mount_plan(cfg, s->rootfs, s->console_path, s->notify_dir, &ret->plan, err);
+        if (r < 0)
+                return r;
+        ret->planned = true;
+        free(ret->plan.overlay);
+        ret->plan.overlay = NULL;
+        ret->plan.attach_root = true;
+        ret->plan.root_mount_fd = TAKE_FD(rfd);
+        ret->plan.root_target_fd = -1;
+        /* Bind sources as detached clones: the child attaches them without walking host paths.
+         * They are not idmapped: host files keep their host owners (nobody when outside the range). */
+        for (size_t i = 0; i < ret->plan.n; i++) {
+                struct ctr_mnt_op *op = &ret->plan.ops[i];
+                if (op->kind != CTR_MNT_BIND)
+                        continue;
+                r = ctr_rootfs_idmapped_tree(op->source, -1, op->flags & MS_REC, &op->fd, err);
+                if (r < 0) {
+                        ctr_userns_start_free(ret);
+                        return r;
+                }
+                op->has_fd = true;
+        }
+        return 0;
+}
+
+int ctr_userns_after_clone(const struct ctr_spawn *s, pid_t pid, int *ret_target_fd, struct ctr_error *err)
+{
+        int r = ctr_userns_write_maps(pid, &s->cfg->idmap, err);
+        if (r < 0)
+                return r;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+        _cleanup_close_ int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return ctr_err_sys(err, errno, "userns", "open %s", path);
+        int fd = ctr_rootfs_open_in_root(rootfd, s->rootfs, O_PATH | O_DIRECTORY);
+        if (fd < 0)
+                return ctr_err_sys(err, -fd, "userns", "open %s in the container's mount namespace", s->rootfs);
+        *ret_target_fd = fd;
+        return 0;
+}
+
+int ctr_userns_become_root(struct ctr_error *err)
+{
+        if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)
+                return ctr_err_sys(err, errno, "userns", "become root of the user namespace");
+        /* A change of credentials clears the parent-death signal. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        return 0;
+}

@@ -1,0 +1,44 @@
+/* User-namespaced containers (security.userns): the id range taken at create, the maps written
+ * at start, and what the parent prepares for the child, which cannot reach the host's paths
+ * itself: detached mounts of the rootfs (idmapped) and of every bind source. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "../rootfs/rootfs.h"
+#include "config.h"
+#include "error.h"
+#include "state.h"
+
+struct ctr_spawn;
+
+/* Take cfg->idmap for a new container whose directory (being created) is dir: CTR_IDMAP_COUNT
+ * uids and gids from ctr's owner's subordinate ranges, overlapping no other container of this
+ * state root. Scanning and writing dir/config.json happen under ROOT/containers/.idmap.lock, so
+ * concurrent creates see each other's ranges. */
+int ctr_userns_allocate(const struct ctr_paths *p, struct ctr_config *cfg, const char *dir, struct ctr_error *err);
+
+/* Whether create must chown the tree instead of using idmapped mounts: CTR_IDMAP=chown (a test
+ * and debugging knob), or the filesystem at path refuses idmapped mounts. */
+int ctr_userns_need_chown(const struct ctr_idmap *m, const char *path, bool *ret, struct ctr_error *err);
+
+/* A user namespace with m's mapping, for idmapped mounts (held by a child that exits at once). */
+int ctr_userns_open(const struct ctr_idmap *m, int *ret_fd, struct ctr_error *err);
+/* "0 BASE COUNT" into /proc/PID/uid_map and gid_map. setgroups stays allowed: root inside a
+ * system container needs setgroups(2) (login, su, systemd's services). */
+int ctr_userns_write_maps(pid_t pid, const struct ctr_idmap *m, struct ctr_error *err);
+
+/* Parent side of a start, before clone: the range checked against subuid/subgid, the console
+ * and cgroup handed to root inside, and the mount plan with detached mounts. */
+struct ctr_userns_start {
+        struct ctr_mount_plan plan;
+        bool planned;
+};
+int ctr_userns_prepare(const struct ctr_spawn *s, struct ctr_userns_start *ret, struct ctr_error *err);
+void ctr_userns_start_free(struct ctr_userns_start *u);
+/* After clone: the maps, and the rootfs directory opened in the child's mount namespace (the
+ * child, no longer host root, cannot walk the 0700 directories above it). */
+int ctr_userns_after_clone(const struct ctr_spawn *s, pid_t pid, int *ret_target_fd, struct ctr_error *err);
+/* Child side, first thing after GO: become root of the namespace. */
+int ctr_userns_become_root(struct ctr_error *err);
