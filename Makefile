@@ -39,7 +39,7 @@ DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnf
                   libcriterion-dev busybox-static python3 procps util-linux \
                   iproute2 nftables debootstrap debian-archive-keyring wget gpgv gpg xz-utils podman conmon
 DEB_VM_DEPS    := qemu-system-x86 cpio xz-utils kmod
-DEB_BENCH_DEPS := crun bubblewrap hyperfine python3 iperf3 time
+DEB_BENCH_DEPS := crun runc bubblewrap hyperfine python3 iperf3 time
 
 .PHONY: all check unit integration debian-fixture vm-check vm-nested-check asan-check demo bench install uninstall clean deps format
 
@@ -155,6 +155,7 @@ bench:
 	$(MAKE) deps EXTRA_DEPS="$(DEB_BENCH_DEPS) $(DEB_VM_DEPS)"
 	$(MAKE) all
 	STOP_ARGS=$${STOP_ARGS:---kill} tests/bench/bench.sh $(CURDIR)/ctr
+	tests/bench/run-seq.sh $(CURDIR)/ctr
 	tests/bench/vm-cgroup.sh $(CURDIR)/ctr
 	tests/bench/net.sh $(CURDIR)/ctr
 	$(MAKE) $(VM_SMOKE_BIN) $(VMGUEST_BINS)

@@ -68,6 +68,15 @@ static const char *const masked_paths[] = {
  * succeed (a device node ignores its mount's read-only flag) and hide that it did nothing. */
 static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
 
+/* "/a:/b": every ':'-separated layer absolute and not empty. */
+static bool layers_absolute(const char *l)
+{
+        for (const char *part = l; part; part = strchr(part, ':') ? strchr(part, ':') + 1 : NULL)
+                if (*part != '/')
+                        return false;
+        return true;
+}
+
 int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_plan *ret, struct ctr_error *err)
 {
         struct ctr_mount_plan p = {0};
@@ -79,7 +88,9 @@ int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_p
         if (spec->overlay_lower) {
                 const char *parts[] = {spec->overlay_lower, spec->overlay_upper, spec->overlay_work};
                 for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
-                        if (!parts[i] || parts[i][0] != '/' || strpbrk(parts[i], ",:\\")) {
+                        /* The lower may stack layers with ':' (each absolute). */
+                        if (!parts[i] || parts[i][0] != '/' || strpbrk(parts[i], i ? ",:\\" : ",\\") ||
+                            (i == 0 && !layers_absolute(parts[i]))) {
                                 ctr_rootfs_plan_free(&p);
                                 return ctr_err(err, EINVAL, "mount plan",
                                                "overlay directories need absolute paths without ',' ':' or '\\'");

@@ -64,6 +64,18 @@ int cmd_info(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+/* create's flags, shared with run (which adds its own): a config filled from the command line. */
+#include "config.h"
+struct ctr_create_args {
+        struct ctr_config cfg;
+        const char *release, *dist, *mirror, *storage;
+        struct ctr_error err;
+        int bad; /* exit status of a bad flag */
+};
+extern const struct option ctr_create_longopts[];
+int ctr_create_on_opt(int c, const char *arg, void *ud);
+int cmd_run(int argc, char **argv);
+
 /* The OCI runtime's command line (cmd_oci.c): `ctr oci ...`, or argv[0] ending in ctr-oci. */
 int ctr_oci_main(int argc, char **argv);
 int cmd_freeze(int argc, char **argv);

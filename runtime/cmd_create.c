@@ -19,22 +19,16 @@ enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OP
        OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE, OPT_CAP_ADD, OPT_CAP_DROP, OPT_NNP,
        OPT_SECCOMP, OPT_SECCOMP_ALLOW, OPT_SECCOMP_DENY, OPT_USERNS };
 
-struct create_args {
-        struct ctr_config cfg;
-        const char *release, *dist, *mirror, *storage;
-        struct ctr_error err;
-        int bad; /* exit status of a bad flag */
-};
 
-static int bad_flag(struct create_args *a, const char *flag, const char *v, const char *want)
+static int bad_flag(struct ctr_create_args *a, const char *flag, const char *v, const char *want)
 {
         ctr_err(&a->err, EINVAL, "usage", "%s: '%s' is not %s", flag, v, want);
         return a->bad = EXIT_CTR_FAILURE;
 }
 
-static int on_opt(int c, const char *arg, void *ud)
+int ctr_create_on_opt(int c, const char *arg, void *ud)
 {
-        struct create_args *a = ud;
+        struct ctr_create_args *a = ud;
         uint64_t sz;
         char *end;
         switch (c) {
@@ -215,28 +209,30 @@ static void on_progress(void *ud, const struct ctr_template_event *ev)
         fflush(stderr);
 }
 
+const struct option ctr_create_longopts[] = {
+        {"template", required_argument, NULL, 't'}, {"release", required_argument, NULL, 'r'},
+        {"memory", required_argument, NULL, OPT_MEMORY}, {"cpus", required_argument, NULL, OPT_CPUS},
+        {"pids", required_argument, NULL, OPT_PIDS}, {"net", required_argument, NULL, OPT_NET},
+        {"hostname", required_argument, NULL, OPT_HOSTNAME}, {"init", required_argument, NULL, OPT_INIT},
+        {"device", required_argument, NULL, OPT_DEVICE}, {"publish", required_argument, NULL, 'p'},
+        {"ip", required_argument, NULL, OPT_IP}, {"ip6", required_argument, NULL, OPT_IP6},
+        {"io", required_argument, NULL, OPT_IO}, {"cpuset", required_argument, NULL, OPT_CPUSET},
+        {"cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS},
+        {"dist", required_argument, NULL, OPT_DIST},
+        {"mirror", required_argument, NULL, OPT_MIRROR}, {"server", required_argument, NULL, OPT_MIRROR},
+        {"storage", required_argument, NULL, OPT_STORAGE},
+        {"cap-add", required_argument, NULL, OPT_CAP_ADD}, {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+        {"no-new-privs", no_argument, NULL, OPT_NNP}, {"seccomp", required_argument, NULL, OPT_SECCOMP},
+        {"seccomp-allow", required_argument, NULL, OPT_SECCOMP_ALLOW},
+        {"seccomp-deny", required_argument, NULL, OPT_SECCOMP_DENY}, {"userns", no_argument, NULL, OPT_USERNS},
+        {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
+
 int cmd_create(int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"template", required_argument, NULL, 't'}, {"release", required_argument, NULL, 'r'},
-                {"memory", required_argument, NULL, OPT_MEMORY}, {"cpus", required_argument, NULL, OPT_CPUS},
-                {"pids", required_argument, NULL, OPT_PIDS}, {"net", required_argument, NULL, OPT_NET},
-                {"hostname", required_argument, NULL, OPT_HOSTNAME}, {"init", required_argument, NULL, OPT_INIT},
-                {"device", required_argument, NULL, OPT_DEVICE}, {"publish", required_argument, NULL, 'p'},
-                {"ip", required_argument, NULL, OPT_IP}, {"ip6", required_argument, NULL, OPT_IP6},
-                {"io", required_argument, NULL, OPT_IO}, {"cpuset", required_argument, NULL, OPT_CPUSET},
-                {"cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS},
-                {"dist", required_argument, NULL, OPT_DIST},
-                {"mirror", required_argument, NULL, OPT_MIRROR}, {"server", required_argument, NULL, OPT_MIRROR},
-                {"storage", required_argument, NULL, OPT_STORAGE},
-                {"cap-add", required_argument, NULL, OPT_CAP_ADD}, {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
-                {"no-new-privs", no_argument, NULL, OPT_NNP}, {"seccomp", required_argument, NULL, OPT_SECCOMP},
-                {"seccomp-allow", required_argument, NULL, OPT_SECCOMP_ALLOW},
-                {"seccomp-deny", required_argument, NULL, OPT_SECCOMP_DENY}, {"userns", no_argument, NULL, OPT_USERNS},
-                {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
-        struct create_args a = {0};
+
+        struct ctr_create_args a = {0};
         struct ctr_paths p = {0};
-        struct ctr_cli_parse cp = {.verb = "create", .shortopts = "t:r:e:v:p:", .longopts = opts, .on_opt = on_opt,
+        struct ctr_cli_parse cp = {.verb = "create", .shortopts = "t:r:e:v:p:", .longopts = ctr_create_longopts, .on_opt = ctr_create_on_opt,
                                    .userdata = &a, .min_pos = 1, .max_pos = 1, .pos_name = "NAME"};
         int r;
 

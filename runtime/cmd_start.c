@@ -84,7 +84,7 @@ static int run(const char *verb, int argc, char **argv)
                 _cleanup_free_ char *rundir = ctr_path_rundir(&p, name);
                 _cleanup_free_ char *notify = xasprintf("%s/notify", rundir);
                 if (ctr_container_load(&p, name, &cfg, &err) == 0) {
-                        if (ctr_spawn_mount_plan(&cfg, rootfs, "/dev/pts/N (the monitor's console pty)", notify, &plan,
+                        if (ctr_spawn_mount_plan(&cfg, rootfs, "/dev/pts/N (the monitor's console pty)", notify, NULL, &plan,
                                                  &err) == 0) {
                                 ctr_rootfs_plan_print(&plan, stderr);
                                 ctr_rootfs_plan_free(&plan);

@@ -866,6 +866,16 @@ static int validate_network(const struct ctr_config *c, struct ctr_error *err)
         return 0;
 }
 
+static bool lower_valid(const char *l)
+{
+        if (!l || !*l || strpbrk(l, ",\\"))
+                return false;
+        for (const char *part = l; part; part = strchr(part, ':') ? strchr(part, ':') + 1 : NULL)
+                if (*part != '/')
+                        return false;
+        return true;
+}
+
 int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
 {
         if (!ctr_name_valid(c->name))
@@ -876,16 +886,17 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
         if (strcmp(c->storage_driver, "dir") && strcmp(c->storage_driver, "overlay"))
                 return ctr_err(err, EINVAL, "config",
                                "key 'storage.driver': '%s' is not a known driver (dir, overlay)", c->storage_driver);
-        /* The lower goes into overlayfs' option string, where ',' and ':' are separators. */
-        if (!strcmp(c->storage_driver, "overlay") &&
-            (!c->storage_lower || c->storage_lower[0] != '/' || strpbrk(c->storage_lower, ",:\\")))
+        /* The lower goes into overlayfs' option string, where ',' separates options and ':'
+         * layers: absolute paths, ':' between layers (ctr run --from stacks two). */
+        if (!strcmp(c->storage_driver, "overlay") && !lower_valid(c->storage_lower))
                 return ctr_err(err, EINVAL, "config",
-                               "key 'storage.lower' must be an absolute path without ',' ':' or '\\' for the "
-                               "overlay driver");
+                               "key 'storage.lower' must be absolute paths (':' between layers) without ',' or '\\' "
+                               "for the overlay driver");
         if (c->uuid && !ctr_uuid_valid(c->uuid))
                 return ctr_err(err, EINVAL, "config", "key 'uuid': '%s' is not a UUID", c->uuid);
-        if (!c->init || !c->init[0] || c->init[0][0] != '/')
-                return ctr_err(err, EINVAL, "config", "key 'init' must start with an absolute path");
+        if (!c->init || !c->init[0] || !*c->init[0] || (c->init[0][0] != '/' && strchr(c->init[0], '/')))
+                return ctr_err(err, EINVAL, "config",
+                               "key 'init' must start with an absolute path or a command name found in PATH");
         if (!ctr_hostname_valid(c->hostname))
                 return ctr_err(err, EINVAL, "config", "key 'hostname': '%s' is not a valid host name",
                                c->hostname);

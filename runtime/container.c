@@ -157,6 +157,39 @@ static int userns_no_overlay(const struct ctr_create_opts *o, const char *upper,
         return 0;
 }
 
+/* --from NAME: the overlay's lower is NAME's tree (its upper over its own lower when it is an
+ * overlay itself), which must stay still: a running container is refused. */
+static int from_source(const struct ctr_paths *p, const char *name, struct ctr_config *cfg, char **ret_lower,
+                       struct ctr_error *err)
+{
+        struct ctr_config src = {0};
+        struct ctr_state st = {0};
+        bool stale;
+        int r = ctr_container_load(p, name, &src, err);
+        if (r < 0)
+                return r;
+        if ((r = ctr_state_probe(p, name, &st, &stale, err)) == 0 && st.status != CTR_STOPPED)
+                r = ctr_err(err, EBUSY, "from", "container %s is %s; its tree must not change under a copy", name,
+                            ctr_status_name(st.status));
+        if (r == 0 && !ctr_overlay_supported())
+                r = ctr_err(err, EOPNOTSUPP, "from", "the kernel has no overlayfs");
+        if (r == 0 && src.userns)
+                r = ctr_err(err, EINVAL, "from", "container %s has a user namespace; its tree is not shared", name);
+        if (r == 0) {
+                _cleanup_free_ char *dir = ctr_path_container(p, name);
+                *ret_lower = !strcmp(src.storage_driver, "overlay")
+                                     ? xasprintf("%s/upper:%s", dir, src.storage_lower)
+                                     : xasprintf("%s/rootfs", dir);
+                free(cfg->template_name);
+                cfg->template_name = xstrdup(src.template_name ? src.template_name : name);
+                free(cfg->template_release);
+                cfg->template_release = src.template_release ? xstrdup(src.template_release) : NULL;
+        }
+        ctr_state_free(&st);
+        ctr_config_free(&src);
+        return r;
+}
+
 static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struct ctr_create_opts *o,
                   struct ctr_error *err)
 {
@@ -175,6 +208,9 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
                 return r;
         if (access(final, F_OK) == 0)
                 return ctr_err(err, EEXIST, "create", "a container with this name already exists");
+        _cleanup_free_ char *from_lower = NULL;
+        if (o->from && (r = from_source(p, o->from, cfg, &from_lower, err)) < 0)
+                return r;
         bool named_after = !cfg->template_name;
         if (!cfg->template_name)
                 cfg->template_name = xstrdup(cfg->name);
@@ -193,8 +229,13 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
         free(cfg->template_dist);
         cfg->template_dist = tc.dist ? xstrdup(tc.dist) : NULL;
 
+        /* ctr run caches every template: the second run of a sandbox is an overlay in milliseconds. */
+        if (o->cache)
+                tc.cache = true;
         bool overlay;
-        if (!o->storage)
+        if (from_lower)
+                overlay = true; /* checked by from_source */
+        else if (!o->storage)
                 overlay = tc.cache && ctr_overlay_supported();
         else if (!strcmp(o->storage, "overlay")) {
                 if (!tc.cache) {
@@ -256,7 +297,12 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
                 .progress = o->progress,
                 .userdata = o->userdata,
         };
-        if (tc.cache) {
+        if (from_lower) {
+                free(cfg->storage_driver);
+                cfg->storage_driver = xstrdup("overlay");
+                free(cfg->storage_lower);
+                cfg->storage_lower = xstrdup(from_lower);
+        } else if (tc.cache) {
                 key = ctr_cache_key(cfg->template_name, tc.dist, tc.release, cfg->template_arch);
                 if (ctr_cache_lookup(p->cache, key, &lower) < 0) {
                         ta.name = key;
@@ -281,10 +327,10 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
         } else if ((r = ctr_template_run(&ta, err)) < 0)
                 goto fail;
 
+        /* A tree taken --from another container keeps that one's files as they are. */
         struct ctr_guest_setup gs = {.dir = overlay ? upper : rootfs, .lower = overlay ? lower : NULL,
                                      .hostname = cfg->hostname};
-        r = ctr_rootfs_configure(&gs, err);
-        if (r < 0)
+        if (!from_lower && (r = ctr_rootfs_configure(&gs, err)) < 0)
                 goto fail;
         if (chown_tree) {
                 cfg->idmap.chowned = true;
@@ -430,24 +476,17 @@ static void __attribute__((noreturn)) monitor_process(const struct ctr_paths *p,
         exit(code);
 }
 
-int ctr_container_start(const struct ctr_paths *p, const char *name, bool foreground, int *ret_code,
-                        struct ctr_error *err)
+/* What start and run share: the config, the lock, a stopped state, the rootfs there. */
+static int start_prepare(const struct ctr_paths *p, const char *name, struct ctr_config *cfg, int *ret_lock,
+                         struct ctr_error *err)
 {
-        struct ctr_config cfg = {0};
         struct ctr_state st = {0};
         _cleanup_close_ int lock = -1;
         _cleanup_free_ char *rootfs = ctr_path_rootfs(p, name);
-        int r;
-
-        *ret_code = 0;
-        r = ctr_container_load(p, name, &cfg, err);
+        int r = ctr_container_load(p, name, cfg, err);
         if (r < 0)
                 return r;
-        r = ctr_lock_container(p, name, &lock, err);
-        if (r < 0)
-                goto out;
-        r = settle_state(p, name, &st, err);
-        if (r < 0)
+        if ((r = ctr_lock_container(p, name, &lock, err)) < 0 || (r = settle_state(p, name, &st, err)) < 0)
                 goto out;
         if (st.status != CTR_STOPPED) {
                 r = ctr_err(err, EBUSY, "state", "the container is already %s", ctr_status_name(st.status));
@@ -457,6 +496,43 @@ int ctr_container_start(const struct ctr_paths *p, const char *name, bool foregr
                 r = ctr_err_sys(err, errno, "start", "rootfs %s", rootfs);
                 goto out;
         }
+        *ret_lock = TAKE_FD(lock);
+out:
+        ctr_state_free(&st);
+        return r;
+}
+
+int ctr_container_run(const struct ctr_paths *p, const char *name, const struct ctr_monitor_args *run, int *ret_code,
+                      struct ctr_error *err)
+{
+        struct ctr_config cfg = {0};
+        int lock = -1;
+        int r = start_prepare(p, name, &cfg, &lock, err);
+        if (r == 0) {
+                struct ctr_monitor_args a = *run;
+                a.paths = p;
+                a.cfg = &cfg;
+                a.foreground = false;
+                a.report_fd = -1;
+                a.lock_fd = lock;
+                *ret_code = ctr_monitor_run(&a);
+        }
+        ctr_config_free(&cfg);
+        return r;
+}
+
+int ctr_container_start(const struct ctr_paths *p, const char *name, bool foreground, int *ret_code,
+                        struct ctr_error *err)
+{
+        struct ctr_config cfg = {0};
+        struct ctr_state st = {0};
+        _cleanup_close_ int lock = -1;
+        int r;
+
+        *ret_code = 0;
+        r = start_prepare(p, name, &cfg, &lock, err);
+        if (r < 0)
+                goto out;
         r = ctr_mkdir_p(p->log, 0750);
         if (r < 0) {
                 r = ctr_err_sys(err, -r, "start", "create %s", p->log);

@@ -16,6 +16,9 @@ struct ctr_create_opts {
         const char *storage; /* "overlay", "dir", or NULL: overlay for cached templates where the kernel has it */
         void (*progress)(void *userdata, const struct ctr_template_event *ev); /* may be NULL */
         void *userdata;
+        /* ctr run --from: an overlay on this (stopped) container's tree instead of a template */
+        const char *from;
+        bool cache; /* cache the template's tree even when it does not ask for it (ctr run) */
 };
 
 /* Template, release (the template's default when NULL) and the mirror that applies. */
@@ -36,6 +39,11 @@ int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, cons
 /* foreground: run the monitor in this process; *ret_code gets its exit status. */
 int ctr_container_start(const struct ctr_paths *p, const char *name, bool foreground, int *ret_code,
                         struct ctr_error *err);
+/* ctr run: the monitor in this process with run's settings (run->paths, cfg, foreground,
+ * report_fd and lock_fd are filled here); *ret_code gets the command's status. */
+struct ctr_monitor_args;
+int ctr_container_run(const struct ctr_paths *p, const char *name, const struct ctr_monitor_args *run, int *ret_code,
+                      struct ctr_error *err);
 /* timeout < 0: the config's stop.timeout. Stopping a stopped container is not an error. */
 int ctr_container_stop(const struct ctr_paths *p, const char *name, int timeout, bool force_kill,
                        struct ctr_error *err);

@@ -28,6 +28,11 @@ static const struct verb {
          "create NAME [-t TEMPLATE] [-r RELEASE] [--memory SIZE] [--cpus N] [--pids N] [--net none|host]\n"
          "          [--hostname NAME] [-e KEY=VALUE]... [-v HOST:CT[:ro]]... [--init PATH] [--device RULE]...",
          "build a container from a template", false},
+        {"run", cmd_run,
+         "run [-t TEMPLATE | --from NAME] [--keep NAME] [--tty] [-v HOST:CT[:ro]]... [--tmpfs PATH]... [-e K=V]...\n"
+         "          [-u USER] [-w DIR] [--read-only] [--net none|bridge] [--memory SIZE] [--cpus N] [--pids N]\n"
+         "          [--allow-missing-limits] [--timeout S] [--json-status-fd N] -- CMD [ARG]...",
+         "run one command in a throwaway container and pass its exit status through", true},
         {"start", cmd_start, "start NAME [--foreground] [--ready-timeout SECONDS]", "start a container under its own monitor", true},
         {"stop", cmd_stop, "stop NAME [-t SECONDS] [--kill]", "stop gracefully, SIGKILL after the timeout", false},
         {"restart", cmd_restart, "restart NAME [-t SECONDS]", "stop (if running), then start", true},

@@ -59,6 +59,10 @@ struct monitor {
         bool stop_requested;
         bool init_exited;
         int init_status; /* wait status */
+        bool timed_out;  /* ctr run --timeout fired */
+        int run_signals; /* signals passed to a ctr run command so far */
+        int spawn_status; /* what a failed ctr run child asked to exit with (126, 127) */
+        uint64_t ns_ino[CTR_RUN_N_NAMESPACES]; /* ctr run: the command's namespaces */
         struct ctr_net_run net;
         char *console_path;
         int nfd;         /* notify socket the container's init reports readiness on */
@@ -69,9 +73,14 @@ struct monitor {
         size_t n_clients;
 };
 
+/* ctr run keeps the command's stderr byte-exact: the monitor says nothing there. */
+static bool mlog_quiet;
+
 static void mlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void mlog(const char *fmt, ...)
 {
+        if (mlog_quiet)
+                return;
         char ts[32];
         time_t now = time(NULL);
         struct tm tm;
@@ -199,7 +208,7 @@ static void console_readable(struct monitor *m)
                 if (n <= 0)
                         return;
                 log_console(m, buf, n);
-                if (m->a->foreground)
+                if (m->a->foreground || m->a->run)
                         ctr_write_all(STDOUT_FILENO, buf, n);
                 for (size_t i = 0; i < m->n_clients;) {
                         if (m->clients[i].attached &&
@@ -481,6 +490,16 @@ static void start_readiness(struct monitor *m)
 static int attach_network(void *data, pid_t pid, int pidfd, struct ctr_error *err)
 {
         struct monitor *m = data;
+        if (m->a->run) {
+                /* Read now, while the child waits: a short command is gone by the time it ran. */
+                static const char *const ns[] = CTR_RUN_NAMESPACES;
+                for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+                        char path[64];
+                        struct stat sb;
+                        snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns[i]);
+                        m->ns_ino[i] = stat(path, &sb) == 0 ? (uint64_t)sb.st_ino : 0;
+                }
+        }
         return ctr_network_attach(&m->net, m->cfg, pid, pidfd, err);
 }
 
@@ -501,6 +520,8 @@ static int spawn_init(struct monitor *m, const char *rootfs, int cgfd, const cha
                 .console_fd = m->slave,
                 .console_path = console,
                 .notify_dir = notify_dir,
+                .run = m->a->run,
+                .ret_child_status = &m->spawn_status,
         };
         return ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
 }
@@ -571,15 +592,20 @@ static int setup(struct monitor *m, struct ctr_error *err)
         if (r < 0)
                 return r;
 
-        r = open_console(m, &console, err);
-        if (r < 0)
-                return r;
-        m->console_path = xstrdup(console);
-        r = ctr_mkdir_p(p->log, 0750);
-        if (r < 0)
-                return ctr_err_sys(err, -r, "console", "create %s", p->log);
-        m->log_path = ctr_path_console_log(p, m->cfg->name);
-        log_open(m);
+        const struct ctr_run_opts *run = m->a->run;
+        if (!run || run->tty) {
+                r = open_console(m, &console, err);
+                if (r < 0)
+                        return r;
+                m->console_path = xstrdup(console);
+        }
+        if (!run) {
+                r = ctr_mkdir_p(p->log, 0750);
+                if (r < 0)
+                        return ctr_err_sys(err, -r, "console", "create %s", p->log);
+                m->log_path = ctr_path_console_log(p, m->cfg->name);
+                log_open(m);
+        }
 
         m->lfd = ctr_ctl_listen(m->rundir_fd, err);
         if (m->lfd < 0)
@@ -590,8 +616,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
                 return r;
         m->stop_signal = ctr_monitor_stop_signal(m->cfg, rootfs);
         _cleanup_free_ char *notify_dir = NULL;
-        r = open_notify(m, &notify_dir, err);
-        if (r < 0)
+        if (!run && (r = open_notify(m, &notify_dir, err)) < 0)
                 return r;
         r = spawn_init(m, rootfs, m->cgfd, console, notify_dir, err);
         if (r < 0)
@@ -608,8 +633,10 @@ static int setup(struct monitor *m, struct ctr_error *err)
         m->st.started_at = time(NULL);
 
         struct epoll_event ev = {.events = EPOLLIN};
-        int fds[] = {m->sfd, m->tfd, m->lfd, m->master, m->nfd, m->rtfd};
+        int fds[] = {m->sfd, m->tfd, m->lfd, m->master, m->nfd, m->rtfd, run && run->tty ? STDIN_FILENO : -1};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+                if (fds[i] < 0)
+                        continue;
                 ev.data.fd = fds[i];
                 if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
                         return ctr_err_sys(err, errno, "monitor", "epoll");
@@ -619,7 +646,14 @@ static int setup(struct monitor *m, struct ctr_error *err)
         /* From here on the state file speaks for the container: other verbs may take the lock. */
         if (m->a->lock_fd >= 0)
                 close(m->a->lock_fd);
-        mlog("started init pid %d (cgroup %s, console %s)", (int)m->init, m->st.cgroup, console);
+        mlog("started init pid %d (cgroup %s, console %s)", (int)m->init, m->st.cgroup, console ? console : "-");
+        if (run && run->timeout > 0) {
+                /* The readiness timer is free in run mode: it counts the timeout. */
+                struct itimerspec its = {.it_value = {.tv_sec = run->timeout}};
+                timerfd_settime(m->rtfd, 0, &its, NULL);
+        }
+        if (m->a->on_started)
+                m->a->on_started(m->a->data, &m->st, m->ns_ino);
         return 0;
 }
 
@@ -627,7 +661,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
  * container asked to restart, and gets a new init in the same cgroup, console and state. */
 static bool wants_reboot(const struct monitor *m)
 {
-        return !m->stop_requested && m->init_status == 128 + SIGHUP;
+        return !m->a->run && !m->stop_requested && m->init_status == 128 + SIGHUP;
 }
 
 static int respawn(struct monitor *m, struct ctr_error *err)
@@ -687,7 +721,13 @@ static void loop(struct monitor *m)
                                 while (read(m->sfd, &si, sizeof(si)) == sizeof(si)) {
                                         if (si.ssi_signo == SIGCHLD)
                                                 reap_init(m);
-                                        else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+                                        else if (m->a->run) {
+                                                /* The command gets the signal; a second one kills it all. */
+                                                if (m->run_signals++)
+                                                        kill_now(m);
+                                                else
+                                                        syscall(SYS_pidfd_send_signal, m->init_pidfd, si.ssi_signo, NULL, 0);
+                                        } else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
                                                 begin_stop(m, m->cfg->stop_timeout, false);
                                 }
                         } else if (fd == m->tfd) {
@@ -696,8 +736,20 @@ static void loop(struct monitor *m)
                                         kill_now(m);
                         } else if (fd == m->rtfd) {
                                 uint64_t ticks;
-                                if (read(m->rtfd, &ticks, sizeof(ticks)) > 0)
+                                if (read(m->rtfd, &ticks, sizeof(ticks)) <= 0)
+                                        continue;
+                                if (m->a->run) {
+                                        m->timed_out = true;
+                                        kill_now(m);
+                                } else
                                         host_ready(m, "container started (its init did not report readiness in time)");
+                        } else if (fd == STDIN_FILENO && m->a->run) {
+                                char b[4096];
+                                ssize_t k = read(STDIN_FILENO, b, sizeof(b));
+                                if (k > 0)
+                                        ctr_write_all(m->master, b, (size_t)k);
+                                else
+                                        epoll_ctl(m->epfd, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
                         } else if (fd == m->nfd)
                                 notify_readable(m);
                         else if (fd == m->lfd)
@@ -713,7 +765,8 @@ static void loop(struct monitor *m)
                 }
         }
         /* Last words of the console before it closes. */
-        console_readable(m);
+        if (m->master >= 0)
+                console_readable(m);
 }
 
 int ctr_monitor_run(const struct ctr_monitor_args *a)
@@ -724,6 +777,7 @@ int ctr_monitor_run(const struct ctr_monitor_args *a)
         struct ctr_error err = {0};
         int code;
 
+        mlog_quiet = a->run != NULL;
         if (setup(&m, &err) < 0) {
                 mlog("start failed: %s: %s", err.op, err.msg);
                 teardown(&m);
@@ -732,8 +786,8 @@ int ctr_monitor_run(const struct ctr_monitor_args *a)
                 if (a->report_fd >= 0)
                         ctr_sync_send(a->report_fd, CTR_SYNC_ERROR, &err, 125, -1);
                 else
-                        fprintf(stderr, "ctr: start %s: %s: %s\n", a->cfg->name, err.op, err.msg);
-                code = 125;
+                        fprintf(stderr, "ctr: %s %s: %s: %s\n", a->run ? "run" : "start", a->cfg->name, err.op, err.msg);
+                code = a->run && (m.spawn_status == 126 || m.spawn_status == 127) ? m.spawn_status : 125;
                 goto out;
         }
         if (a->report_fd >= 0) {
@@ -752,9 +806,12 @@ int ctr_monitor_run(const struct ctr_monitor_args *a)
                         break;
                 }
         }
+        /* A requested stop is a success; an init that ended on its own reports its status. A
+         * ctr run reports its command's, or 124 for a timeout. */
+        code = a->run ? (m.timed_out ? 124 : m.init_status) : m.stop_requested ? 0 : m.init_status;
+        if (a->on_exited)
+                a->on_exited(a->data, &m.st, m.init_status, m.timed_out);
         teardown(&m);
-        /* A requested stop is a success; an init that ended on its own reports its status. */
-        code = m.stop_requested ? 0 : m.init_status;
         mlog("stopped");
 out:
         ctr_state_free(&m.st);

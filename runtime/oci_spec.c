@@ -862,8 +862,9 @@ char *ctr_oci_spec_default(bool rootless)
 {
         _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(true);
         ctr_json_obj_open(g);
+        /* The oldest version that has everything below: runtimes of 1.0's era take it too. */
         ctr_json_key_(g, "ociVersion");
-        ctr_json_str(g, "1.2.0");
+        ctr_json_str(g, "1.0.2");
         ctr_json_key_(g, "process");
         ctr_json_obj_open(g);
         ctr_json_key_(g, "terminal");

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +27,7 @@
 #include "../rootfs/rootfs.h"
 #include "security/caps.h"
 #include "userns.h"
+#include "exec.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -162,7 +165,8 @@ static char **init_environment(const struct ctr_config *cfg, bool notify)
 }
 
 int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const char *console,
-                         const char *notify_dir, struct ctr_mount_plan *ret, struct ctr_error *err)
+                         const char *notify_dir, const struct ctr_run_opts *run, struct ctr_mount_plan *ret,
+                         struct ctr_error *err)
 {
         _cleanup_free_ struct ctr_bind *binds = calloc(cfg->n_mounts + 1, sizeof(*binds));
         size_t n_binds = cfg->n_mounts;
@@ -190,7 +194,26 @@ int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const
                 spec.overlay_upper = upper;
                 spec.overlay_work = work;
         }
-        return ctr_rootfs_plan_build(&spec, ret, err);
+        spec.readonly_root = run && run->readonly_root;
+        int r = ctr_rootfs_plan_build(&spec, ret, err);
+        if (r < 0 || !run)
+                return r;
+        /* --tmpfs goes before a read-only root's final remount (the last op), so it stays
+         * writable inside a read-only tree. */
+        size_t at = ret->n && spec.readonly_root ? ret->n - 1 : ret->n;
+        for (char **t = run->tmpfs; t && *t; t++) {
+                struct ctr_mnt_op *op = ctr_rootfs_plan_add(ret, CTR_MNT_MOUNT, "tmpfs", *t);
+                op->fstype = xstrdup("tmpfs");
+                op->flags = MS_NOSUID | MS_NODEV;
+                op->data = xstrdup("mode=1777");
+                if (at < ret->n - 1) {
+                        struct ctr_mnt_op tmp = *op;
+                        memmove(&ret->ops[at + 1], &ret->ops[at], (ret->n - 1 - at) * sizeof(*op));
+                        ret->ops[at] = tmp;
+                }
+                at++;
+        }
+        return 0;
 }
 
 static int join_netns(const char *path, struct ctr_error *err)
@@ -247,6 +270,42 @@ int ctr_confine_prepare(const struct ctr_config *cfg, ctr_capmask *ret_caps, str
         return ctr_seccomp_compile(&sc, ret_prog, err);
 }
 
+/* -u USER for ctr run: looked up in the rootfs's /etc/passwd (after pivot_root). */
+static int run_user(const struct ctr_run_opts *run, char ***env, struct ctr_error *err)
+{
+        if (!run->user)
+                return 0;
+        _cleanup_free_ char *passwd = NULL;
+        struct ctr_user u = {0};
+        ctr_read_file("/etc/passwd", 1 << 20, &passwd, NULL);
+        if (ctr_user_lookup(passwd ? passwd : "", run->user, &u, err) < 0)
+                return -EINVAL;
+        if (setgroups(0, NULL) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0)
+                return ctr_err_sys(err, errno, "user", "switch to %u:%u", (unsigned)u.uid, (unsigned)u.gid);
+        _cleanup_free_ char *home = xasprintf("HOME=%s", *u.home ? u.home : "/");
+        ctr_config_env_set(env, home, NULL);
+        return 0;
+}
+
+/* argv[0] through PATH from the environment the command gets. */
+static void exec_path(char **argv, char **env)
+{
+        const char *path = CTR_DEFAULT_PATH;
+        for (char **e = env; e && *e; e++)
+                if (!strncmp(*e, "PATH=", 5))
+                        path = *e + 5;
+        _cleanup_free_ char *copy = xstrdup(path);
+        int first = ENOENT;
+        char *save = NULL;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+                _cleanup_free_ char *f = xasprintf("%s/%s", d, argv[0]);
+                execve(f, argv, env);
+                if (errno != ENOENT && first == ENOENT)
+                        first = errno;
+        }
+        errno = first;
+}
+
 static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int sock, struct ctr_userns_start *u,
                                                  ctr_capmask caps, const struct ctr_seccomp_prog *prog)
 {
@@ -282,7 +341,7 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
                 plan = &u->plan;
                 snprintf(rootpath, sizeof(rootpath), "/proc/self/fd/%d", plan->root_mount_fd);
                 root = rootpath;
-        } else if (ctr_spawn_mount_plan(s->cfg, s->rootfs, s->console_path, s->notify_dir, &own, &err) < 0)
+        } else if (ctr_spawn_mount_plan(s->cfg, s->rootfs, s->console_path, s->notify_dir, s->run, &own, &err) < 0)
                 ctr_sync_die(sock, &err, 1);
         if (ctr_rootfs_plan_execute(plan, &err) < 0 || ctr_rootfs_pivot(root, &err) < 0)
                 ctr_sync_die(sock, &err, 1);
@@ -291,24 +350,39 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
                                              s->net_unit, &err) < 0))
                 ctr_sync_die(sock, &err, 1);
 
-        if (setsid() < 0)
-                ctr_err_sys(&err, errno, "console", "setsid"), ctr_sync_die(sock, &err, 1);
-        if (ioctl(s->console_fd, TIOCSCTTY, 0) < 0)
-                ctr_err_sys(&err, errno, "console", "make the console the controlling terminal"),
-                        ctr_sync_die(sock, &err, 1);
-        for (int fd = 0; fd < 3; fd++)
-                if (dup2(s->console_fd, fd) < 0)
-                        ctr_err_sys(&err, errno, "console", "dup2"), ctr_sync_die(sock, &err, 1);
+        /* ctr run without a tty: the caller's stdio stays, pipes as pipes. */
+        if (s->console_fd >= 0) {
+                if (setsid() < 0)
+                        ctr_err_sys(&err, errno, "console", "setsid"), ctr_sync_die(sock, &err, 1);
+                if (ioctl(s->console_fd, TIOCSCTTY, 0) < 0)
+                        ctr_err_sys(&err, errno, "console", "make the console the controlling terminal"),
+                                ctr_sync_die(sock, &err, 1);
+                for (int fd = 0; fd < 3; fd++)
+                        if (dup2(s->console_fd, fd) < 0)
+                                ctr_err_sys(&err, errno, "console", "dup2"), ctr_sync_die(sock, &err, 1);
+        }
         /* Nothing of the monitor's leaks into the container: every other fd closes at exec. */
         syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 
-        /* Last, in this order: capabilities, no_new_privs, seccomp, then exec. */
-        if (ctr_caps_bound(caps, &err) < 0 || ctr_confine(s->cfg, caps, prog, &err) < 0)
-                ctr_sync_die(sock, &err, 1);
+        /* Last, in this order: capabilities, no_new_privs, seccomp, then exec. A ctr run user
+         * switch comes between the bounding set and the rest, as for exec. */
         char **env = init_environment(s->cfg, s->notify_dir != NULL);
+        if (ctr_caps_bound(caps, &err) < 0 || (s->run && run_user(s->run, &env, &err) < 0) ||
+            ctr_confine(s->cfg, caps, prog, &err) < 0)
+                ctr_sync_die(sock, &err, 1);
+        if (s->run && s->run->cwd && chdir(s->run->cwd) < 0)
+                ctr_err_sys(&err, errno, "workdir", "chdir %s", s->run->cwd), ctr_sync_die(sock, &err, 1);
         ctr_reset_signals();
         umask(022);
-        execve(s->cfg->init[0], s->cfg->init, env);
+        if (!strchr(s->cfg->init[0], '/'))
+                exec_path(s->cfg->init, env);
+        else
+                execve(s->cfg->init[0], s->cfg->init, env);
+        if (s->run) {
+                /* The shell's conventions: 127 not found, 126 not executable. */
+                ctr_err_sys(&err, errno, "exec", "%s", s->cfg->init[0]);
+                ctr_sync_die(sock, &err, errno == ENOENT ? 127 : 126);
+        }
         ctr_err_sys(&err, errno, "exec", "init %s", s->cfg->init[0]);
         ctr_sync_die(sock, &err, 1);
 }
@@ -377,6 +451,8 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
                 return 0;
         }
         if (r > 0 && m.step == CTR_SYNC_ERROR) {
+                if (s->ret_child_status)
+                        *s->ret_child_status = m.exit_code;
                 err->errnum = m.errnum > 0 ? m.errnum : EIO;
                 memcpy(err->op, m.op, sizeof(err->op));
                 memcpy(err->msg, m.msg, sizeof(err->msg));

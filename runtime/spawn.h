@@ -38,6 +38,16 @@ pid_t ctr_clone_into_cgroup(uint64_t flags, int cgroup_fd, int *ret_pidfd, bool 
 /* Reset every signal disposition and unblock all, as a fresh process expects. */
 void ctr_reset_signals(void);
 
+/* What `ctr run` changes about a container's first process (NULL for system containers). */
+struct ctr_run_opts {
+        bool tty;           /* the console pty, relayed to the caller; else the caller's own stdio */
+        bool readonly_root; /* --read-only */
+        char **tmpfs;       /* a fresh tmpfs on each of these paths */
+        const char *user;   /* name or uid[:gid] from the rootfs's /etc/passwd; NULL = root */
+        const char *cwd;    /* NULL = / */
+        int timeout;        /* seconds; 0 = none */
+};
+
 struct ctr_spawn {
         const struct ctr_config *cfg;
         const char *rootfs;
@@ -54,6 +64,8 @@ struct ctr_spawn {
         const char *resolv_conf;
         const char *net_unit;
         const char *notify_dir; /* host directory bound on CTR_NOTIFY_DIR, or NULL */
+        const struct ctr_run_opts *run; /* ctr run: stdio, user, cwd, tmpfs, read-only root */
+        int *ret_child_status;          /* set when the child failed: the status it asked for */
 };
 
 /* Where the monitor's notify socket appears inside (NOTIFY_SOCKET for init; systemd's
@@ -65,7 +77,8 @@ struct ctr_mount_plan;
 /* The mount plan init will run for this config (console: the pty to bind on /dev/console;
  * notify_dir: the monitor's notify socket directory, or NULL). */
 int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const char *console,
-                         const char *notify_dir, struct ctr_mount_plan *ret, struct ctr_error *err);
+                         const char *notify_dir, const struct ctr_run_opts *run, struct ctr_mount_plan *ret,
+                         struct ctr_error *err);
 
 /* The confinement of init and of every exec, prepared by the parent before clone: the
  * capability set and the compiled seccomp filter. */

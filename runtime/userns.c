@@ -233,7 +233,7 @@ int ctr_userns_prepare(const struct ctr_spawn *s, struct ctr_userns_start *ret, 
         if (r < 0)
                 return r;
 
-        r = ctr_spawn_mount_plan(cfg, s->rootfs, s->console_path, s->notify_dir, &ret->plan, err);
+        r = ctr_spawn_mount_plan(cfg, s->rootfs, s->console_path, s->notify_dir, s->run, &ret->plan, err);
         if (r < 0)
                 return r;
         ret->planned = true;

@@ -13,6 +13,7 @@
 #                       hide-cgroup2 wrapper on hybrid hosts (crun 1.x refuses to run there)
 #   hide wrapper only   the wrapper alone (unshare -m + tmpfs mount + true), so crun's figure can be
 #                       read with or without it (the table also shows ratios to crun minus wrapper)
+#   runc run            `runc run` of the same bundle (when runc is installed; it runs on hybrid hosts)
 #   bwrap               bwrap --unshare-all on the rootfs, /bin/true
 #   ctr cycle           create -t busybox, start, exec /bin/true, stop, destroy (one sh -c)
 #   ctr create+destroy  the storage part of the cycle
@@ -312,6 +313,12 @@ sanity() {   # sanity NAME CMD: one run, 120 s at most; on failure print why, re
 sanity "crun run" "$CRUN run --bundle $BUNDLE $TAG-crun" && add "crun run" "$CRUN run --bundle $BUNDLE $TAG-crun"
 if [ $HIDE = 1 ]; then
   sanity "hide wrapper only" "$HIDE_PREFIX true" && add "hide wrapper only" "$HIDE_PREFIX true"
+fi
+if command -v runc >/dev/null 2>&1; then
+  RUNC="runc --root $RUNDIR/runc-state"
+  sanity "runc run" "$RUNC run --bundle $BUNDLE $TAG-runc" && add "runc run" "$RUNC run --bundle $BUNDLE $TAG-runc"
+else
+  say "runc is not installed — no 'runc run' row"
 fi
 BWRAP="bwrap --unshare-all --bind $ROOTFS / --proc /proc --dev /dev /bin/true"
 sanity bwrap "$BWRAP" && add bwrap "$BWRAP"

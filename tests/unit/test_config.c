@@ -347,7 +347,7 @@ Test(config, invalid_values_are_named)
                 {DOC(", \"network\": {\"mode\": \"bridged\"}"), EINVAL, "key 'network.mode': mode 'bridged'"},
                 {DOC(", \"network\": {\"ipv4\": \"10.1\"}"), EINVAL, "key 'network.ipv4': '10.1'"},
                 {DOC(", \"storage\": {\"driver\": \"zfs\"}"), EINVAL, "key 'storage.driver': 'zfs'"},
-                {DOC(", \"storage\": {\"driver\": \"overlay\"}"), EINVAL, "key 'storage.lower' must be an absolute"},
+                {DOC(", \"storage\": {\"driver\": \"overlay\"}"), EINVAL, "key 'storage.lower' must be absolute paths"},
                 {DOC(", \"storage\": {\"driver\": \"overlay\", \"lower\": \"/a,upperdir=/etc\"}"), EINVAL,
                  "key 'storage.lower'"},
                 {DOC(", \"uuid\": \"not-a-uuid\""), EINVAL, "key 'uuid'"},
@@ -426,9 +426,13 @@ Test(config, validate_direct)
         c.limits.memory = 1 << 20;
         cr_assert_eq(ctr_config_validate(&c, &err), 0);
         free(c.init[0]);
-        c.init[0] = xstrdup("init");
+        c.init[0] = xstrdup("sbin/init");
         cr_assert_eq(ctr_config_validate(&c, &err), -EINVAL);
         cr_assert_not_null(strstr(err.msg, "'init'"));
+        /* A bare command name is looked up in PATH (ctr run's commands). */
+        free(c.init[0]);
+        c.init[0] = xstrdup("make");
+        cr_assert_eq(ctr_config_validate(&c, &err), 0);
         ctr_config_free(&c);
 }
 

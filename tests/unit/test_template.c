@@ -222,7 +222,8 @@ Test(overlay, plan_mounts_overlay_on_rootfs)
 
 Test(overlay, option_separators_refused)
 {
-        const char *bad[] = {"/a,upperdir=/etc", "/a:/b", "relative", "/a\\b"};
+        /* Layers stack with ':' (ctr run --from), each one absolute. */
+        const char *bad[] = {"/a,upperdir=/etc", "/a:b", "/a:", "/a:/b:c", "relative", "/a\\b"};
         for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
                 struct ctr_rootfs_spec spec = {.rootfs = "/c/rootfs", .overlay_lower = bad[i],
                                                .overlay_upper = "/c/upper", .overlay_work = "/c/work"};

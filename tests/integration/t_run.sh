@@ -1,0 +1,96 @@
+# ctr run: exit status passthrough (0, 1, 77, SIGKILL -> 137, not found -> 127), stdout and stderr
+# apart and byte-exact (10 MB of binary data), stdin piped in, --timeout (124, nothing left),
+# --read-only with --tmpfs, -v (host files outside it invisible), -u/-w/-e, --json-status-fd
+# events checked against the cgroup, --keep and --from, 50 parallel runs leaving nothing, and
+# bad input (125, one line, nothing made).
+R() { "$CTR" --root "$T_ROOT" run "$@"; }
+st() { local s=0; "$@" >/dev/null 2>&1 || s=$?; echo "$s"; }
+assert_eq "$(st R -t busybox -- true)" 0 "status 0"
+assert_eq "$(st R -t busybox -- false)" 1 "status 1"
+assert_eq "$(st R -t busybox -- sh -c 'exit 77')" 77 "status 77"
+assert_eq "$(st R -t busybox -- no-such-command)" 127 "a missing command is 127"
+assert_match "$(R -t busybox -- no-such-command 2>&1)" "^ctr: run run-[0-9a-f]+: exec: no-such-command: No such file" "its message"
+
+# SIGKILL from outside: 128+9.
+R -t busybox --json-status-fd 3 -- sleep 100 3>"$T_ROOT/kill.json" &
+runner=$!
+for _ in $(seq 100); do grep -q started "$T_ROOT/kill.json" 2>/dev/null && break; sleep 0.05; done
+pid=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["started"]["pid"])' "$T_ROOT/kill.json")
+kill -KILL "$pid"
+s=0
+wait "$runner" || s=$?
+assert_eq "$s" 137 "killed by SIGKILL"
+
+# stdout and stderr byte-exact and apart, 10 MB of binary output; stdin passes through.
+head -c 10485760 /dev/urandom > "$T_ROOT/blob"
+R -t busybox -v "$T_ROOT:/h:ro" -- sh -c 'cat /h/blob; echo to-stderr >&2' >"$T_ROOT/out" 2>"$T_ROOT/err"
+cmp -s "$T_ROOT/blob" "$T_ROOT/out" || fail "stdout is not byte-exact"
+assert_eq "$(cat "$T_ROOT/err")" to-stderr "stderr apart"
+assert_eq "$(printf 'line1\nline2\n' | R -t busybox -- sh -c 'wc -l')" 2 "stdin piped in"
+R -t busybox -- cat < "$T_ROOT/blob" | cmp -s - "$T_ROOT/blob" || fail "binary stdin through cat"
+
+# --timeout kills the whole cgroup (a child that ignores SIGTERM included) and says so.
+start=$(date +%s)
+err=$(R -t busybox --timeout 1 -- sh -c 'trap "" TERM; sleep 100 & sleep 100' 2>&1) && s=0 || s=$?
+assert_eq "$s" 124 "timeout status"
+assert_match "$err" "timeout: killed after 1 s" "timeout message"
+[ $(($(date +%s) - start)) -lt 10 ] || fail "the timeout took too long"
+
+# Read-only root with a writable tmpfs; -v read-only; host files outside -v are not there.
+assert_match "$(R -t busybox --read-only --tmpfs /scratch -- sh -c 'touch /x 2>&1')" \
+        "Read-only file system" "read-only root"
+assert_match "$(R -t busybox --read-only --tmpfs /scratch -- sh -c 'touch /scratch/y && echo ok')" "^ok$" "tmpfs writable"
+echo secret > "$T_ROOT/outside"
+assert_eq "$(R -t busybox -- sh -c "cat '$T_ROOT/outside' 2>/dev/null || echo invisible")" invisible "host files invisible"
+assert_match "$(R -t busybox -v "$T_ROOT:/h:ro" -- sh -c '(echo x > /h/new) 2>&1')" "Read-only file system" "-v :ro"
+[ -e "$T_ROOT/new" ] && fail "a read-only volume was written"
+assert_eq "$(R -t busybox -u nobody -w /tmp -e FOO=bar -- sh -c 'echo $(id -u) $PWD $FOO')" "65534 /tmp bar" "-u -w -e"
+assert_eq "$(R -t busybox -- grep NoNewPrivs /proc/self/status | awk '{print $2}')" 1 "no_new_privs by default"
+assert_eq "$(R -t busybox -- grep Seccomp: /proc/self/status | awk '{print $2}')" 2 "the seccomp filter"
+assert_eq "$(R -t busybox -- ls /sys/class/net | tr '\n' ' ')" "lo " "no network by default"
+
+# JSON status: two events, truthful against what the kernel saw.
+R -t busybox --json-status-fd 3 -- sh -c 'cat /proc/self/ns/pid >/dev/null; exit 5' 3>"$T_ROOT/st.json" || true
+python3 - "$T_ROOT/st.json" <<'EOF' || fail "JSON status: $(cat "$T_ROOT/st.json")"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 2, lines
+s, e = json.loads(lines[0])["started"], json.loads(lines[1])["exited"]
+assert s["name"] == e["name"] and s["name"].startswith("run-")
+assert s["pid"] > 0 and s["cgroup"].endswith(".scope"), s
+assert set(s["namespaces"]) >= {"pid", "mnt", "net", "uts", "ipc"}, s
+assert e["status"] == 5 and e["exit_code"] == 5 and e["signal"] is None and e["timed_out"] is False, e
+assert e["cpu_usec"] is None or e["cpu_usec"] > 0, e
+assert e["wall_usec"] > 0, e
+EOF
+# The pid namespace it reported is the command's own.
+R -t busybox --json-status-fd 3 -- sh -c 'readlink /proc/self/ns/pid' 3>"$T_ROOT/ns.json" >"$T_ROOT/ns.out"
+assert_eq "$(cat "$T_ROOT/ns.out")" "pid:[$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["started"]["namespaces"]["pid"])' "$T_ROOT/ns.json")]" \
+        "the pid namespace in the started event"
+
+# --keep NAME leaves a stopped container; --from NAME starts from its tree.
+k=$(cname runkeep)
+R -t busybox --keep "$k" -- sh -c 'echo kept > /marker'
+assert_eq "$(state_of "$k")" stopped "--keep leaves a stopped container"
+assert_eq "$(R --from "$k" -- cat /marker)" kept "--from sees the kept tree"
+R --from "$k" -- sh -c 'echo changed > /marker'
+assert_eq "$(R --from "$k" -- cat /marker)" kept "a run --from does not change its source"
+ctr destroy "$k"
+
+# 50 at once: distinct names, no interference, nothing left behind.
+for i in $(seq 50); do (R -t busybox -- sh -c "echo $i" > "$T_ROOT/par.$i" 2>&1; echo $? >> "$T_ROOT/par.status") & done
+wait
+assert_eq "$(sort -u "$T_ROOT/par.status")" 0 "50 parallel runs all succeed"
+for i in $(seq 50); do assert_eq "$(cat "$T_ROOT/par.$i")" "$i" "parallel run $i output"; done
+assert_eq "$(ls "$T_ROOT/containers" | grep -c '^run-')" 0 "no run container left"
+assert_eq "$(ls -A "$T_ROOT/run" 2>/dev/null | wc -l)" 0 "no run state left"
+
+# Bad input: one line, 125, nothing created.
+before=$(root_fingerprint)
+expect_125 "no command" R -t busybox | grep -q "missing the command" || fail "no command message"
+expect_125 "no template" R -- true | grep -q "needs a template" || fail "no template message"
+expect_125 "bad timeout" R -t busybox --timeout soon -- true >/dev/null
+expect_125 "bad fd" R -t busybox --json-status-fd 99 -- true | grep -q "not an open file descriptor" || fail "bad fd message"
+expect_125 "unknown template" R -t no-such-template -- true >/dev/null
+expect_125 "relative workdir" R -t busybox -w tmp -- true >/dev/null
+assert_eq "$(root_fingerprint)" "$before" "refused runs changed the state root"
