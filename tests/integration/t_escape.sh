@@ -107,3 +107,17 @@ expect_125 "bad profile" ctr create "$(cname escbad)" -t busybox --seccomp "$T_R
         grep -q "SCMP_ACT_SOMETIMES" || fail "bad profile message"
 rm -f "$T_ROOT/bad.json"
 assert_eq "$(root_fingerprint)" "$before" "refused creates changed the state root"
+
+# With a user namespace, what a privileged container cannot be kept from fails in the kernel: a
+# fresh procfs may be mounted (it shows nothing the container's own could not), but its
+# /proc/sys belongs to the host, so opening core_pattern for writing is refused.
+u=$(cname escu)
+mk "$u" --userns
+ctr start "$u"
+out=$(ctr exec "$u" -- ctr-probe escape:newproc-sys escape:module escape:kexec escape:handle escape:sys-rw \
+        escape:sys-write settime)
+for f in escape:newproc-sys escape:module escape:kexec escape:handle escape:sys-rw escape:sys-write settime; do
+        assert_match "$(printf '%s\n' "$out" | grep "^$f=")" "^$f=error:E[A-Z]+\$" "$f under --userns"
+done
+ctr stop "$u" --kill
+ctr destroy "$u"
