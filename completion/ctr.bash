@@ -49,7 +49,7 @@ _ctr()
     ((cword > 0)) && prev=${words[cword - 1]}
 
     local globals='--root --format --quiet -q --debug --help -h --version'
-    local verbs='create run start stop restart destroy list info exec attach freeze unfreeze config template oci'
+    local verbs='create run snapshot restore clone start stop restart destroy list info exec attach freeze unfreeze config template oci'
 
     # Walk the words before the cursor: find the verb, a --root value, how many
     # positional arguments the verb has, and whether "--" ended the options.
@@ -150,6 +150,9 @@ _ctr()
     case $verb in
         create) opts='-t -r --dist --mirror --server --storage --cap-add --cap-drop --no-new-privs --userns --seccomp --seccomp-allow --seccomp-deny --memory --cpus --pids --cpuset --cpuset-mems --io --net -p --publish --ip --ip6 --hostname -e -v --init --device' ;;
         run) opts='-t --from --keep --rm --tty -v --tmpfs -e -u -w --read-only --net -p --memory --cpus --pids --cpuset --io --cap-add --cap-drop --seccomp --seccomp-allow --seccomp-deny --userns --hostname --allow-missing-limits --timeout --json-status-fd --' ;;
+        snapshot) opts='--freeze list delete' ;;
+        restore) opts='--no-backup' ;;
+        clone) opts='--snapshot' ;;
         start) opts='--foreground --ready-timeout' ;;
         template) [[ $sub == refresh ]] && opts='-r --dist --mirror --server' ;;
         stop) opts='-t --kill' ;;

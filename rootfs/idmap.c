@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
@@ -25,6 +26,11 @@ int ctr_rootfs_idmapped_tree(const char *path, int userns_fd, bool recursive, in
                                          OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
         if (fd < 0)
                 return ctr_err_sys(err, errno, "userns", "clone the mount of %s", path);
+        /* A clone of a shared mount joins its peer group: what the container mounts below it
+         * would appear on the host, and pivot_root refuses a shared root. Private, first. */
+        struct mount_attr priv = {.propagation = MS_PRIVATE};
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &priv, sizeof(priv)) < 0)
+                return ctr_err_sys(err, errno, "userns", "make the clone of %s private", path);
         if (userns_fd >= 0) {
                 struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd};
                 if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0)

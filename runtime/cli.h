@@ -75,6 +75,9 @@ struct ctr_create_args {
 extern const struct option ctr_create_longopts[];
 int ctr_create_on_opt(int c, const char *arg, void *ud);
 int cmd_run(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_clone(int argc, char **argv);
 
 /* The OCI runtime's command line (cmd_oci.c): `ctr oci ...`, or argv[0] ending in ctr-oci. */
 int ctr_oci_main(int argc, char **argv);
