@@ -296,7 +296,7 @@ int cmd_run(int argc, char **argv)
                 a.c.err = (struct ctr_error){0};
         }
         struct ctr_create_opts co = {.release = a.c.release, .dist = a.c.dist, .mirror = a.c.mirror, .from = a.from,
-                                   .cache = true};
+                                   .cache = true, .ephemeral = !a.keep};
         if (ctr_container_create(&p, &a.c.cfg, &co, &a.c.err) < 0) {
                 r = ctr_cli_fail("run", name, &a.c.err);
                 goto out;

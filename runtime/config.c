@@ -1168,8 +1168,14 @@ int ctr_config_load(const char *path, struct ctr_config *ret, struct ctr_error *
 
 int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_error *err)
 {
+        return ctr_config_save_sync(path, c, true, err);
+}
+
+int ctr_config_save_sync(const char *path, const struct ctr_config *c, bool sync, struct ctr_error *err)
+{
         _cleanup_free_ char *text = ctr_config_to_json(c);
-        int r = ctr_write_atomic(path, text, strlen(text), 0644);
+        int r = sync ? ctr_write_atomic(path, text, strlen(text), 0644)
+                     : ctr_write_atomic_volatile(path, text, strlen(text), 0644);
         if (r < 0)
                 return ctr_err_sys(err, -r, "config", "write %s", path);
         return 0;

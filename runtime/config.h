@@ -96,6 +96,8 @@ struct ctr_seccomp_spec ctr_config_seccomp(const struct ctr_config *c, ctr_capma
 char *ctr_config_to_json(const struct ctr_config *c);
 int ctr_config_load(const char *path, struct ctr_config *ret, struct ctr_error *err);
 int ctr_config_save(const char *path, const struct ctr_config *c, struct ctr_error *err);
+/* sync false: no fsync, for a container that lives as long as one ctr run. */
+int ctr_config_save_sync(const char *path, const struct ctr_config *c, bool sync, struct ctr_error *err);
 
 struct ctr_cg_limits;
 /* The limits as the cgroups module takes them. */

@@ -343,7 +343,7 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
         r = ctr_config_validate(cfg, err);
         if (r < 0)
                 goto fail;
-        r = ctr_config_save(cfgpath, cfg, err);
+        r = ctr_config_save_sync(cfgpath, cfg, !o->ephemeral, err);
         if (r < 0)
                 goto fail;
         if (interrupted()) {

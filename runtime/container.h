@@ -19,6 +19,7 @@ struct ctr_create_opts {
         /* ctr run --from: an overlay on this (stopped) container's tree instead of a template */
         const char *from;
         bool cache; /* cache the template's tree even when it does not ask for it (ctr run) */
+        bool ephemeral; /* ctr run --rm: gone when the command ends, so nothing is fsynced */
 };
 
 /* Template, release (the template's default when NULL) and the mirror that applies. */

@@ -176,7 +176,7 @@ int ctr_state_save(const struct ctr_paths *p, const char *name, const struct ctr
 {
         _cleanup_free_ char *path = ctr_path_state(p, name);
         _cleanup_free_ char *text = ctr_state_to_json(s);
-        int r = ctr_write_atomic(path, text, strlen(text), 0644);
+        int r = ctr_write_atomic_volatile(path, text, strlen(text), 0644);
         if (r < 0)
                 return ctr_err_sys(err, -r, "state", "write %s", path);
         return 0;

@@ -184,14 +184,14 @@ int ctr_write_file(const char *path, const char *s)
         return ctr_write_file_at(AT_FDCWD, path, s);
 }
 
-int ctr_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+static int write_atomic(const char *path, const char *data, size_t len, mode_t mode, bool sync)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
                 return -errno;
         ssize_t w = ctr_write_all(fd, data, len);
-        if (w < 0 || fsync(fd) < 0) {
+        if (w < 0 || (sync && fsync(fd) < 0)) {
                 int e = w < 0 ? (int)-w : errno;
                 close(fd);
                 unlink(tmp);
@@ -204,6 +204,16 @@ int ctr_write_atomic(const char *path, const char *data, size_t len, mode_t mode
                 return -e;
         }
         return 0;
+}
+
+int ctr_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+        return write_atomic(path, data, len, mode, true);
+}
+
+int ctr_write_atomic_volatile(const char *path, const char *data, size_t len, mode_t mode)
+{
+        return write_atomic(path, data, len, mode, false);
 }
 
 int ctr_mkdir_p(const char *path, mode_t mode)

@@ -61,6 +61,9 @@ int ctr_write_file(const char *path, const char *s);
 int ctr_write_file_at(int dirfd, const char *path, const char *s);
 /* Write-temp-then-rename in the same directory, fsync'd. */
 int ctr_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* The same without fsync, for runtime state that a reboot voids anyway (state.json under /run):
+ * readers still see the old or the new file, never a half one. */
+int ctr_write_atomic_volatile(const char *path, const char *data, size_t len, mode_t mode);
 
 int ctr_mkdir_p(const char *path, mode_t mode);
 /* Remove a tree without crossing mount points; refuses to follow symlinks. */
