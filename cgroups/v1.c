@@ -145,9 +145,11 @@ static int apply(const struct hier *h, const char *dir, const struct ctr_cg_v1 *
                         return -err->errnum;
                 size_t nd;
                 const struct ctr_cg_device *d = ctr_cgroup_default_devices(&nd);
+                /* The config's rules first, in its order (devices.list shows them so), then
+                 * the standard nodes. */
                 for (int pass = 0; pass < 2; pass++) {
-                        const struct ctr_cg_device *list = pass ? v->devices : d;
-                        size_t n = pass ? v->n_devices : nd;
+                        const struct ctr_cg_device *list = pass ? d : v->devices;
+                        size_t n = pass ? nd : v->n_devices;
                         for (size_t i = 0; i < n; i++) {
                                 char rule[64];
                                 ctr_cgroup_device_format(&list[i], rule, sizeof(rule));
