@@ -10,12 +10,12 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "container.h"
+#include "exec.h"
 #include "json.h"
 #include "monitor.h"
 #include "../cgroups/cgroups.h"
@@ -173,27 +173,6 @@ static void on_exited(void *data, const struct ctr_state *st, int status, bool t
         emit(a->json_fd, g);
 }
 
-/* --tty on a terminal: raw mode while the command runs. */
-static struct termios saved_tio;
-static bool tio_saved;
-
-static void tty_raw(void)
-{
-        struct termios t;
-        if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
-                return;
-        tio_saved = true;
-        t = saved_tio;
-        cfmakeraw(&t);
-        tcsetattr(STDIN_FILENO, TCSANOW, &t);
-}
-
-static void tty_restore(void)
-{
-        if (tio_saved)
-                tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
-}
-
 static char *random_name(void)
 {
         unsigned char b[6];
@@ -304,9 +283,9 @@ int cmd_run(int argc, char **argv)
         created = true;
         struct ctr_monitor_args ma = {.run = &a.run, .on_started = on_started, .on_exited = on_exited, .data = &a};
         if (a.run.tty)
-                tty_raw();
+                ctr_tty_raw();
         r = ctr_container_run(&p, name, &ma, &code, &a.c.err);
-        tty_restore();
+        ctr_tty_restore();
         if (r < 0) {
                 r = ctr_cli_fail("run", name, &a.c.err);
                 goto out;

@@ -224,14 +224,14 @@ static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
 static struct termios saved_tio;
 static bool tio_saved;
 
-static void restore_tty(void)
+void ctr_tty_restore(void)
 {
         if (tio_saved)
                 tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
         tio_saved = false;
 }
 
-static void raw_tty(void)
+void ctr_tty_raw(void)
 {
         struct termios t;
         if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
@@ -429,9 +429,9 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         }
 
         if (master >= 0) {
-                raw_tty();
+                ctr_tty_raw();
                 relay_pty(master, sfd, pid);
-                restore_tty();
+                ctr_tty_restore();
         }
         for (;;) {
                 struct pollfd pf = {.fd = sfd, .events = POLLIN};
@@ -500,7 +500,7 @@ int ctr_attach(const struct ctr_paths *p, const char *name, struct ctr_error *er
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (tty) {
                 fprintf(stderr, "Connected to %s's console; detach with Ctrl-]\r\n", name);
-                raw_tty();
+                ctr_tty_raw();
         }
         bool in_open = true;
         uint64_t eof_at = 0, last_out = 0;
@@ -556,7 +556,7 @@ int ctr_attach(const struct ctr_paths *p, const char *name, struct ctr_error *er
                 }
         }
         if (tty) {
-                restore_tty();
+                ctr_tty_restore();
                 fprintf(stderr, "\nDetached from %s.\n", name);
         }
         return r;

@@ -20,6 +20,11 @@ struct ctr_exec_opts {
 int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_opts *o, int *ret_status,
              struct ctr_error *err);
 
+/* The caller's terminal (stdin) in raw mode while a pty is relayed, and back; no-ops when stdin
+ * is not a terminal. */
+void ctr_tty_raw(void);
+void ctr_tty_restore(void);
+
 /* Returns 0 on detach or when the container stops, -errno with err set. */
 int ctr_attach(const struct ctr_paths *p, const char *name, struct ctr_error *err);
 
