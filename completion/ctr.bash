@@ -49,7 +49,7 @@ _ctr()
     ((cword > 0)) && prev=${words[cword - 1]}
 
     local globals='--root --format --quiet -q --debug --help -h --version'
-    local verbs='create run snapshot restore clone start stop restart destroy list info exec attach freeze unfreeze config template oci'
+    local verbs='create run snapshot restore clone export import start stop restart destroy list info exec attach freeze unfreeze config template oci'
 
     # Walk the words before the cursor: find the verb, a --root value, how many
     # positional arguments the verb has, and whether "--" ended the options.

@@ -174,3 +174,11 @@ struct ctr_guest_setup {
         const char *hostname;
 };
 int ctr_rootfs_configure(const struct ctr_guest_setup *g, struct ctr_error *err);
+
+/* Archives (rootfs/archive.c): a walk over a tar file's headers that refuses absolute and '..'
+ * names, members written through a symlink of the archive, hard links out of the tree, block
+ * devices and all but the standard character devices, sparse and huge members, bad header
+ * checksums and truncation. *ret_names (may be NULL) gets the members' cleaned names. */
+int ctr_archive_check(const char *file, char ***ret_names, struct ctr_error *err);
+int ctr_sha256_file(const char *path, char hex[65], struct ctr_error *err);
+void ctr_sha256_hex(const void *data, size_t len, char hex[65]);

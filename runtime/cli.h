@@ -78,6 +78,8 @@ int cmd_run(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_clone(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* The OCI runtime's command line (cmd_oci.c): `ctr oci ...`, or argv[0] ending in ctr-oci. */
 int ctr_oci_main(int argc, char **argv);
