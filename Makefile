@@ -162,6 +162,7 @@ bench:
 	tests/bench/vmm.sh $(CURDIR)/$(VM_SMOKE_BIN) $(CURDIR)/$(BUILD)/vmguest
 	$(MAKE) debian-fixture
 	CTR_CI_CACHE=$(CI_CACHE) tests/bench/system.sh $(CURDIR)/ctr
+	CTR_CI_CACHE=$(CI_CACHE) tests/bench/snapshot.sh $(CURDIR)/ctr
 
 install: $(BUILD)/ctr
 	install -D -m 0755 $(BUILD)/ctr $(DESTDIR)$(BINDIR)/ctr
