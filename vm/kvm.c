@@ -1,38 +1,70 @@
-/* The VM itself: /dev/kvm ioctls for a VM with one RAM slot and one vCPU started directly in
- * long mode (GDT, identity page tables for the first GiB, CPUID from what KVM supports), and the
- * run loop that answers port I/O: the UART, the i8042 reset line, the debug-exit port. */
+/* The VM itself: /dev/kvm ioctls for a VM with one RAM slot and N vCPUs (the first started
+ * directly in long mode: GDT, identity page tables for the first GiB; the others wait for the
+ * guest's INIT/SIPI in the in-kernel LAPIC), one thread per vCPU running KVM_RUN, port I/O (UART,
+ * PCI configuration, i8042 reset, debug exit) and MMIO (virtio BARs), and the I/O loop in the
+ * caller's thread that feeds receive queues and notices a guest that halted for good. */
 #define _GNU_SOURCE
-#include "vm.h"
+#include "vm-internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "../runtime/util.h"
 
-struct ctr_vm {
-        int kvm, vm, vcpu;
+struct vcpu {
+        struct ctr_vm *vm;
+        unsigned id;
+        int fd;
         struct kvm_run *run;
+        pthread_t thread;
+        bool started;
+        bool check;     /* the I/O thread asks for a halt check */
+        bool dead_halt; /* last check: halted with interrupts off (or never started) */
+};
+
+struct ctr_vm {
+        int kvm, vm;
         size_t run_size;
-        uint8_t *mem;
-        size_t mem_size;
-        struct ctr_uart uart;
+        struct ctr_vm_memory mem;
+        unsigned ncpus;
+        struct vcpu cpu[CTR_VM_MAX_VCPUS];
+        uint32_t cpu_signature, cpu_features;
         bool irqchip;   /* in-kernel PIC, IOAPIC, LAPIC and PIT */
+        pthread_mutex_t lock; /* the UART, the PCI address latch, the end */
+        struct ctr_uart uart;
         bool uart_irq;  /* the level last put on the UART's line */
+        int console_in; /* bytes for the UART's receiver, or -1 */
+        uint32_t pci_addr;
+        struct ctr_virtio *dev[CTR_VM_MAX_PCI];
+        int dev_rx_fd[CTR_VM_MAX_PCI]; /* the backend the I/O thread reads for the device, or -1 */
+        unsigned ndev;
+        int wake_fd; /* eventfd: receive buffers posted, or the VM ended */
+        bool ended;
+        struct ctr_vm_result res;
+        struct ctr_error err;
+        int rc;
         uint64_t entry;
 };
 
 #define UART_IRQ 4
+#define KICK_SIGNAL SIGUSR1
 
 const char *ctr_vm_end_name(enum ctr_vm_end e)
 {
         static const char *const names[] = {"debug-exit", "reset", "shutdown", "halt"};
+        if ((unsigned)e >= ARRAY_SIZE(names))
+                return "?";
         return names[e];
 }
 
@@ -49,31 +81,44 @@ int ctr_vm_probe(bool *ret_pvm, struct ctr_error *err)
         return 0;
 }
 
+
 void ctr_vm_free(struct ctr_vm *vm)
 {
         if (!vm)
                 return;
-        if (vm->run)
-                munmap(vm->run, vm->run_size);
-        if (vm->mem)
-                munmap(vm->mem, vm->mem_size);
-        int fds[] = {vm->vcpu, vm->vm, vm->kvm};
-        for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
-                if (fds[i] >= 0)
-                        close(fds[i]);
+        for (unsigned i = 0; i < vm->ncpus; i++) {
+                if (vm->cpu[i].run)
+                        munmap(vm->cpu[i].run, vm->run_size);
+                if (vm->cpu[i].fd >= 0)
+                        close(vm->cpu[i].fd);
+        }
+        for (unsigned i = 0; i < vm->ndev; i++)
+                ctr_virtio_free(vm->dev[i]);
+        if (vm->mem.base)
+                munmap(vm->mem.base, vm->mem.size);
+        if (vm->wake_fd >= 0)
+                close(vm->wake_fd);
+        if (vm->vm >= 0)
+                close(vm->vm);
+        if (vm->kvm >= 0)
+                close(vm->kvm);
+        pthread_mutex_destroy(&vm->lock);
         free(vm);
 }
 
 void *ctr_vm_mem(struct ctr_vm *vm, uint64_t gpa, uint64_t len)
 {
-        if (gpa > vm->mem_size || len > vm->mem_size - gpa)
-                return NULL;
-        return vm->mem + gpa;
+        return ctr_vm_gpa(&vm->mem, gpa, len);
 }
 
 size_t ctr_vm_mem_size(const struct ctr_vm *vm)
 {
-        return vm->mem_size;
+        return vm->mem.size;
+}
+
+unsigned ctr_vm_vcpus(const struct ctr_vm *vm)
+{
+        return vm->ncpus;
 }
 
 /* Long mode from the first instruction: flat 64-bit code and data segments, paging with 2 MiB
@@ -81,22 +126,24 @@ size_t ctr_vm_mem_size(const struct ctr_vm *vm)
  * protocol asks (__BOOT_CS, __BOOT_DS). */
 static int setup_long_mode(struct ctr_vm *vm, struct ctr_error *err)
 {
-        uint64_t *gdt = (uint64_t *)(vm->mem + CTR_VM_GDT);
+        uint8_t *mem = vm->mem.base;
+        uint64_t *gdt = (uint64_t *)(mem + CTR_VM_GDT);
         gdt[0] = 0;
         gdt[1] = 0;
         gdt[2] = 0x00af9b000000ffffull; /* code: present, DPL 0, executable, L */
         gdt[3] = 0x00cf93000000ffffull; /* data: present, DPL 0, writable, 4 GiB */
-        uint64_t *pml4 = (uint64_t *)(vm->mem + CTR_VM_PML4);
-        uint64_t *pdpt = (uint64_t *)(vm->mem + CTR_VM_PML4 + 0x1000);
-        uint64_t *pd = (uint64_t *)(vm->mem + CTR_VM_PML4 + 0x2000);
+        uint64_t *pml4 = (uint64_t *)(mem + CTR_VM_PML4);
+        uint64_t *pdpt = (uint64_t *)(mem + CTR_VM_PML4 + 0x1000);
+        uint64_t *pd = (uint64_t *)(mem + CTR_VM_PML4 + 0x2000);
         memset(pml4, 0, 3 * 4096);
         pml4[0] = (CTR_VM_PML4 + 0x1000) | 0x3; /* present, writable */
         pdpt[0] = (CTR_VM_PML4 + 0x2000) | 0x3;
         for (uint64_t i = 0; i < 512; i++)
                 pd[i] = (i << 21) | 0x83; /* present, writable, 2 MiB page */
 
+        int fd = vm->cpu[0].fd;
         struct kvm_sregs s;
-        if (ioctl(vm->vcpu, KVM_GET_SREGS, &s) < 0)
+        if (ioctl(fd, KVM_GET_SREGS, &s) < 0)
                 return ctr_err_sys(err, errno, "kvm", "KVM_GET_SREGS");
         struct kvm_segment code = {.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 11, .present = 1,
                                    .dpl = 0, .db = 0, .s = 1, .l = 1, .g = 1};
@@ -116,12 +163,12 @@ static int setup_long_mode(struct ctr_vm *vm, struct ctr_error *err)
         s.cr4 = 0x20;                              /* PAE */
         s.cr0 = 0x80000000 | 0x10 | 0x1 | 0x20;    /* PG, ET, PE, NE */
         s.efer = 0x500;                            /* LME | LMA */
-        if (ioctl(vm->vcpu, KVM_SET_SREGS, &s) < 0)
+        if (ioctl(fd, KVM_SET_SREGS, &s) < 0)
                 return ctr_err_sys(err, errno, "kvm", "KVM_SET_SREGS (long mode)");
         return 0;
 }
 
-/* CPUID: what KVM can virtualise, as it reports it. Long mode needs at least the LM bit. */
+/* CPUID: what KVM can virtualise, as it reports it, with each vCPU's own APIC id. */
 static int setup_cpuid(struct ctr_vm *vm, struct ctr_error *err)
 {
         size_t n = 256;
@@ -131,49 +178,76 @@ static int setup_cpuid(struct ctr_vm *vm, struct ctr_error *err)
         c->nent = n;
         if (ioctl(vm->kvm, KVM_GET_SUPPORTED_CPUID, c) < 0)
                 return ctr_err_sys(err, errno, "kvm", "KVM_GET_SUPPORTED_CPUID");
-        for (unsigned i = 0; i < c->nent; i++)
-                if (c->entries[i].function == 1)
-                        c->entries[i].ecx |= 1u << 31; /* the hypervisor bit */
-        if (ioctl(vm->vcpu, KVM_SET_CPUID2, c) < 0)
-                return ctr_err_sys(err, errno, "kvm", "KVM_SET_CPUID2");
+        for (unsigned id = 0; id < vm->ncpus; id++) {
+                for (unsigned i = 0; i < c->nent; i++) {
+                        struct kvm_cpuid_entry2 *e = &c->entries[i];
+                        if (e->function == 1) {
+                                e->ecx |= 1u << 31; /* the hypervisor bit */
+                                e->ebx = (e->ebx & 0x0000ffffu) | (vm->ncpus << 16) | (id << 24);
+                                if (vm->ncpus > 1)
+                                        e->edx |= 1u << 28; /* HTT: the count above is valid */
+                                vm->cpu_signature = e->eax;
+                                vm->cpu_features = e->edx;
+                        } else if (e->function == 0xb || e->function == 0x1f) {
+                                e->edx = id;
+                        }
+                }
+                if (ioctl(vm->cpu[id].fd, KVM_SET_CPUID2, c) < 0)
+                        return ctr_err_sys(err, errno, "kvm", "KVM_SET_CPUID2");
+        }
         return 0;
 }
 
-/* The LAPIC's LINT0 takes the PIC's output (ExtINT) and LINT1 is NMI, as firmware leaves them:
- * without an MP table or ACPI, Linux runs the PIC in virtual-wire mode through LINT0. */
-static int setup_lapic(struct ctr_vm *vm, struct ctr_error *err)
+/* The LAPIC's LINT0 takes the PIC's output (ExtINT) and LINT1 is NMI, as firmware leaves them
+ * (the MP table says the same). */
+static int setup_lapic(struct ctr_vm *vm, unsigned id, struct ctr_error *err)
 {
         struct kvm_lapic_state l;
-        if (ioctl(vm->vcpu, KVM_GET_LAPIC, &l) < 0)
+        if (ioctl(vm->cpu[id].fd, KVM_GET_LAPIC, &l) < 0)
                 return ctr_err_sys(err, errno, "kvm", "KVM_GET_LAPIC");
         uint32_t *lint0 = (uint32_t *)(l.regs + 0x350), *lint1 = (uint32_t *)(l.regs + 0x360);
         *lint0 = (*lint0 & ~0x700u & ~0x10000u) | (7u << 8); /* ExtINT, unmasked */
         *lint1 = (*lint1 & ~0x700u & ~0x10000u) | (4u << 8); /* NMI, unmasked */
-        if (ioctl(vm->vcpu, KVM_SET_LAPIC, &l) < 0)
+        if (ioctl(vm->cpu[id].fd, KVM_SET_LAPIC, &l) < 0)
                 return ctr_err_sys(err, errno, "kvm", "KVM_SET_LAPIC");
         return 0;
 }
 
-/* Put the UART's interrupt line at the level its registers ask for. */
+static void set_irq_line(void *data, unsigned gsi, bool level)
+{
+        struct ctr_vm *vm = data;
+        if (!vm->irqchip)
+                return;
+        struct kvm_irq_level il = {.irq = gsi, .level = level};
+        ioctl(vm->vm, KVM_IRQ_LINE, &il);
+}
+
+/* Put the UART's interrupt line at the level its registers ask for. Lock held. */
 static void uart_update_irq(struct ctr_vm *vm)
 {
         bool level = ctr_uart_irq(&vm->uart);
         if (!vm->irqchip || level == vm->uart_irq)
                 return;
-        struct kvm_irq_level il = {.irq = UART_IRQ, .level = level};
-        if (ioctl(vm->vm, KVM_IRQ_LINE, &il) == 0)
-                vm->uart_irq = level;
+        set_irq_line(vm, UART_IRQ, level);
+        vm->uart_irq = level;
 }
 
-struct ctr_vm *ctr_vm_new(unsigned mem_mb, int out_fd, struct ctr_error *err)
+struct ctr_vm *ctr_vm_new(unsigned mem_mb, unsigned vcpus, int out_fd, struct ctr_error *err)
 {
         struct ctr_vm *vm = calloc(1, sizeof(*vm));
         if (!vm)
                 abort();
-        vm->kvm = vm->vm = vm->vcpu = -1;
+        vm->kvm = vm->vm = vm->wake_fd = vm->console_in = -1;
+        for (unsigned i = 0; i < CTR_VM_MAX_VCPUS; i++)
+                vm->cpu[i].fd = -1;
+        pthread_mutex_init(&vm->lock, NULL);
         ctr_uart_init(&vm->uart, out_fd);
         if (mem_mb < 2 || mem_mb > 3072) {
                 ctr_err(err, EINVAL, "vm", "memory %u MiB is outside 2-3072 MiB", mem_mb);
+                goto fail;
+        }
+        if (vcpus < 1 || vcpus > CTR_VM_MAX_VCPUS) {
+                ctr_err(err, EINVAL, "vm", "%u vCPUs is outside 1-%d", vcpus, CTR_VM_MAX_VCPUS);
                 goto fail;
         }
         vm->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -186,19 +260,24 @@ struct ctr_vm *ctr_vm_new(unsigned mem_mb, int out_fd, struct ctr_error *err)
                 ctr_err_sys(err, errno, "kvm", "KVM_CREATE_VM");
                 goto fail;
         }
+        vm->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (vm->wake_fd < 0) {
+                ctr_err_sys(err, errno, "vm", "eventfd");
+                goto fail;
+        }
         /* Intel needs these below 4 GiB outside RAM; elsewhere they are harmless. */
         ioctl(vm->vm, KVM_SET_TSS_ADDR, 0xfffbd000ul);
         uint64_t idmap = 0xfffbc000;
         ioctl(vm->vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
-        vm->mem_size = (size_t)mem_mb << 20;
-        vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (vm->mem == MAP_FAILED) {
-                vm->mem = NULL;
+        vm->mem.size = (size_t)mem_mb << 20;
+        vm->mem.base = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (vm->mem.base == MAP_FAILED) {
+                vm->mem.base = NULL;
                 ctr_err_sys(err, errno, "vm", "allocate %u MiB of guest memory", mem_mb);
                 goto fail;
         }
         struct kvm_userspace_memory_region region = {
-                .slot = 0, .guest_phys_addr = 0, .memory_size = vm->mem_size, .userspace_addr = (uintptr_t)vm->mem};
+                .slot = 0, .guest_phys_addr = 0, .memory_size = vm->mem.size, .userspace_addr = (uintptr_t)vm->mem.base};
         if (ioctl(vm->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
                 ctr_err_sys(err, errno, "kvm", "KVM_SET_USER_MEMORY_REGION");
                 goto fail;
@@ -211,10 +290,8 @@ struct ctr_vm *ctr_vm_new(unsigned mem_mb, int out_fd, struct ctr_error *err)
                         goto fail;
                 }
                 vm->irqchip = true;
-        }
-        vm->vcpu = ioctl(vm->vm, KVM_CREATE_VCPU, 0);
-        if (vm->vcpu < 0) {
-                ctr_err_sys(err, errno, "kvm", "KVM_CREATE_VCPU");
+        } else if (vcpus > 1) {
+                ctr_err(err, ENOTSUP, "kvm", "this KVM has no in-kernel irqchip, which more than one vCPU needs");
                 goto fail;
         }
         int sz = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -223,13 +300,24 @@ struct ctr_vm *ctr_vm_new(unsigned mem_mb, int out_fd, struct ctr_error *err)
                 goto fail;
         }
         vm->run_size = sz;
-        vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu, 0);
-        if (vm->run == MAP_FAILED) {
-                vm->run = NULL;
-                ctr_err_sys(err, errno, "kvm", "map the vCPU's run area");
-                goto fail;
+        for (unsigned i = 0; i < vcpus; i++) {
+                struct vcpu *c = &vm->cpu[i];
+                c->vm = vm;
+                c->id = i;
+                vm->ncpus = i + 1;
+                c->fd = ioctl(vm->vm, KVM_CREATE_VCPU, i);
+                if (c->fd < 0) {
+                        ctr_err_sys(err, errno, "kvm", "KVM_CREATE_VCPU %u", i);
+                        goto fail;
+                }
+                c->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+                if (c->run == MAP_FAILED) {
+                        c->run = NULL;
+                        ctr_err_sys(err, errno, "kvm", "map the run area of vCPU %u", i);
+                        goto fail;
+                }
         }
-        if (setup_cpuid(vm, err) < 0 || setup_long_mode(vm, err) < 0 || (vm->irqchip && setup_lapic(vm, err) < 0))
+        if (setup_cpuid(vm, err) < 0 || setup_long_mode(vm, err) < 0 || (vm->irqchip && setup_lapic(vm, 0, err) < 0))
                 goto fail;
         return vm;
 fail:
@@ -240,7 +328,7 @@ fail:
 static int set_entry(struct ctr_vm *vm, uint64_t rip, struct ctr_error *err)
 {
         struct kvm_regs r = {.rip = rip, .rsp = CTR_VM_STACK, .rsi = CTR_VM_ZERO_PAGE, .rflags = 0x2};
-        if (ioctl(vm->vcpu, KVM_SET_REGS, &r) < 0)
+        if (ioctl(vm->cpu[0].fd, KVM_SET_REGS, &r) < 0)
                 return ctr_err_sys(err, errno, "kvm", "KVM_SET_REGS");
         vm->entry = rip;
         return 0;
@@ -252,7 +340,7 @@ int ctr_vm_load_raw(struct ctr_vm *vm, const void *code, size_t len, struct ctr_
         if (!dst)
                 return ctr_err(err, E2BIG, "vm", "a %zu byte payload does not fit in guest memory", len);
         memcpy(dst, code, len);
-        ctr_vm_zero_page(vm->mem + CTR_VM_ZERO_PAGE, NULL, vm->mem_size, 0, 0, 0);
+        ctr_vm_zero_page(vm->mem.base + CTR_VM_ZERO_PAGE, NULL, vm->mem.size, 0, 0, 0);
         return set_entry(vm, CTR_VM_KERNEL, err);
 }
 
@@ -263,91 +351,412 @@ int ctr_vm_load_bzimage(struct ctr_vm *vm, const void *image, size_t len, const 
         int r = ctr_bzimage_parse(image, len, &bz, err);
         if (r < 0)
                 return r;
+        uint8_t *mem = vm->mem.base;
         size_t klen = len - bz.kernel_offset;
         uint64_t kernel_end = CTR_VM_KERNEL + (bz.init_size > klen ? bz.init_size : klen);
-        if (kernel_end > vm->mem_size)
+        if (kernel_end > vm->mem.size)
                 return ctr_err(err, E2BIG, "vm", "the kernel needs %llu MiB of memory to unpack, the VM has %zu",
-                               (unsigned long long)(kernel_end >> 20) + 1, vm->mem_size >> 20);
-        memcpy(vm->mem + CTR_VM_KERNEL, (const uint8_t *)image + bz.kernel_offset, klen);
+                               (unsigned long long)(kernel_end >> 20) + 1, (size_t)(vm->mem.size >> 20));
+        memcpy(mem + CTR_VM_KERNEL, (const uint8_t *)image + bz.kernel_offset, klen);
         size_t clen = cmdline ? strlen(cmdline) : 0;
         if (clen >= CTR_VM_CMDLINE_MAX || (bz.cmdline_size && clen > bz.cmdline_size))
                 return ctr_err(err, E2BIG, "vm", "the kernel command line is %zu bytes, too long", clen);
-        memcpy(vm->mem + CTR_VM_CMDLINE, cmdline ? cmdline : "", clen + 1);
+        memcpy(mem + CTR_VM_CMDLINE, cmdline ? cmdline : "", clen + 1);
         uint32_t initrd_gpa = 0;
         if (initrd && initrd_len) {
-                uint64_t top = vm->mem_size;
+                uint64_t top = vm->mem.size;
                 if (bz.initrd_addr_max && top > (uint64_t)bz.initrd_addr_max + 1)
                         top = (uint64_t)bz.initrd_addr_max + 1;
                 if (initrd_len > top || ((top - initrd_len) & ~0xfffull) < kernel_end)
                         return ctr_err(err, E2BIG, "vm", "the initrd (%zu KiB) does not fit above the kernel",
                                        initrd_len >> 10);
                 initrd_gpa = (top - initrd_len) & ~0xfffull;
-                memcpy(vm->mem + initrd_gpa, initrd, initrd_len);
+                memcpy(mem + initrd_gpa, initrd, initrd_len);
         }
-        ctr_vm_zero_page(vm->mem + CTR_VM_ZERO_PAGE, image, vm->mem_size, CTR_VM_CMDLINE, initrd_gpa, initrd_len);
+        ctr_vm_zero_page(mem + CTR_VM_ZERO_PAGE, image, vm->mem.size, CTR_VM_CMDLINE, initrd_gpa, initrd_len);
         return set_entry(vm, CTR_VM_KERNEL + 0x200, err);
 }
 
-/* One port access of the guest; returns 1 when it ends the VM. */
-static int port_io(struct ctr_vm *vm, struct ctr_vm_result *res)
+static int add_device(struct ctr_vm *vm, struct ctr_virtio *d, int rx_fd, struct ctr_error *err)
 {
-        struct kvm_run *run = vm->run;
+        if (!d)
+                return -err->errnum;
+        if (vm->ndev + 1 >= CTR_VM_MAX_PCI) {
+                ctr_virtio_free(d);
+                return ctr_err(err, ENOSPC, "vm", "no free PCI slot");
+        }
+        unsigned i = vm->ndev++;
+        d->mem = &vm->mem;
+        d->slot = i + 1;
+        d->bar0 = CTR_VM_PCI_MMIO + d->slot * 0x10000u;
+        d->gsi = CTR_VM_PCI_IRQ_BASE + i;
+        d->pci[0x3c] = d->gsi;
+        d->set_irq = set_irq_line;
+        d->vm = vm;
+        d->wake_fd = vm->wake_fd;
+        vm->dev[i] = d;
+        vm->dev_rx_fd[i] = rx_fd;
+        if (rx_fd >= 0 && ctr_fd_set_nonblock(rx_fd, true) < 0)
+                return ctr_err_sys(err, errno, "vm", "make a device backend non-blocking");
+        return 0;
+}
+
+int ctr_vm_add_disk(struct ctr_vm *vm, int fd, bool readonly, struct ctr_error *err)
+{
+        return add_device(vm, ctr_virtio_blk_new(fd, readonly, "ctr-root", err), -1, err);
+}
+
+int ctr_vm_add_agent(struct ctr_vm *vm, int fd, struct ctr_error *err)
+{
+        return add_device(vm, ctr_virtio_console_new(fd, err), fd, err);
+}
+
+int ctr_vm_add_net(struct ctr_vm *vm, int tap_fd, const uint8_t mac[6], struct ctr_error *err)
+{
+        return add_device(vm, ctr_virtio_net_new(tap_fd, mac, err), tap_fd, err);
+}
+
+void ctr_vm_set_console_input(struct ctr_vm *vm, int fd)
+{
+        vm->console_in = fd;
+}
+
+/* End the VM (first reason wins) and wake the I/O loop. */
+static void end_vm(struct ctr_vm *vm, enum ctr_vm_end e, int code, const struct ctr_error *err)
+{
+        pthread_mutex_lock(&vm->lock);
+        if (!vm->ended) {
+                vm->ended = true;
+                vm->res.end = e;
+                vm->res.code = code;
+                if (err) {
+                        vm->err = *err;
+                        vm->rc = -err->errnum;
+                }
+        }
+        pthread_mutex_unlock(&vm->lock);
+        uint64_t one = 1;
+        if (write(vm->wake_fd, &one, sizeof(one)) < 0) {
+                /* saturated: the loop is awake */
+        }
+}
+
+/* PCI configuration mechanism #1: the address latch at 0xcf8, data at 0xcfc-0xcff. Bus 0 only;
+ * slot 0 is the host bridge (Linux's probe wants one), slots 1.. the virtio functions. */
+static uint32_t pci_read(struct ctr_vm *vm, unsigned off, unsigned len)
+{
+        uint32_t a = vm->pci_addr;
+        unsigned bus = (a >> 16) & 0xff, slot = (a >> 11) & 0x1f, fn = (a >> 8) & 7, reg = (a & 0xfc) + off;
+        if (!(a & 0x80000000u) || bus || fn)
+                return 0xffffffffu;
+        if (slot == 0) {
+                static const uint8_t host[64] = {0x36, 0x1b, 0x08, 0x00, [0x0a] = 0x00, [0x0b] = 0x06};
+                uint32_t v = 0;
+                if (reg + len <= sizeof(host))
+                        memcpy(&v, host + reg, len);
+                return v;
+        }
+        for (unsigned i = 0; i < vm->ndev; i++)
+                if (vm->dev[i]->slot == slot) {
+                        pthread_mutex_lock(&vm->dev[i]->lock);
+                        uint32_t v = ctr_virtio_pci_read(vm->dev[i], reg, len);
+                        pthread_mutex_unlock(&vm->dev[i]->lock);
+                        return v;
+                }
+        return 0xffffffffu;
+}
+
+static void pci_write(struct ctr_vm *vm, unsigned off, unsigned len, uint32_t v)
+{
+        uint32_t a = vm->pci_addr;
+        unsigned bus = (a >> 16) & 0xff, slot = (a >> 11) & 0x1f, fn = (a >> 8) & 7, reg = (a & 0xfc) + off;
+        if (!(a & 0x80000000u) || bus || fn || slot == 0)
+                return;
+        for (unsigned i = 0; i < vm->ndev; i++)
+                if (vm->dev[i]->slot == slot) {
+                        pthread_mutex_lock(&vm->dev[i]->lock);
+                        ctr_virtio_pci_write(vm->dev[i], reg, len, v);
+                        pthread_mutex_unlock(&vm->dev[i]->lock);
+                }
+}
+
+/* One port access of the guest. */
+static void port_io(struct ctr_vm *vm, struct kvm_run *run)
+{
         uint8_t *data = (uint8_t *)run + run->io.data_offset;
-        for (unsigned i = 0; i < run->io.count; i++, data += run->io.size) {
+        unsigned size = run->io.size;
+        for (unsigned i = 0; i < run->io.count; i++, data += size) {
                 uint16_t port = run->io.port;
                 bool out = run->io.direction == KVM_EXIT_IO_OUT;
+                uint32_t v = 0;
+                memcpy(&v, data, size);
                 if (port >= CTR_VM_COM1 && port < CTR_VM_COM1 + 8) {
+                        pthread_mutex_lock(&vm->lock);
                         if (out)
                                 ctr_uart_write(&vm->uart, port - CTR_VM_COM1, data[0]);
                         else
                                 data[0] = ctr_uart_read(&vm->uart, port - CTR_VM_COM1);
                         uart_update_irq(vm);
+                        pthread_mutex_unlock(&vm->lock);
+                } else if (port >= 0xcf8 && port < 0xcfc) {
+                        pthread_mutex_lock(&vm->lock);
+                        if (port == 0xcf8 && size == 4) {
+                                if (out)
+                                        vm->pci_addr = v;
+                                else
+                                        memcpy(data, &vm->pci_addr, 4);
+                        } else if (!out)
+                                memset(data, 0xff, size);
+                        pthread_mutex_unlock(&vm->lock);
+                } else if (port >= 0xcfc && port < 0xd00) {
+                        pthread_mutex_lock(&vm->lock);
+                        if (out)
+                                pci_write(vm, port - 0xcfc, size, v);
+                        else {
+                                v = pci_read(vm, port - 0xcfc, size);
+                                memcpy(data, &v, size);
+                        }
+                        pthread_mutex_unlock(&vm->lock);
                 } else if (port == CTR_VM_I8042_CMD && out && data[0] == 0xfe) {
-                        res->end = CTR_VM_END_RESET;
-                        return 1;
+                        end_vm(vm, CTR_VM_END_RESET, 0, NULL);
                 } else if (port == CTR_VM_DEBUG_EXIT && out) {
-                        res->end = CTR_VM_END_DEBUG_EXIT;
-                        res->code = data[0];
-                        return 1;
+                        end_vm(vm, CTR_VM_END_DEBUG_EXIT, data[0], NULL);
                 } else if (!out)
-                        memset(data, port == CTR_VM_I8042_CMD || port == 0x60 ? 0 : 0xff, run->io.size);
+                        memset(data, port == CTR_VM_I8042_CMD || port == 0x60 ? 0 : 0xff, size);
                 /* Other writes go nowhere, as on a bus with nothing behind the port. */
         }
-        return 0;
+}
+
+static void mmio(struct ctr_vm *vm, struct kvm_run *run)
+{
+        uint64_t a = run->mmio.phys_addr;
+        unsigned len = run->mmio.len;
+        for (unsigned i = 0; i < vm->ndev; i++) {
+                struct ctr_virtio *d = vm->dev[i];
+                if (d->bar0 && a >= d->bar0 && a + len <= (uint64_t)d->bar0 + CTR_VM_PCI_BAR_SIZE) {
+                        if (run->mmio.is_write)
+                                ctr_virtio_bar_write(d, a - d->bar0, run->mmio.data, len);
+                        else
+                                ctr_virtio_bar_read(d, a - d->bar0, run->mmio.data, len);
+                        return;
+                }
+        }
+        if (!run->mmio.is_write)
+                memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+}
+
+/* A kick interrupted KVM_RUN: look whether this vCPU sits in hlt with interrupts off, the state
+ * Linux's halt and power-off paths leave every CPU in when there is no ACPI to power off with. */
+static void halt_check(struct vcpu *c)
+{
+        struct kvm_mp_state mp;
+        struct kvm_regs r;
+        bool dead = false;
+        if (ioctl(c->fd, KVM_GET_MP_STATE, &mp) == 0) {
+                if (mp.mp_state == KVM_MP_STATE_UNINITIALIZED || mp.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+                        dead = true; /* never brought up, or parked by the guest */
+                else if (mp.mp_state == KVM_MP_STATE_HALTED && ioctl(c->fd, KVM_GET_REGS, &r) == 0)
+                        dead = !(r.rflags & 0x200);
+        }
+        __atomic_store_n(&c->dead_halt, dead, __ATOMIC_RELEASE);
+        __atomic_store_n(&c->check, false, __ATOMIC_RELEASE);
+}
+
+static void *vcpu_thread(void *arg)
+{
+        struct vcpu *c = arg;
+        struct ctr_vm *vm = c->vm;
+        struct ctr_error err = {0};
+        for (;;) {
+                if (__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
+                        return NULL;
+                if (ioctl(c->fd, KVM_RUN, 0) < 0) {
+                        if (errno == EINTR || errno == EAGAIN) {
+                                c->run->immediate_exit = 0;
+                                if (__atomic_load_n(&c->check, __ATOMIC_ACQUIRE))
+                                        halt_check(c);
+                                continue;
+                        }
+                        ctr_err_sys(&err, errno, "kvm", "KVM_RUN on vCPU %u", c->id);
+                        end_vm(vm, CTR_VM_END_SHUTDOWN, 0, &err);
+                        return NULL;
+                }
+                struct kvm_run *run = c->run;
+                switch (run->exit_reason) {
+                case KVM_EXIT_IO:
+                        port_io(vm, run);
+                        break;
+                case KVM_EXIT_MMIO:
+                        mmio(vm, run);
+                        break;
+                case KVM_EXIT_HLT:
+                        /* Only without an in-kernel LAPIC: nothing can wake this vCPU. */
+                        end_vm(vm, CTR_VM_END_HALT, 0, NULL);
+                        return NULL;
+                case KVM_EXIT_SHUTDOWN:
+                        end_vm(vm, CTR_VM_END_SHUTDOWN, 0, NULL);
+                        return NULL;
+                case KVM_EXIT_INTR:
+                        break;
+                case KVM_EXIT_FAIL_ENTRY:
+                        ctr_err(&err, EIO, "kvm", "vCPU %u could not enter the guest (reason 0x%llx)", c->id,
+                                (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+                        end_vm(vm, CTR_VM_END_SHUTDOWN, 0, &err);
+                        return NULL;
+                case KVM_EXIT_INTERNAL_ERROR:
+                        ctr_err(&err, EIO, "kvm", "KVM internal error %u on vCPU %u (the host could not emulate an instruction)",
+                                run->internal.suberror, c->id);
+                        end_vm(vm, CTR_VM_END_SHUTDOWN, 0, &err);
+                        return NULL;
+                default:
+                        ctr_err(&err, EIO, "kvm", "unexpected exit reason %u on vCPU %u", run->exit_reason, c->id);
+                        end_vm(vm, CTR_VM_END_SHUTDOWN, 0, &err);
+                        return NULL;
+                }
+        }
+}
+
+static void kick_handler(int sig)
+{
+}
+
+static void kick(struct vcpu *c)
+{
+        c->run->immediate_exit = 1;
+        pthread_kill(c->thread, KICK_SIGNAL);
+}
+
+/* Feed the UART's receiver from console_in, as much as it has room for. */
+static void console_input(struct ctr_vm *vm)
+{
+        uint8_t buf[256];
+        pthread_mutex_lock(&vm->lock);
+        size_t room = sizeof(vm->uart.rx) - vm->uart.rx_len;
+        pthread_mutex_unlock(&vm->lock);
+        if (!room)
+                return;
+        ssize_t n = read(vm->console_in, buf, room < sizeof(buf) ? room : sizeof(buf));
+        if (n <= 0) {
+                if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                        vm->console_in = -1; /* the terminal went away: no more input */
+                return;
+        }
+        pthread_mutex_lock(&vm->lock);
+        for (ssize_t i = 0; i < n; i++)
+                ctr_uart_receive(&vm->uart, buf[i]);
+        uart_update_irq(vm);
+        pthread_mutex_unlock(&vm->lock);
 }
 
 int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *res, struct ctr_error *err)
 {
         memset(res, 0, sizeof(*res));
-        for (;;) {
-                if (ioctl(vm->vcpu, KVM_RUN, 0) < 0) {
-                        if (errno == EINTR || errno == EAGAIN)
-                                continue;
-                        return ctr_err_sys(err, errno, "kvm", "KVM_RUN");
+        /* The MP table: CPUs, the IOAPIC, and where each PCI slot's interrupt goes. */
+        uint8_t slots[CTR_VM_MAX_PCI];
+        for (unsigned i = 0; i < vm->ndev; i++)
+                slots[i] = vm->dev[i]->slot;
+        if (vm->irqchip && !ctr_vm_mptable(vm->mem.base + CTR_VM_MPTABLE, CTR_VM_MPTABLE, 0x400, vm->ncpus, slots,
+                                           vm->ndev, vm->cpu_signature, vm->cpu_features))
+                return ctr_err(err, E2BIG, "vm", "the MP table for %u vCPUs does not fit", vm->ncpus);
+
+        struct sigaction sa = {.sa_handler = kick_handler};
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
+                return ctr_err_sys(err, errno, "vm", "install the vCPU kick handler");
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, KICK_SIGNAL);
+        /* The kick signal goes only to vCPU threads; they unblock it themselves. */
+        pthread_sigmask(SIG_BLOCK, &block, &old);
+        unsigned started = 0;
+        int r = 0;
+        for (unsigned i = 0; i < vm->ncpus; i++) {
+                sigset_t allow = old;
+                sigdelset(&allow, KICK_SIGNAL);
+                pthread_sigmask(SIG_SETMASK, &allow, NULL);
+                int e = pthread_create(&vm->cpu[i].thread, NULL, vcpu_thread, &vm->cpu[i]);
+                pthread_sigmask(SIG_BLOCK, &block, NULL);
+                if (e) {
+                        r = ctr_err(err, e, "vm", "start the thread of vCPU %u", i);
+                        end_vm(vm, CTR_VM_END_SHUTDOWN, 0, NULL);
+                        break;
                 }
-                switch (vm->run->exit_reason) {
-                case KVM_EXIT_IO:
-                        if (port_io(vm, res))
-                                return 0;
+                vm->cpu[i].started = true;
+                started++;
+        }
+
+        unsigned dead_rounds = 0;
+        while (!r && !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE)) {
+                struct pollfd p[2 + CTR_VM_MAX_PCI];
+                int map[2 + CTR_VM_MAX_PCI];
+                unsigned n = 0;
+                p[n] = (struct pollfd){.fd = vm->wake_fd, .events = POLLIN};
+                map[n++] = -1;
+                if (vm->console_in >= 0) {
+                        p[n] = (struct pollfd){.fd = vm->console_in, .events = POLLIN};
+                        map[n++] = -2;
+                }
+                for (unsigned i = 0; i < vm->ndev; i++)
+                        if (vm->dev_rx_fd[i] >= 0 && ctr_virtio_rx_room(vm->dev[i], 0)) {
+                                p[n] = (struct pollfd){.fd = vm->dev_rx_fd[i], .events = POLLIN};
+                                map[n++] = i;
+                        }
+                int k = poll(p, n, 200);
+                if (k < 0 && errno != EINTR) {
+                        r = ctr_err_sys(err, errno, "vm", "poll");
                         break;
-                case KVM_EXIT_MMIO:
-                        if (!vm->run->mmio.is_write)
-                                memset(vm->run->mmio.data, 0xff, sizeof(vm->run->mmio.data));
-                        break;
-                case KVM_EXIT_HLT:
-                        res->end = CTR_VM_END_HALT;
-                        return 0;
-                case KVM_EXIT_SHUTDOWN:
-                        res->end = CTR_VM_END_SHUTDOWN;
-                        return 0;
-                case KVM_EXIT_FAIL_ENTRY:
-                        return ctr_err(err, EIO, "kvm", "the vCPU could not enter the guest (reason 0x%llx)",
-                                       (unsigned long long)vm->run->fail_entry.hardware_entry_failure_reason);
-                case KVM_EXIT_INTERNAL_ERROR:
-                        return ctr_err(err, EIO, "kvm", "KVM internal error %u (the host could not emulate an instruction)",
-                                       vm->run->internal.suberror);
-                default:
-                        return ctr_err(err, EIO, "kvm", "unexpected exit reason %u", vm->run->exit_reason);
+                }
+                for (unsigned j = 0; k > 0 && j < n; j++) {
+                        if (!p[j].revents)
+                                continue;
+                        if (map[j] == -1) {
+                                uint64_t v;
+                                if (read(vm->wake_fd, &v, sizeof(v)) < 0) {
+                                        /* nothing pending */
+                                }
+                        } else if (map[j] == -2) {
+                                console_input(vm);
+                        } else {
+                                struct ctr_virtio *d = vm->dev[map[j]];
+                                int x = d->type == 1 ? ctr_virtio_net_rx(d) : ctr_virtio_console_rx(d);
+                                if (x < 0)
+                                        vm->dev_rx_fd[map[j]] = -1; /* the backend ended */
+                        }
+                }
+                if (k == 0 && vm->irqchip) {
+                        /* Quiet for 200 ms: is every vCPU halted with interrupts off? Twice in a
+                         * row, so a CPU caught between cli and sti does not count. */
+                        bool all = true;
+                        for (unsigned i = 0; i < vm->ncpus; i++)
+                                all = all && __atomic_load_n(&vm->cpu[i].dead_halt, __ATOMIC_ACQUIRE);
+                        dead_rounds = all ? dead_rounds + 1 : 0;
+                        if (dead_rounds >= 2) {
+                                end_vm(vm, CTR_VM_END_HALT, 0, NULL);
+                                break;
+                        }
+                        for (unsigned i = 0; i < vm->ncpus; i++) {
+                                __atomic_store_n(&vm->cpu[i].check, true, __ATOMIC_RELEASE);
+                                kick(&vm->cpu[i]);
+                        }
                 }
         }
+        /* Stop every vCPU thread: the ended flag, then a kick out of KVM_RUN. */
+        __atomic_store_n(&vm->ended, true, __ATOMIC_RELEASE);
+        for (unsigned i = 0; i < vm->ncpus; i++)
+                if (vm->cpu[i].started)
+                        kick(&vm->cpu[i]);
+        for (unsigned i = 0; i < vm->ncpus; i++)
+                if (vm->cpu[i].started) {
+                        pthread_join(vm->cpu[i].thread, NULL);
+                        vm->cpu[i].started = false;
+                }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r < 0)
+                return r;
+        if (vm->rc < 0) {
+                *err = vm->err;
+                return vm->rc;
+        }
+        *res = vm->res;
+        return 0;
 }

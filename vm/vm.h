@@ -1,8 +1,7 @@
-/* vm/: ctr's own VMM against /dev/kvm (issue 6, in progress). This first layer: a VM with one
- * memory slot and one vCPU entered directly in 64-bit long mode (identity-mapped first GiB),
- * the 8250 UART on 0x3f8, the i8042 reset line and a debug-exit port, and the x86 boot
- * protocol's zero page for bzImage and raw payloads. Not yet: virtio devices, SMP, in-kernel
- * irqchip interrupts for the UART, ACPI, the guest agent, and `ctr --vm`. */
+/* vm/: ctr's own VMM against /dev/kvm. A VM with one memory slot and up to 32 vCPUs (the boot
+ * CPU entered directly in 64-bit long mode), the in-kernel irqchip and PIT, an MP table, the
+ * 8250 UART on 0x3f8, the i8042 reset line and a debug-exit port, the x86 boot protocol for
+ * bzImage and raw payloads, and virtio-pci devices (block, console for the guest agent, net). */
 #pragma once
 
 #include <stdbool.h>
@@ -29,7 +28,7 @@ enum ctr_vm_end {
         CTR_VM_END_DEBUG_EXIT, /* the guest wrote the debug-exit port */
         CTR_VM_END_RESET,      /* i8042 reset (Linux reboot=k) */
         CTR_VM_END_SHUTDOWN,   /* triple fault */
-        CTR_VM_END_HALT,       /* hlt with interrupts off and no irqchip: nothing can wake it */
+        CTR_VM_END_HALT,       /* every vCPU in hlt with interrupts off: the guest halted or powered off */
 };
 
 struct ctr_vm_result {
@@ -59,8 +58,17 @@ struct ctr_vm;
 
 /* /dev/kvm usable? ENOENT/EACCES with a message; notes a PVM host in *ret_pvm. */
 int ctr_vm_probe(bool *ret_pvm, struct ctr_error *err);
-/* A VM with mem_mb of RAM at guest physical 0 and one vCPU; console output to out_fd. */
-struct ctr_vm *ctr_vm_new(unsigned mem_mb, int out_fd, struct ctr_error *err);
+/* A VM with mem_mb of RAM at guest physical 0 and vcpus vCPUs; console (UART) output to out_fd. */
+struct ctr_vm *ctr_vm_new(unsigned mem_mb, unsigned vcpus, int out_fd, struct ctr_error *err);
+unsigned ctr_vm_vcpus(const struct ctr_vm *vm);
+/* Devices, before ctr_vm_run; the VM does not own the fds. A disk over an image file
+ * (virtio-blk, the guest's /dev/vda for the first); the agent's byte stream (virtio-console, the
+ * guest's /dev/hvc0); a TAP opened with IFF_TAP|IFF_NO_PI|IFF_VNET_HDR (virtio-net). */
+int ctr_vm_add_disk(struct ctr_vm *vm, int fd, bool readonly, struct ctr_error *err);
+int ctr_vm_add_agent(struct ctr_vm *vm, int fd, struct ctr_error *err);
+int ctr_vm_add_net(struct ctr_vm *vm, int tap_fd, const uint8_t mac[6], struct ctr_error *err);
+/* Bytes read from fd go to the UART's receiver (the console's input). */
+void ctr_vm_set_console_input(struct ctr_vm *vm, int fd);
 void ctr_vm_free(struct ctr_vm *vm);
 /* Guest memory as a host pointer; NULL when [gpa, gpa+len) is outside RAM. */
 void *ctr_vm_mem(struct ctr_vm *vm, uint64_t gpa, uint64_t len);
@@ -71,7 +79,8 @@ int ctr_vm_load_raw(struct ctr_vm *vm, const void *code, size_t len, struct ctr_
  * from its setup header, command line, e820 map, optional initrd at the top of RAM). */
 int ctr_vm_load_bzimage(struct ctr_vm *vm, const void *image, size_t len, const char *cmdline, const void *initrd,
                         size_t initrd_len, struct ctr_error *err);
-/* Run until the guest ends; guest errors (internal emulation errors, failed entry) are errors. */
+/* Run until the guest ends (vCPU threads; the I/O loop in the caller's thread); guest errors
+ * (internal emulation errors, failed entry) are errors. */
 int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *ret, struct ctr_error *err);
 const char *ctr_vm_end_name(enum ctr_vm_end e);
 

@@ -1,29 +1,75 @@
-/* Test driver for vm/: boots a raw 64-bit payload in a fresh VM, streams its COM1 output to
- * stdout, and prints how it ended on stderr ("end=debug-exit code=42"). Exit status 0 when the
- * VM ran to an end, 125 on a VMM error (message on stderr).
- *   vm-smoke PAYLOAD [MEM_MB]        vm-smoke --bzimage-info BZIMAGE
- *   vm-smoke --kernel BZIMAGE INITRD CMDLINE [MEM_MB]   (boots a Linux kernel) */
+/* Test driver for vm/: boots a raw 64-bit payload or a Linux kernel in a fresh VM, streams its
+ * COM1 output to stdout, and prints how it ended on stderr ("end=debug-exit code=42"). Exit
+ * status 0 when the VM ran to an end, 125 on a VMM error (message on stderr).
+ *   vm-smoke [OPTIONS] PAYLOAD [MEM_MB]        vm-smoke --bzimage-info BZIMAGE
+ *   vm-smoke [OPTIONS] --kernel BZIMAGE INITRD CMDLINE [MEM_MB]
+ * OPTIONS: --vcpus N; --disk IMAGE (virtio-blk, read-write); --agent-log FILE (virtio-console:
+ * the driver answers the guest's first bytes with "PING\n" and writes everything the guest sends to FILE). */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "../../runtime/util.h"
 #include "../../vm/vm.h"
+
+struct agent_log {
+        int fd, out;
+};
+
+static void *agent_thread(void *arg)
+{
+        struct agent_log *a = arg;
+        char buf[4096];
+        ssize_t n;
+        bool pinged = false;
+        /* The guest speaks first (its port is open then), as the agent does with READY. */
+        while ((n = read(a->fd, buf, sizeof(buf))) > 0) {
+                ctr_write_all(a->out, buf, n);
+                if (!pinged)
+                        ctr_write_all(a->fd, "PING\n", 5);
+                pinged = true;
+        }
+        return NULL;
+}
+
+static int usage(void)
+{
+        fprintf(stderr, "usage: vm-smoke [--vcpus N] [--disk IMG] [--agent-log FILE] PAYLOAD [MEM_MB]\n"
+                        "       vm-smoke [OPTIONS] --kernel BZIMAGE INITRD CMDLINE [MEM_MB]\n"
+                        "       vm-smoke --bzimage-info BZIMAGE\n");
+        return 2;
+}
 
 int main(int argc, char **argv)
 {
         struct ctr_error err = {0};
         _cleanup_free_ char *image = NULL;
         size_t len = 0;
-        if (argc < 2) {
-                fprintf(stderr, "usage: vm-smoke PAYLOAD [MEM_MB] | --bzimage-info BZIMAGE\n");
-                return 2;
+        unsigned vcpus = 1;
+        const char *disk = NULL, *agent_log = NULL;
+        int i = 1;
+        for (; i + 1 < argc; i += 2) {
+                if (!strcmp(argv[i], "--vcpus"))
+                        vcpus = atoi(argv[i + 1]);
+                else if (!strcmp(argv[i], "--disk"))
+                        disk = argv[i + 1];
+                else if (!strcmp(argv[i], "--agent-log"))
+                        agent_log = argv[i + 1];
+                else
+                        break;
         }
+        argc -= i - 1;
+        argv += i - 1;
+        if (argc < 2)
+                return usage();
         bool kernel = !strcmp(argv[1], "--kernel");
-        if (kernel && argc < 5) {
-                fprintf(stderr, "usage: vm-smoke --kernel BZIMAGE INITRD CMDLINE [MEM_MB]\n");
-                return 2;
-        }
+        if (kernel && argc < 5)
+                return usage();
         const char *file = strcmp(argv[1], "--bzimage-info") && !kernel ? argv[1] : argv[2];
         if (!file || ctr_read_file(file, 256 << 20, &image, &len) < 0) {
                 fprintf(stderr, "vm-smoke: cannot read %s\n", file ? file : "(none)");
@@ -51,11 +97,31 @@ int main(int argc, char **argv)
                 return 125;
         }
         int mem_arg = kernel ? 5 : 2;
-        struct ctr_vm *vm = ctr_vm_new(argc > mem_arg ? atoi(argv[mem_arg]) : (kernel ? 512 : 64), 1, &err);
+        struct ctr_vm *vm = ctr_vm_new(argc > mem_arg ? atoi(argv[mem_arg]) : (kernel ? 512 : 64), vcpus, 1, &err);
+        int r = vm ? 0 : -1;
+        int disk_fd = -1, sp[2] = {-1, -1};
+        struct agent_log al = {-1, -1};
+        pthread_t agent;
+        bool agent_started = false;
+        if (!r && disk) {
+                disk_fd = open(disk, O_RDWR | O_CLOEXEC);
+                r = disk_fd < 0 ? ctr_err_sys(&err, 2, "disk", "open %s", disk) : ctr_vm_add_disk(vm, disk_fd, false, &err);
+        }
+        if (!r && agent_log) {
+                al.out = open(agent_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (al.out < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                        r = ctr_err(&err, 5, "agent", "cannot set up %s", agent_log);
+                else {
+                        al.fd = sp[1];
+                        r = ctr_vm_add_agent(vm, sp[0], &err);
+                        if (!r && pthread_create(&agent, NULL, agent_thread, &al) == 0)
+                                agent_started = true;
+                }
+        }
         struct ctr_vm_result res;
-        int r = !vm ? -1
-                : kernel ? ctr_vm_load_bzimage(vm, image, len, argv[4], initrd, initrd_len, &err)
-                         : ctr_vm_load_raw(vm, image, len, &err);
+        if (!r)
+                r = kernel ? ctr_vm_load_bzimage(vm, image, len, argv[4], initrd, initrd_len, &err)
+                           : ctr_vm_load_raw(vm, image, len, &err);
         if (r < 0 || ctr_vm_run(vm, &res, &err) < 0) {
                 fprintf(stderr, "vm-smoke: %s: %s\n", err.op, err.msg);
                 ctr_vm_free(vm);
@@ -64,5 +130,9 @@ int main(int argc, char **argv)
         fflush(stdout);
         fprintf(stderr, "end=%s code=%d\n", ctr_vm_end_name(res.end), res.code);
         ctr_vm_free(vm);
+        if (agent_started) {
+                shutdown(sp[0], SHUT_RDWR);
+                pthread_join(agent, NULL);
+        }
         return 0;
 }
