@@ -27,6 +27,9 @@ CLI_SRCS := runtime/main.c $(wildcard runtime/cmd_*.c)
 
 BUILD   ?= build
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The guest program (PID 1 of a VM's initramfs, and its agent), embedded in the library as bytes.
+VMINIT_BIN := $(BUILD)/ctr-vminit
+LIB_OBJS += $(BUILD)/vm/vminit-blob.o
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
@@ -73,6 +76,17 @@ $(PROBE_BIN): tests/probe/ctr-probe.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -static -o $@ $<
 
+# It runs from an initramfs with no libraries, so it is static and links only libc and the frame
+# codec (vm/agent.c).
+$(VMINIT_BIN): vm/guest/ctr-vminit.c vm/agent.c vm/agent.h runtime/util.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -static -o $@ vm/guest/ctr-vminit.c vm/agent.c
+
+# ctr carries the guest program, so one binary does both sides of a VM.
+$(BUILD)/vm/vminit-blob.o: vm/vminit-blob.S $(VMINIT_BIN)
+	@mkdir -p $(dir $@)
+	$(CC) -c -DCTR_VMINIT_PATH='"$(abspath $(VMINIT_BIN))"' -o $@ $<
+
 $(BUILD)/vmguest/%.bin: tests/vmguest/%.S
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $(@:.bin=.o) $<
@@ -99,8 +113,8 @@ debian-fixture: ctr
 	    echo "building the debian test fixture in $(CI_CACHE)"; \
 	    CTR_CACHE=$(CI_CACHE) ./ctr --root $(CI_CACHE)/state -q template refresh debian; fi
 
-unit: $(UNIT_BIN)
-	$(UNIT_BIN) --jobs 2
+unit: $(UNIT_BIN) $(VMINIT_BIN)
+	CTR_VMINIT=$(abspath $(VMINIT_BIN)) $(UNIT_BIN) --jobs 2
 
 integration: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS) debian-fixture
 	CTR=$(CURDIR)/ctr PROBE=$(CURDIR)/$(PROBE_BIN) VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) \
@@ -138,7 +152,7 @@ asan-check:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    LDFLAGS="-fsanitize=address,undefined" build-asan/ctr build-asan/unit-tests build-asan/ctr-probe \
 	    build-asan/vm-smoke $(VMGUEST_BINS:$(BUILD)/%=build-asan/%)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 build-asan/unit-tests --jobs 1
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 CTR_VMINIT=$(CURDIR)/build-asan/ctr-vminit build-asan/unit-tests --jobs 1
 	rm -rf build-asan/reports && mkdir -p build-asan/reports
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build-asan/reports/asan \
 	    UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/build-asan/reports/ubsan \

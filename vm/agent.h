@@ -57,3 +57,28 @@ int ctr_agent_reader_next(struct ctr_agent_reader *r, struct ctr_agent_hdr *hdr,
 /* Build an EXEC payload into buf (cap bytes); returns its length or -E2BIG. */
 int ctr_agent_exec_payload(uint8_t *buf, size_t cap, uint32_t flags, uint16_t rows, uint16_t cols, uint32_t uid,
                            uint32_t gid, const char *cwd, char *const *argv, char *const *env);
+
+/* ctr_agent_exec_payload also fails with -EINVAL for an empty argv, or an empty string in argv or
+ * env: "" ends a list on the wire, so it cannot be carried. */
+
+/* Drop the first buffered byte: after -EPROTO, the caller hunts for the next valid header this way
+ * (the magic is the resync guard) instead of dropping the whole link. */
+void ctr_agent_reader_skip(struct ctr_agent_reader *r);
+
+/* A decoded EXEC payload. The strings live in one allocation owned by mem. */
+struct ctr_agent_exec {
+        uint32_t flags; /* 1 = tty */
+        uint16_t rows, cols;
+        uint32_t uid, gid;
+        char *cwd;   /* "" when the host sent none */
+        char **argv; /* NULL-terminated, at least one element */
+        char **env;  /* NULL-terminated, maybe empty */
+        void *mem;
+};
+/* Decode an EXEC payload: 0, -EPROTO when it is malformed (short, unterminated, empty argv, trailing
+ * bytes), -ENOMEM. Free with ctr_agent_exec_free. */
+int ctr_agent_exec_parse(const uint8_t *p, size_t len, struct ctr_agent_exec *ret);
+void ctr_agent_exec_free(struct ctr_agent_exec *e);
+
+/* The static guest program (build/ctr-vminit), embedded in ctr by vm/vminit-blob.S. */
+extern const unsigned char ctr_vminit_start[], ctr_vminit_end[];
