@@ -46,6 +46,8 @@ void ctr_config_init(struct ctr_config *c, const char *name)
         c->init[0] = xstrdup("/sbin/init");
         c->net_mode = CTR_NET_BRIDGE;
         c->stop_timeout = 30;
+        c->vm_vcpus = 1;
+        c->vm_memory = 512ull << 20;
 }
 
 void ctr_config_free(struct ctr_config *c)
@@ -73,6 +75,8 @@ void ctr_config_free(struct ctr_config *c)
         free(c->limits.cpuset_mems);
         free(c->limits.io);
         free(c->stop_signal);
+        free(c->vm_kernel);
+        free(c->vm_initrd);
         strv_free(c->cap_add);
         strv_free(c->cap_drop);
         free(c->seccomp_profile);
@@ -713,6 +717,32 @@ static int parse_environment(const ctr_json *o, struct ctr_config *c, struct ctr
         return 0;
 }
 
+static int parse_vm(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
+{
+        if (ctr_json_type(o) != CTR_JSON_OBJECT)
+                return type_error(err, "vm", "an object", o);
+        for (size_t i = 0; i < ctr_json_len(o); i++) {
+                const char *k = ctr_json_key(o, i);
+                ctr_json *v = ctr_json_at(o, i);
+                int64_t x = 0;
+                int r;
+                if (!strcmp(k, "vcpus")) {
+                        r = get_int(v, "vm.vcpus", 1, 32, &x, err);
+                        c->vm_vcpus = x;
+                } else if (!strcmp(k, "memory"))
+                        r = get_size(v, "vm.memory", &c->vm_memory, err);
+                else if (!strcmp(k, "kernel"))
+                        r = get_string(v, "vm.kernel", true, &c->vm_kernel, err);
+                else if (!strcmp(k, "initrd"))
+                        r = get_string(v, "vm.initrd", true, &c->vm_initrd, err);
+                else
+                        r = unknown_key(err, "vm", k);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int parse_stop(const ctr_json *o, struct ctr_config *c, struct ctr_error *err)
 {
         if (ctr_json_type(o) != CTR_JSON_OBJECT)
@@ -808,9 +838,13 @@ int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error 
                 else if (!strcmp(k, "hostname"))
                         r = get_string(v, "hostname", false, &c.hostname, err);
                 else if (!strcmp(k, "mode")) {
-                        if (ctr_json_type(v) != CTR_JSON_STRING || strcmp(ctr_json_string(v), "container"))
-                                r = ctr_err(err, EINVAL, "config", "key 'mode' must be \"container\"");
-                } else if (!strcmp(k, "limits"))
+                        if (ctr_json_type(v) != CTR_JSON_STRING ||
+                            (strcmp(ctr_json_string(v), "container") && strcmp(ctr_json_string(v), "vm")))
+                                r = ctr_err(err, EINVAL, "config", "key 'mode' must be \"container\" or \"vm\"");
+                        else
+                                c.vm = !strcmp(ctr_json_string(v), "vm");
+                } else if (!strcmp(k, "vm"))
+                        r = parse_vm(v, &c, err); else if (!strcmp(k, "limits"))
                         r = parse_limits(v, &c.limits, err);
                 else if (!strcmp(k, "network"))
                         r = parse_network(v, &c, err);
@@ -886,6 +920,13 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
         if (strcmp(c->storage_driver, "dir") && strcmp(c->storage_driver, "overlay"))
                 return ctr_err(err, EINVAL, "config",
                                "key 'storage.driver': '%s' is not a known driver (dir, overlay)", c->storage_driver);
+        if (c->vm_vcpus < 1 || c->vm_vcpus > 32)
+                return ctr_err(err, EINVAL, "config", "key 'vm.vcpus': %u is outside 1-32", c->vm_vcpus);
+        if (c->vm_memory < (64ull << 20) || c->vm_memory > (3072ull << 20))
+                return ctr_err(err, EINVAL, "config", "key 'vm.memory': must be from 64M to 3G");
+        if (c->vm && (c->net_mode == CTR_NET_HOST || c->net_mode == CTR_NET_NETNS))
+                return ctr_err(err, EINVAL, "config", "a VM cannot share a network namespace (network mode %s)",
+                               ctr_net_mode_name(c->net_mode));
         /* The lower goes into overlayfs' option string, where ',' separates options and ':'
          * layers: absolute paths, ':' between layers (ctr run --from stacks two). */
         if (!strcmp(c->storage_driver, "overlay") && !lower_valid(c->storage_lower))
@@ -1051,7 +1092,15 @@ char *ctr_config_to_json(const struct ctr_config *c)
                 ctr_json_str(g, *p);
         ctr_json_arr_close(g);
         gen_str_or_null(g, "hostname", c->hostname);
-        gen_str_or_null(g, "mode", "container");
+        gen_str_or_null(g, "mode", c->vm ? "vm" : "container");
+        ctr_json_key_(g, "vm");
+        ctr_json_obj_open(g);
+        ctr_json_key_(g, "vcpus");
+        ctr_json_int_(g, c->vm_vcpus);
+        gen_size(g, "memory", c->vm_memory);
+        gen_str_or_null(g, "kernel", c->vm_kernel);
+        gen_str_or_null(g, "initrd", c->vm_initrd);
+        ctr_json_obj_close(g);
         ctr_json_key_(g, "limits");
         ctr_json_obj_open(g);
         gen_size(g, "memory", c->limits.memory);
@@ -1209,7 +1258,7 @@ static const char *const settable_keys[] = {
         "hostname",   "init",          "network.mode", "network.bridge", "network.ipv4", "network.ipv6",      "stop.signal", "stop.timeout", "limits.memory",
         "limits.memory_high", "limits.memory_swap", "limits.cpus", "limits.cpu_weight", "limits.pids",
         "limits.cpuset", "limits.cpuset_mems", "limits.io", "autostart", "security.no_new_privs",
-        "security.seccomp.profile", "security.userns", NULL,
+        "security.seccomp.profile", "security.userns", "vm.vcpus", "vm.memory", "vm.kernel", "vm.initrd", NULL,
 };
 
 const char *const *ctr_config_keys(void)
@@ -1266,6 +1315,15 @@ int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, stru
                 v = c->seccomp_profile ? c->seccomp_profile : "default";
         else if (!strcmp(key, "security.userns"))
                 v = c->userns ? "true" : "false";
+        else if (!strcmp(key, "vm.vcpus"))
+                snprintf(buf, sizeof(buf), "%u", c->vm_vcpus), v = buf;
+        else if (!strcmp(key, "vm.memory")) {
+                ctr_format_size(c->vm_memory, buf, sizeof(buf));
+                v = buf;
+        } else if (!strcmp(key, "vm.kernel"))
+                v = c->vm_kernel;
+        else if (!strcmp(key, "vm.initrd"))
+                v = c->vm_initrd;
         else if (!strcmp(key, "limits.memory") || !strcmp(key, "limits.memory_high") ||
                  !strcmp(key, "limits.memory_swap")) {
                 uint64_t x = !strcmp(key, "limits.memory")        ? c->limits.memory
@@ -1334,6 +1392,22 @@ int ctr_config_set(struct ctr_config *c, const char *key, const char *value, str
                 if (strcmp(value, "true") && strcmp(value, "false"))
                         return bad_value(err, key, value, "true or false");
                 c->autostart = !strcmp(value, "true");
+        } else if (!strcmp(key, "vm.vcpus")) {
+                long t = strtol(value, &end, 10);
+                if (*end || end == value || t < 1 || t > 32)
+                        return bad_value(err, key, value, "a number of vCPUs (1-32)");
+                c->vm_vcpus = (unsigned)t;
+        } else if (!strcmp(key, "vm.memory")) {
+                uint64_t m;
+                if (ctr_parse_size(value, &m) < 0 || m < (64ull << 20) || m > (3072ull << 20))
+                        return bad_value(err, key, value, "a size from 64M to 3G");
+                c->vm_memory = m;
+        } else if (!strcmp(key, "vm.kernel") || !strcmp(key, "vm.initrd")) {
+                char **f = !strcmp(key, "vm.kernel") ? &c->vm_kernel : &c->vm_initrd;
+                if (!is_null(value) && value[0] != '/')
+                        return bad_value(err, key, value, "an absolute path or null");
+                free(*f);
+                *f = is_null(value) ? NULL : xstrdup(value);
         } else if (!strcmp(key, "security.no_new_privs")) {
                 if (strcmp(value, "true") && strcmp(value, "false"))
                         return bad_value(err, key, value, "true or false");

@@ -81,6 +81,11 @@ struct ctr_config {
         char **devices;    /* extra allowed devices, "c 10:200 rwm" */
         char *stop_signal; /* NULL: automatic (SIGRTMIN+3 for systemd, SIGPWR otherwise) */
         int stop_timeout;  /* seconds */
+        bool vm;             /* "mode": "vm": a KVM virtual machine (vm/) instead of namespaces */
+        unsigned vm_vcpus;   /* "vm.vcpus" */
+        uint64_t vm_memory;  /* "vm.memory", bytes */
+        char *vm_kernel;     /* "vm.kernel": NULL = found on the host (ctr-vm(7)) */
+        char *vm_initrd;     /* "vm.initrd": NULL = generated at each start */
 };
 
 /* Fill defaults for a new container called name. */

@@ -293,7 +293,9 @@ Test(config, wrong_types_are_named)
                 {DOC(", \"environment\": {\"A\": 1}"), EINVAL, "key 'environment' must be an object of strings"},
                 {DOC(", \"stop\": {\"timeout\": \"5\"}"), EINVAL, "key 'stop.timeout' must be an integer"},
                 {DOC(", \"stop\": {\"signal\": 15}"), EINVAL, "key 'stop.signal' must be a string or null"},
-                {DOC(", \"mode\": \"vm\""), EINVAL, "key 'mode' must be \"container\""},
+                {DOC(", \"mode\": \"kvm\""), EINVAL, "key 'mode' must be \"container\" or \"vm\""},
+                {DOC(", \"vm\": {\"vcpus\": 0}"), ERANGE, "vm.vcpus"},
+                {DOC(", \"vm\": {\"disk\": 1}"), EINVAL, "vm.disk"},
         };
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
                 check_bad(&cases[i]);
