@@ -127,6 +127,7 @@ check:
 	$(MAKE) unit
 	$(MAKE) integration
 	$(MAKE) vm-check
+	$(MAKE) vm-nested-check
 
 # Tests that need a pure cgroup v2 kernel (limits, OOM, freeze, devices) run in a QEMU VM that
 # boots Debian's kernel with the host's tree shared read-only (tests/vm/README.md). A plain PATH:
@@ -140,8 +141,8 @@ vm-check: ctr $(PROBE_BIN) debian-fixture
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -S -t 600 -e CTR=$(CURDIR)/ctr -e PROBE=$(CURDIR)/$(PROBE_BIN) \
 	    -e CTR_CI_CACHE=$(CI_CACHE) -e T_ONLY=t_unit -- tests/integration/run.sh tests/vm
 
-# Nested KVM in the lane (kvm_amd under TCG -cpu max): vm/'s VMM boots Debian's kernel. Not part
-# of `make check` yet: one full-lane run in four hung the lane's guest (under investigation).
+# Nested KVM in the lane (kvm_amd under TCG -cpu max): vm/'s VMM boots Debian's kernel, checks its
+# devices from inside, and runs a --vm container from create to a guest power-off.
 vm-nested-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN)
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 600 -k irqbypass,kvm,kvm_amd -e CTR=$(CURDIR)/ctr \

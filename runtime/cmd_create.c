@@ -17,7 +17,8 @@
 
 enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO,
        OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE, OPT_CAP_ADD, OPT_CAP_DROP, OPT_NNP,
-       OPT_SECCOMP, OPT_SECCOMP_ALLOW, OPT_SECCOMP_DENY, OPT_USERNS };
+       OPT_SECCOMP, OPT_SECCOMP_ALLOW, OPT_SECCOMP_DENY, OPT_USERNS, OPT_VM, OPT_VCPUS, OPT_VM_MEMORY,
+       OPT_KERNEL, OPT_INITRD };
 
 
 static int bad_flag(struct ctr_create_args *a, const char *flag, const char *v, const char *want)
@@ -88,6 +89,29 @@ int ctr_create_on_opt(int c, const char *arg, void *ud)
                         return a->bad = EXIT_CTR_FAILURE;
                 return 0;
         case OPT_USERNS: a->cfg.userns = true; return 0;
+        case OPT_VM: a->cfg.vm = true; return 0;
+        case OPT_VCPUS: {
+                long n = strtol(arg, &end, 10);
+                if (*end || end == arg || n < 1 || n > 32)
+                        return bad_flag(a, "--vcpus", arg, "a number of vCPUs from 1 to 32");
+                a->cfg.vm_vcpus = (unsigned)n;
+                return 0;
+        }
+        case OPT_VM_MEMORY:
+                if (ctr_parse_size(arg, &sz) < 0 || sz < (64ull << 20) || sz > (3072ull << 20))
+                        return bad_flag(a, "--vm-memory", arg, "a size from 64M to 3G");
+                a->cfg.vm_memory = sz;
+                return 0;
+        case OPT_KERNEL:
+        case OPT_INITRD: {
+                char **f = c == OPT_KERNEL ? &a->cfg.vm_kernel : &a->cfg.vm_initrd;
+                char *abs = realpath(arg, NULL);
+                if (!abs)
+                        return bad_flag(a, c == OPT_KERNEL ? "--kernel" : "--initrd", arg, "an existing file");
+                free(*f);
+                *f = abs;
+                return 0;
+        }
         case OPT_IO:
                 if (ctr_config_add_io(&a->cfg, arg, &a->err) < 0)
                         return a->bad = EXIT_CTR_FAILURE;
@@ -225,6 +249,9 @@ const struct option ctr_create_longopts[] = {
         {"no-new-privs", no_argument, NULL, OPT_NNP}, {"seccomp", required_argument, NULL, OPT_SECCOMP},
         {"seccomp-allow", required_argument, NULL, OPT_SECCOMP_ALLOW},
         {"seccomp-deny", required_argument, NULL, OPT_SECCOMP_DENY}, {"userns", no_argument, NULL, OPT_USERNS},
+        {"vm", no_argument, NULL, OPT_VM}, {"vcpus", required_argument, NULL, OPT_VCPUS},
+        {"vm-memory", required_argument, NULL, OPT_VM_MEMORY}, {"kernel", required_argument, NULL, OPT_KERNEL},
+        {"initrd", required_argument, NULL, OPT_INITRD},
         {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
 
 int cmd_create(int argc, char **argv)

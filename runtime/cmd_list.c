@@ -225,6 +225,14 @@ static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const st
                 ctr_json_arr_close(g);
                 ctr_json_key_(g, "rootfs");
                 ctr_json_str(g, rootfs);
+                ctr_json_key_(g, "mode");
+                ctr_json_str(g, v->cfg.vm ? "vm" : "container");
+                if (v->cfg.vm) {
+                        ctr_json_key_(g, "vcpus");
+                        ctr_json_int_(g, v->cfg.vm_vcpus);
+                        ctr_json_key_(g, "vm_memory");
+                        ctr_json_int_(g, (int64_t)v->cfg.vm_memory);
+                }
                 ctr_json_key_(g, "network");
                 _cleanup_free_ char *mode = ctr_config_net_mode_text(&v->cfg);
                 ctr_json_str(g, mode);
@@ -428,6 +436,12 @@ int cmd_info(int argc, char **argv)
                v.cfg.template_arch ? v.cfg.template_arch : "-");
         printf("Hostname:    %s\n", v.cfg.hostname);
         printf("Rootfs:      %s\n", rootfs);
+        if (v.cfg.vm) {
+                char mem[32];
+                ctr_format_size(v.cfg.vm_memory, mem, sizeof(mem));
+                printf("Mode:        vm (%u vCPU%s, %s of memory)\n", v.cfg.vm_vcpus, v.cfg.vm_vcpus == 1 ? "" : "s", mem);
+        } else
+                printf("Mode:        container\n");
         print_network(&p, &v);
         printf("Limits:      %s\n", *lim ? lim : "none");
         print_security(&v);

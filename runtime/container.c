@@ -27,6 +27,7 @@
 #include "spawn.h"
 #include "userns.h"
 #include "util.h"
+#include "../vm/image.h"
 
 const char *ctr_host_arch(void)
 {
@@ -233,7 +234,15 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
         if (o->cache)
                 tc.cache = true;
         bool overlay;
-        if (from_lower)
+        if (cfg->vm && ((o->storage && !strcmp(o->storage, "overlay")) || from_lower || cfg->userns)) {
+                /* The VM boots an ext4 image of its own tree: no shared lower, no id shifting. */
+                r = ctr_err(err, EINVAL, "vm", "a VM's disk is built from a tree of its own: --storage overlay, "
+                                               "--from and --userns do not apply with --vm");
+                goto out;
+        }
+        if (cfg->vm)
+                overlay = false;
+        else if (from_lower)
                 overlay = true; /* checked by from_source */
         else if (!o->storage)
                 overlay = tc.cache && ctr_overlay_supported();
@@ -335,6 +344,12 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
         if (chown_tree) {
                 cfg->idmap.chowned = true;
                 r = ctr_rootfs_shift_tree(rootfs, cfg->idmap.uid, cfg->idmap.gid, cfg->idmap.count, err);
+                if (r < 0)
+                        goto fail;
+        }
+        if (cfg->vm) {
+                _cleanup_free_ char *disk = xasprintf("%s/disk.img", tmp);
+                r = ctr_vm_disk_build(rootfs, disk, 0, err);
                 if (r < 0)
                         goto fail;
         }

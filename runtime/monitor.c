@@ -31,6 +31,8 @@
 #include "network.h"
 #include "spawn.h"
 #include "util.h"
+#include "../vm/agent.h"
+#include "../vm/vm.h"
 
 #define CONSOLE_LOG_MAX (1 << 20)
 #define MAX_CLIENTS 64
@@ -71,6 +73,10 @@ struct monitor {
         int quick_reboots; /* reboots less than 10 s after the previous start */
         struct client clients[MAX_CLIENTS];
         size_t n_clients;
+        /* VM mode: the VMM process stands where init does; the agent's stream comes here. */
+        int agent_fd;
+        struct ctr_agent_reader *agent;
+        bool agent_ready;
 };
 
 /* ctr run keeps the command's stderr byte-exact: the monitor says nothing there. */
@@ -270,7 +276,15 @@ static void begin_stop(struct monitor *m, int timeout, bool kill)
         save_state(m, CTR_STOPPING);
         ctr_signal_name(m->stop_signal, sname, sizeof(sname));
         mlog("stopping: %s to init, SIGKILL after %d s", sname, timeout);
-        if (syscall(SYS_pidfd_send_signal, m->init_pidfd, m->stop_signal, NULL, 0) < 0)
+        if (m->cfg->vm) {
+                /* The guest's init gets the signal from the agent, inside the guest. */
+                uint8_t f[12];
+                uint32_t sig = m->stop_signal;
+                ctr_agent_hdr_put(f, CTR_AGENT_SHUTDOWN, 0, 4);
+                memcpy(f + 8, &sig, 4);
+                if (!m->agent_ready || ctr_write_all(m->agent_fd, f, sizeof(f)) < 0)
+                        mlog("the guest agent is not up: the VM is killed after %d s", timeout);
+        } else if (syscall(SYS_pidfd_send_signal, m->init_pidfd, m->stop_signal, NULL, 0) < 0)
                 mlog("signal init: %s", strerror(errno));
         struct itimerspec its = {.it_value = {.tv_sec = timeout}};
         timerfd_settime(m->tfd, 0, &its, NULL);
@@ -313,6 +327,42 @@ static void client_readable(struct monitor *m, size_t i)
                                 mlog("console input: %s", strerror(errno));
                 break;
         default: drop_client(m, i); break;
+        }
+}
+
+static void host_ready(struct monitor *m, const char *why);
+
+/* Frames from the guest agent. READY: the guest's userspace runs (the readiness a VM reports). */
+static void agent_readable(struct monitor *m)
+{
+        uint8_t buf[16384];
+        ssize_t n = read(m->agent_fd, buf, sizeof(buf));
+        if (n <= 0) {
+                if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                        epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->agent_fd, NULL);
+                        close(m->agent_fd);
+                        m->agent_fd = -1;
+                }
+                return;
+        }
+        size_t off = 0;
+        while (off < (size_t)n) {
+                off += ctr_agent_reader_feed(m->agent, buf + off, n - off);
+                struct ctr_agent_hdr h;
+                const uint8_t *payload;
+                int k;
+                while ((k = ctr_agent_reader_next(m->agent, &h, &payload)) > 0) {
+                        if (h.type == CTR_AGENT_READY) {
+                                m->agent_ready = true;
+                                mlog("guest agent ready (kernel %.*s)", (int)h.len, (const char *)payload);
+                                host_ready(m, "VM started (its agent is up)");
+                        } else if (h.type == CTR_AGENT_ERROR)
+                                mlog("guest agent: %.*s", (int)h.len, (const char *)payload);
+                }
+                if (k < 0) {
+                        mlog("guest agent: malformed frame, resynchronising");
+                        ctr_agent_reader_skip(m->agent);
+                }
         }
 }
 
@@ -526,6 +576,143 @@ static int spawn_init(struct monitor *m, const char *rootfs, int cgfd, const cha
         return ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
 }
 
+/* ctr-vminit's /ctr/config: the container's init, environment and host name. */
+static char *vm_guest_config(const struct ctr_config *cfg)
+{
+        size_t cap = 4096, len = 0;
+        char *t = malloc(cap);
+        if (!t)
+                abort();
+        t[0] = 0;
+#define ADD(...)                                                                                   \
+        do {                                                                                       \
+                int k_ = snprintf(NULL, 0, __VA_ARGS__);                                           \
+                while (len + k_ + 1 > cap && (t = realloc(t, cap *= 2)) == NULL)                   \
+                        abort();                                                                   \
+                len += sprintf(t + len, __VA_ARGS__);                                              \
+        } while (0)
+        ADD("root=/dev/vda\nfstype=ext4\nagent=/dev/hvc0\ninit=%s\n", cfg->init[0]);
+        for (char **a = cfg->init + 1; *a; a++)
+                ADD("arg=%s\n", *a);
+        for (char **e = cfg->env; e && *e; e++)
+                ADD("env=%s\n", *e);
+        if (cfg->hostname)
+                ADD("hostname=%s\n", cfg->hostname);
+#undef ADD
+        return t;
+}
+
+/* The VMM's process, in the container's cgroup (so its limits bind the guest's memory and vCPU
+ * threads): it boots the container's disk and exits with what ended the guest, as an init
+ * would: 0 for a power-off, 128+SIGHUP for a reboot (the monitor starts it again), 125 when the
+ * VM could not start (the reason is reported on the sync socket before the guest runs). */
+static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
+{
+        const struct ctr_paths *p = m->a->paths;
+        int sp[2], sync[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+                return ctr_err_sys(err, errno, "vm", "socketpair for the agent");
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+                close(sp[0]);
+                close(sp[1]);
+                return ctr_err_sys(err, errno, "vm", "socketpair");
+        }
+        _cleanup_free_ char *dir = ctr_path_container(p, m->cfg->name);
+        _cleanup_free_ char *disk = xasprintf("%s/disk.img", dir);
+        _cleanup_free_ char *gcfg = vm_guest_config(m->cfg);
+        bool need_move = false;
+        int pidfd = -1;
+        pid_t pid = ctr_clone_into_cgroup(0, cgfd, &pidfd, &need_move);
+        if (pid < 0) {
+                close(sp[0]), close(sp[1]), close(sync[0]), close(sync[1]);
+                return ctr_err_sys(err, (int)-pid, "vm", "start the VMM process");
+        }
+        if (pid == 0) {
+                close(sp[0]);
+                close(sync[0]);
+                ctr_reset_signals();
+                struct ctr_error e = {0};
+                struct ctr_sync_msg go;
+                int fd = -1;
+                /* Wait until the parent placed us in the cgroup. */
+                if (ctr_sync_recv(sync[1], &go, &fd) != 1)
+                        _exit(125);
+                if (m->slave >= 0) {
+                        struct termios t;
+                        if (tcgetattr(m->slave, &t) == 0) {
+                                cfmakeraw(&t);
+                                tcsetattr(m->slave, TCSANOW, &t);
+                        }
+                }
+                bool pvm = false;
+                if (ctr_vm_probe(&pvm, &e) < 0) {
+                        if (pvm)
+                                ctr_err_prefix(&e, "this host's KVM is kvm_pvm, which cannot boot a stock kernel");
+                        ctr_sync_die(sync[1], &e, 125);
+                }
+                if (access(disk, R_OK | W_OK) < 0) {
+                        ctr_err_sys(&e, errno, "vm", "the disk image %s", disk);
+                        ctr_sync_die(sync[1], &e, 125);
+                }
+                /* The guest runs from here on: the start is reported as done. */
+                ctr_sync_send(sync[1], CTR_SYNC_GO, NULL, 0, -1);
+                close(sync[1]);
+                struct ctr_vm_boot_opts o = {
+                        .vcpus = m->cfg->vm_vcpus,
+                        .memory = m->cfg->vm_memory,
+                        .kernel = m->cfg->vm_kernel,
+                        .initrd = m->cfg->vm_initrd,
+                        .disk = disk,
+                        .config_text = gcfg,
+                        .console_fd = m->slave,
+                        .agent_fd = sp[1],
+                };
+                struct ctr_vm_result res;
+                if (ctr_vm_boot(&o, &res, &e) < 0) {
+                        fprintf(stderr, "vm: %s: %s\n", e.op, e.msg);
+                        _exit(125);
+                }
+                switch (res.end) {
+                case CTR_VM_END_HALT: _exit(0);
+                case CTR_VM_END_RESET:
+                case CTR_VM_END_SHUTDOWN: _exit(128 + SIGHUP);
+                case CTR_VM_END_DEBUG_EXIT:
+                default: _exit(res.code);
+                }
+        }
+        close(sp[1]);
+        close(sync[1]);
+        m->init = pid;
+        m->init_pidfd = pidfd;
+        m->agent_fd = sp[0];
+        m->agent_ready = false;
+        free(m->agent);
+        m->agent = calloc(1, sizeof(*m->agent));
+        if (!m->agent)
+                abort();
+        int r = 0;
+        if (need_move)
+                r = ctr_cgroup_enter(m->st.cgroup, pid, err);
+        if (r >= 0) {
+                ctr_sync_send(sync[0], CTR_SYNC_GO, NULL, 0, -1);
+                struct ctr_sync_msg msg;
+                int fd = -1;
+                int k = ctr_sync_recv(sync[0], &msg, &fd);
+                if (k == 1 && msg.step == CTR_SYNC_ERROR) {
+                        ctr_err(err, msg.errnum ? msg.errnum : EIO, msg.op, "%s", msg.msg);
+                        r = -err->errnum;
+                } else if (k != 1)
+                        r = ctr_err(err, EIO, "vm", "the VMM process died before starting the guest");
+        }
+        close(sync[0]);
+        if (r < 0) {
+                syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+                waitpid(pid, NULL, 0);
+                m->init_exited = true;
+        }
+        return r;
+}
+
 static int setup(struct monitor *m, struct ctr_error *err)
 {
         const struct ctr_paths *p = m->a->paths;
@@ -535,6 +722,11 @@ static int setup(struct monitor *m, struct ctr_error *err)
         sigset_t mask;
         int r;
 
+        if (m->cfg->vm && m->a->run)
+                return ctr_err(err, ENOTSUP, "vm", "ctr run does not boot VMs; create the container with --vm and start it");
+        if (m->cfg->vm && m->cfg->net_mode == CTR_NET_BRIDGE)
+                return ctr_err(err, ENOTSUP, "vm",
+                               "a VM has no bridge network yet (its TAP device is not wired): set network.mode none");
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);
@@ -588,7 +780,8 @@ static int setup(struct monitor *m, struct ctr_error *err)
         for (size_t i = 0; i < n_dev; i++)
                 if (ctr_cgroup_device_parse(m->cfg->devices[i], &devs[i]) < 0)
                         return ctr_err(err, EINVAL, "devices", "'%s' is not a device rule", m->cfg->devices[i]);
-        r = ctr_cgroup_device_filter(m->cgfd, devs, n_dev, err);
+        /* A VM's devices are the VMM's: it needs /dev/kvm, and the guest sees none of the host's. */
+        r = m->cfg->vm ? 0 : ctr_cgroup_device_filter(m->cgfd, devs, n_dev, err);
         if (r < 0)
                 return r;
 
@@ -618,7 +811,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
         _cleanup_free_ char *notify_dir = NULL;
         if (!run && (r = open_notify(m, &notify_dir, err)) < 0)
                 return r;
-        r = spawn_init(m, rootfs, m->cgfd, console, notify_dir, err);
+        r = m->cfg->vm ? spawn_vmm(m, m->cgfd, err) : spawn_init(m, rootfs, m->cgfd, console, notify_dir, err);
         if (r < 0)
                 return r;
         close(m->cgfd);
@@ -633,7 +826,8 @@ static int setup(struct monitor *m, struct ctr_error *err)
         m->st.started_at = time(NULL);
 
         struct epoll_event ev = {.events = EPOLLIN};
-        int fds[] = {m->sfd, m->tfd, m->lfd, m->master, m->nfd, m->rtfd, run && run->tty ? STDIN_FILENO : -1};
+        int fds[] = {m->sfd, m->tfd, m->lfd, m->master, m->nfd, m->rtfd, run && run->tty ? STDIN_FILENO : -1,
+                     m->agent_fd};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
                 if (fds[i] < 0)
                         continue;
@@ -689,9 +883,18 @@ static int respawn(struct monitor *m, struct ctr_error *err)
         close(m->init_pidfd);
         m->init_pidfd = -1;
         /* The old network namespace went with the old init: the new one gets eth0 again. */
-        int r = spawn_init(m, rootfs, cgfd, m->console_path, NULL, err);
+        if (m->cfg->vm && m->agent_fd >= 0) {
+                epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->agent_fd, NULL);
+                close(m->agent_fd);
+                m->agent_fd = -1;
+        }
+        int r = m->cfg->vm ? spawn_vmm(m, cgfd, err) : spawn_init(m, rootfs, cgfd, m->console_path, NULL, err);
         if (r < 0)
                 return r;
+        if (m->cfg->vm) {
+                struct epoll_event ev = {.events = EPOLLIN, .data.fd = m->agent_fd};
+                epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->agent_fd, &ev);
+        }
         m->init_exited = false;
         m->init_status = 0;
         m->st.init_pid = m->init;
@@ -756,6 +959,8 @@ static void loop(struct monitor *m)
                                 accept_client(m);
                         else if (fd == m->master)
                                 console_readable(m);
+                        else if (fd == m->agent_fd && m->agent_fd >= 0)
+                                agent_readable(m);
                         else
                                 for (size_t c = 0; c < m->n_clients; c++)
                                         if (m->clients[c].fd == fd) {
@@ -773,7 +978,7 @@ int ctr_monitor_run(const struct ctr_monitor_args *a)
 {
         struct monitor m = {.a = a, .cfg = a->cfg, .rundir_fd = -1, .epfd = -1, .sfd = -1, .lfd = -1, .tfd = -1,
                             .master = -1, .slave = -1, .logfd = -1, .cgfd = -1, .init_pidfd = -1, .nfd = -1,
-                            .rtfd = -1};
+                            .rtfd = -1, .agent_fd = -1};
         struct ctr_error err = {0};
         int code;
 
@@ -818,7 +1023,9 @@ out:
         free(m.rundir);
         free(m.log_path);
         free(m.console_path);
-        int fds[] = {m.epfd, m.sfd, m.lfd, m.tfd, m.master, m.slave, m.logfd, m.cgfd, m.init_pidfd, m.nfd, m.rtfd};
+        free(m.agent);
+        int fds[] = {m.epfd, m.sfd, m.lfd, m.tfd, m.master, m.slave, m.logfd, m.cgfd, m.init_pidfd, m.nfd, m.rtfd,
+                     m.agent_fd};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (fds[i] >= 0)
                         close(fds[i]);

@@ -84,6 +84,22 @@ int ctr_vm_load_bzimage(struct ctr_vm *vm, const void *image, size_t len, const 
 int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *ret, struct ctr_error *err);
 const char *ctr_vm_end_name(enum ctr_vm_end e);
 
+/* A container as a VM (vm/machine.c): kernel and modules found on the host (vm/image.h),
+ * initramfs generated around ctr-vminit unless initrd is given. */
+struct ctr_vm_boot_opts {
+        unsigned vcpus;
+        uint64_t memory;           /* bytes */
+        const char *kernel;        /* NULL: found on the host */
+        const char *initrd;        /* NULL: generated */
+        const char *disk;          /* the root disk image */
+        bool readonly;
+        const char *config_text;   /* ctr-vminit's /ctr/config */
+        const char *cmdline_extra; /* appended to the kernel command line, or NULL */
+        int console_fd;            /* the UART, both ways (a pty slave), or -1 */
+        int agent_fd;              /* the agent's stream, or -1 */
+};
+int ctr_vm_boot(const struct ctr_vm_boot_opts *o, struct ctr_vm_result *res, struct ctr_error *err);
+
 /* The boot protocol, on plain memory (unit-tested without /dev/kvm). */
 struct ctr_bzimage {
         unsigned setup_sects;

@@ -1,0 +1,80 @@
+/* A container booted as a VM: the guest kernel found on the host, an initramfs generated around
+ * ctr-vminit (the virtio and ext4 modules of that kernel, and the container's init, environment
+ * and host name in /ctr/config), the container's disk image as virtio-blk, the agent's stream as
+ * a virtio console, and the console as the 8250 on ttyS0. */
+#define _GNU_SOURCE
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../runtime/util.h"
+#include "agent.h"
+#include "image.h"
+
+/* What the generated initramfs loads: PCI transport, disk, agent console, the root filesystem
+ * (with the crc32c its metadata checksums need: nothing in the guest would load it on demand). */
+static const char *const guest_modules[] = {"virtio_pci", "virtio_blk", "virtio_console", "crc32c_generic", "ext4", NULL};
+
+#define CMDLINE_BASE "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd quiet"
+
+int ctr_vm_boot(const struct ctr_vm_boot_opts *o, struct ctr_vm_result *res, struct ctr_error *err)
+{
+        _cleanup_free_ char *kernel = NULL, *moddir = NULL, *image = NULL, *initrd = NULL;
+        size_t image_len = 0, initrd_len = 0;
+        int r = ctr_vm_kernel_find(o->kernel, &kernel, &moddir, err);
+        if (r < 0)
+                return r;
+        r = ctr_read_file(kernel, 256 << 20, &image, &image_len);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "kernel", "read %s", kernel);
+        if (o->initrd) {
+                r = ctr_read_file(o->initrd, 1024 << 20, &initrd, &initrd_len);
+                if (r < 0)
+                        return ctr_err_sys(err, -r, "initrd", "read %s", o->initrd);
+        } else {
+                _cleanup_strv_ char **mods = NULL;
+                if (moddir) {
+                        r = ctr_vm_modules_resolve(moddir, guest_modules, &mods, err);
+                        if (r < 0)
+                                return r;
+                }
+                r = ctr_vm_initramfs_build((const char *const *)mods, ctr_vminit_start,
+                                           (size_t)(ctr_vminit_end - ctr_vminit_start), o->config_text, &initrd,
+                                           &initrd_len, err);
+                if (r < 0)
+                        return r;
+        }
+        unsigned mem_mb = (unsigned)(o->memory >> 20);
+        struct ctr_vm *vm = ctr_vm_new(mem_mb, o->vcpus, o->console_fd, err);
+        if (!vm)
+                return -err->errnum;
+        _cleanup_close_ int disk = open(o->disk, (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (disk < 0)
+                r = ctr_err_sys(err, errno, "disk", "open %s", o->disk);
+        if (r >= 0)
+                r = ctr_vm_add_disk(vm, disk, o->readonly, err);
+        if (r >= 0 && o->agent_fd >= 0)
+                r = ctr_vm_add_agent(vm, o->agent_fd, err);
+        if (r >= 0 && o->console_fd >= 0)
+                ctr_vm_set_console_input(vm, o->console_fd);
+        if (r >= 0) {
+                _cleanup_free_ char *cmdline = xasprintf("%s%s%s", CMDLINE_BASE, o->cmdline_extra ? " " : "",
+                                                         o->cmdline_extra ? o->cmdline_extra : "");
+                r = ctr_vm_load_bzimage(vm, image, image_len, cmdline, initrd, initrd_len, err);
+        }
+        /* The VMM holds what it needs now: the image and initramfs buffers can go before the
+         * guest runs (they were copied into guest memory). */
+        free(image);
+        image = NULL;
+        free(initrd);
+        initrd = NULL;
+        if (r >= 0)
+                r = ctr_vm_run(vm, res, err);
+        ctr_vm_free(vm);
+        return r;
+}
