@@ -28,6 +28,7 @@
 #include "userns.h"
 #include "util.h"
 #include "../vm/image.h"
+#include "../vm/vm.h"
 
 const char *ctr_host_arch(void)
 {
@@ -240,6 +241,9 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
                                                "--from and --userns do not apply with --vm");
                 goto out;
         }
+        /* The kernel is checked now, not at the first start: a bad --kernel creates nothing. */
+        if (cfg->vm && (r = ctr_vm_kernel_check(cfg->vm_kernel, cfg->vm_initrd, err)) < 0)
+                goto out;
         if (cfg->vm)
                 overlay = false;
         else if (from_lower)

@@ -650,13 +650,6 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
                                 ctr_err_prefix(&e, "this host's KVM is kvm_pvm, which cannot boot a stock kernel");
                         ctr_sync_die(sync[1], &e, 125);
                 }
-                if (access(disk, R_OK | W_OK) < 0) {
-                        ctr_err_sys(&e, errno, "vm", "the disk image %s", disk);
-                        ctr_sync_die(sync[1], &e, 125);
-                }
-                /* The guest runs from here on: the start is reported as done. */
-                ctr_sync_send(sync[1], CTR_SYNC_GO, NULL, 0, -1);
-                close(sync[1]);
                 struct ctr_vm_boot_opts o = {
                         .vcpus = m->cfg->vm_vcpus,
                         .memory = m->cfg->vm_memory,
@@ -667,8 +660,15 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
                         .console_fd = m->slave,
                         .agent_fd = sp[1],
                 };
+                /* Kernel, initramfs, disk and memory are ready before the start is reported as
+                 * done: their failures reach ctr start, not just the monitor's log. */
+                struct ctr_vm *vm = ctr_vm_boot_prepare(&o, &e);
+                if (!vm)
+                        ctr_sync_die(sync[1], &e, 125);
+                ctr_sync_send(sync[1], CTR_SYNC_GO, NULL, 0, -1);
+                close(sync[1]);
                 struct ctr_vm_result res;
-                if (ctr_vm_boot(&o, &res, &e) < 0) {
+                if (ctr_vm_run(vm, &res, &e) < 0) {
                         fprintf(stderr, "vm: %s: %s\n", e.op, e.msg);
                         _exit(125);
                 }

@@ -1,6 +1,6 @@
 /* The x86 boot protocol (Documentation/arch/x86/boot.rst) as far as a 64-bit entry needs it:
- * parsing a bzImage's setup header, and the zero page (struct boot_params) with the copied
- * header, loader fields, e820 memory map, command line and initrd. Plain memory only. */
+ * parsing a bzImage's setup header or an uncompressed ELF vmlinux's load segments, and the zero
+ * page (struct boot_params) with loader fields, e820 map, command line and initrd. Plain memory. */
 #include "vm.h"
 
 #include <errno.h>
@@ -44,7 +44,7 @@ int ctr_bzimage_parse(const void *image, size_t len, struct ctr_bzimage *ret, st
         const uint8_t *p = image;
         memset(ret, 0, sizeof(*ret));
         if (len < 0x268 || get16(p, 0x1fe) != 0xaa55 || get32(p, 0x202) != HDR_MAGIC)
-                return ctr_err(err, ENOEXEC, "kernel", "not a bzImage (no boot sector signature and HdrS header)");
+                return ctr_err(err, ENOEXEC, "kernel", "neither a bzImage nor an ELF vmlinux (no boot sector signature and HdrS header)");
         ret->version = get16(p, 0x206);
         ret->setup_sects = p[0x1f1] ? p[0x1f1] : 4;
         ret->xloadflags = get16(p, 0x236);
@@ -59,6 +59,69 @@ int ctr_bzimage_parse(const void *image, size_t len, struct ctr_bzimage *ret, st
                 return ctr_err(err, ENOEXEC, "kernel", "the bzImage has no 64-bit entry point");
         if (ret->kernel_offset >= len)
                 return ctr_err(err, ENOEXEC, "kernel", "the bzImage is truncated (setup is %u sectors)", ret->setup_sects);
+        return 0;
+}
+
+static uint64_t get64(const uint8_t *p, size_t off)
+{
+        return get32(p, off) | (uint64_t)get32(p, off + 4) << 32;
+}
+
+bool ctr_elf_is(const void *image, size_t len)
+{
+        return len >= 4 && !memcmp(image, "\177ELF", 4);
+}
+
+/* An ELF64 executable for x86-64 as the kernel's linker script makes it: PT_LOAD segments at
+ * their physical addresses (p_paddr), the entry point (phys_startup_64) physical too. Every
+ * offset and size is checked against the file before anything is copied. */
+int ctr_elf_parse(const void *image, size_t len, struct ctr_elf *ret, struct ctr_error *err)
+{
+        const uint8_t *p = image;
+        memset(ret, 0, sizeof(*ret));
+        if (!ctr_elf_is(image, len) || len < 64)
+                return ctr_err(err, ENOEXEC, "kernel", "not an ELF file");
+        if (p[4] != 2 || p[5] != 1)
+                return ctr_err(err, ENOEXEC, "kernel", "the ELF kernel is not 64-bit little endian");
+        if (get16(p, 16) != 2 || get16(p, 18) != 62)
+                return ctr_err(err, ENOEXEC, "kernel", "the ELF file is not an x86-64 executable (type %u, machine %u)",
+                               get16(p, 16), get16(p, 18));
+        uint64_t phoff = get64(p, 32);
+        unsigned phentsize = get16(p, 54), phnum = get16(p, 56);
+        if (phentsize != 56 || phnum == 0 || phoff > len || (uint64_t)phnum * 56 > len - phoff)
+                return ctr_err(err, ENOEXEC, "kernel", "the ELF kernel's program headers are missing or truncated");
+        ret->entry = get64(p, 24);
+        bool entry_ok = false;
+        for (unsigned i = 0; i < phnum; i++) {
+                const uint8_t *ph = p + phoff + (size_t)i * 56;
+                if (get32(ph, 0) != 1) /* PT_LOAD */
+                        continue;
+                if (ret->nseg == CTR_ELF_MAX_SEGS)
+                        return ctr_err(err, E2BIG, "kernel", "the ELF kernel has more than %d load segments",
+                                       CTR_ELF_MAX_SEGS);
+                struct ctr_elf_seg sg = {.offset = get64(ph, 8), .paddr = get64(ph, 24), .filesz = get64(ph, 32),
+                                         .memsz = get64(ph, 40)};
+                if (sg.offset > len || sg.filesz > len - sg.offset)
+                        return ctr_err(err, ENOEXEC, "kernel", "ELF segment %u lies outside the file (truncated?)", i);
+                if (sg.filesz > sg.memsz || sg.paddr + sg.memsz < sg.paddr)
+                        return ctr_err(err, ENOEXEC, "kernel", "ELF segment %u has inconsistent sizes", i);
+                /* Below 1 MiB are the zero page, page tables and MP table the VMM writes. */
+                if (sg.paddr < CTR_VM_KERNEL)
+                        return ctr_err(err, ENOEXEC, "kernel",
+                                       "ELF segment %u loads at physical 0x%llx, below 1 MiB (not a vmlinux?)", i,
+                                       (unsigned long long)sg.paddr);
+                if (ret->entry >= sg.paddr && ret->entry < sg.paddr + sg.memsz)
+                        entry_ok = true;
+                if (sg.paddr + sg.memsz > ret->end)
+                        ret->end = sg.paddr + sg.memsz;
+                ret->seg[ret->nseg++] = sg;
+        }
+        if (ret->nseg == 0)
+                return ctr_err(err, ENOEXEC, "kernel", "the ELF kernel has no load segments");
+        if (!entry_ok)
+                return ctr_err(err, ENOEXEC, "kernel",
+                               "the ELF entry point 0x%llx is not a physical address inside a load segment",
+                               (unsigned long long)ret->entry);
         return 0;
 }
 

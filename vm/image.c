@@ -159,12 +159,42 @@ static uint16_t get16(const uint8_t *p, size_t off)
         return p[off] | p[off + 1] << 8;
 }
 
-int ctr_vm_kernel_version(const void *bzimage, size_t len, char *buf, size_t cap, struct ctr_error *err)
+/* A release names a directory under lib/modules: never a path of its own. */
+static int release_copy(const uint8_t *s, size_t n, const char *what, char *buf, size_t cap, struct ctr_error *err)
 {
-        const uint8_t *p = bzimage;
+        if (memchr(s, '/', n) || (n <= 2 && !strncmp((const char *)s, "..", n)))
+                return ctr_err(err, ENOEXEC, "kernel", "the %s's kernel release '%.*s' is not a name", what, (int)n,
+                               (const char *)s);
+        if (n >= cap)
+                return ctr_err(err, ENAMETOOLONG, "kernel", "kernel release of %zu characters", n);
+        memcpy(buf, s, n);
+        buf[n] = 0;
+        return 0;
+}
 
+/* An ELF vmlinux has no setup header: its release is in linux_banner, "Linux version REL (...". */
+static int elf_release(const uint8_t *p, size_t len, char *buf, size_t cap, struct ctr_error *err)
+{
+        static const char tag[] = "Linux version ";
+        const size_t tl = sizeof(tag) - 1;
+        for (const uint8_t *at = p; (at = memmem(at, len - (size_t)(at - p), tag, tl)) != NULL; at++) {
+                size_t off = (size_t)(at - p) + tl, n = 0;
+                /* linux_proc_banner is a format ("%s version %s"); the banner proper has text. */
+                while (off + n < len && p[off + n] > ' ' && p[off + n] < 0x7f && p[off + n] != '%')
+                        n++;
+                if (n && off + n < len && p[off + n] == ' ')
+                        return release_copy(p + off, n, "vmlinux", buf, cap, err);
+        }
+        return ctr_err(err, ENOEXEC, "kernel", "the ELF kernel carries no \"Linux version\" banner");
+}
+
+int ctr_vm_kernel_version(const void *image, size_t len, char *buf, size_t cap, struct ctr_error *err)
+{
+        const uint8_t *p = image;
+        if (p && len >= 4 && !memcmp(p, "\177ELF", 4))
+                return elf_release(p, len, buf, cap, err);
         if (!p || len < 0x210 || get16(p, 0x1fe) != 0xaa55 || memcmp(p + 0x202, "HdrS", 4) != 0)
-                return ctr_err(err, ENOEXEC, "kernel", "not a bzImage (no boot sector signature and HdrS header)");
+                return ctr_err(err, ENOEXEC, "kernel", "neither a bzImage nor an ELF vmlinux (no boot sector signature and HdrS header)");
         /* kernel_version points into the setup code, which starts one sector into the file. */
         uint16_t ptr = get16(p, 0x20e);
         size_t off = (size_t)ptr + 0x200, n = 0;
@@ -174,15 +204,7 @@ int ctr_vm_kernel_version(const void *bzimage, size_t len, char *buf, size_t cap
                 n++;
         if (n == 0 || off + n == len || (p[off + n] != ' ' && p[off + n] != 0))
                 return ctr_err(err, ENOEXEC, "kernel", "the bzImage's kernel version string is malformed");
-        /* The release names a directory under lib/modules: never a path of its own. */
-        if (memchr(p + off, '/', n) || (n <= 2 && !strncmp((const char *)p + off, "..", n)))
-                return ctr_err(err, ENOEXEC, "kernel", "the bzImage's kernel release '%.*s' is not a name", (int)n,
-                               (const char *)p + off);
-        if (n >= cap)
-                return ctr_err(err, ENAMETOOLONG, "kernel", "kernel release of %zu characters", n);
-        memcpy(buf, p + off, n);
-        buf[n] = 0;
-        return 0;
+        return release_copy(p + off, n, "bzImage", buf, cap, err);
 }
 
 /* Enough of the file for the version string: its pointer is 16 bits from sector 1. */
@@ -209,7 +231,17 @@ static int kernel_release(const char *path, char *rel, size_t cap, struct ctr_er
                         break;
                 n += r;
         }
-        int r = ctr_vm_kernel_version(head, n, rel, cap, err);
+        int r;
+        if (n >= 4 && !memcmp(head, "\177ELF", 4)) {
+                /* The banner sits in .rodata, megabytes in: the whole file is needed. */
+                _cleanup_free_ char *all = NULL;
+                size_t alen = 0;
+                r = ctr_read_file(path, 1024 << 20, &all, &alen);
+                if (r < 0)
+                        return ctr_err_sys(err, -r, "kernel", "read %s", path);
+                r = ctr_vm_kernel_version(all, alen, rel, cap, err);
+        } else
+                r = ctr_vm_kernel_version(head, n, rel, cap, err);
         if (r < 0)
                 ctr_err_prefix(err, "%s", path);
         return r;

@@ -10,10 +10,11 @@
 /* utsname's release field holds at most 64 characters. */
 #define CTR_VM_RELEASE_MAX 65
 
-/* The kernel release of a bzImage ("6.1.0-28-amd64"): the first word of the setup header's
- * kernel_version string. -ENOEXEC when image is not a bzImage or carries no version string,
- * -ENAMETOOLONG when cap is too small. */
-int ctr_vm_kernel_version(const void *bzimage, size_t len, char *buf, size_t cap, struct ctr_error *err);
+/* The kernel release ("6.1.0-28-amd64"): for a bzImage the first word of the setup header's
+ * kernel_version string, for an ELF vmlinux (the whole file) the word after "Linux version " in
+ * its banner. -ENOEXEC when image is neither or carries no version, -ENAMETOOLONG when cap is
+ * too small. */
+int ctr_vm_kernel_version(const void *image, size_t len, char *buf, size_t cap, struct ctr_error *err);
 
 /* The guest kernel: kernel_opt when given (it must exist), else /boot/vmlinuz-$(uname -r), else
  * the newest (version order) vmlinuz-* in /boot, then in /var/cache/ctr-vmlane/linux-image-X/boot

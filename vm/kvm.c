@@ -55,6 +55,8 @@ struct ctr_vm {
         struct ctr_error err;
         int rc;
         uint64_t entry;
+        int owned[4]; /* fds handed to the VM with ctr_vm_adopt_fd, closed by ctr_vm_free */
+        unsigned nowned;
 };
 
 #define UART_IRQ 4
@@ -98,6 +100,8 @@ void ctr_vm_free(struct ctr_vm *vm)
                 munmap(vm->mem.base, vm->mem.size);
         if (vm->wake_fd >= 0)
                 close(vm->wake_fd);
+        for (unsigned i = 0; i < vm->nowned; i++)
+                close(vm->owned[i]);
         if (vm->vm >= 0)
                 close(vm->vm);
         if (vm->kvm >= 0)
@@ -344,6 +348,31 @@ int ctr_vm_load_raw(struct ctr_vm *vm, const void *code, size_t len, struct ctr_
         return set_entry(vm, CTR_VM_KERNEL, err);
 }
 
+/* The command line at its fixed address and the initrd as high as the kernel allows, above
+ * kernel_end: what both loaders share. */
+static int place_cmdline_initrd(struct ctr_vm *vm, uint64_t kernel_end, const char *cmdline, uint32_t cmdline_max,
+                                const void *initrd, size_t initrd_len, uint32_t initrd_addr_max, uint32_t *ret_gpa,
+                                struct ctr_error *err)
+{
+        uint8_t *mem = vm->mem.base;
+        size_t clen = cmdline ? strlen(cmdline) : 0;
+        if (clen >= CTR_VM_CMDLINE_MAX || (cmdline_max && clen > cmdline_max))
+                return ctr_err(err, E2BIG, "vm", "the kernel command line is %zu bytes, too long", clen);
+        memcpy(mem + CTR_VM_CMDLINE, cmdline ? cmdline : "", clen + 1);
+        *ret_gpa = 0;
+        if (initrd && initrd_len) {
+                uint64_t top = vm->mem.size;
+                if (initrd_addr_max && top > (uint64_t)initrd_addr_max + 1)
+                        top = (uint64_t)initrd_addr_max + 1;
+                if (initrd_len > top || ((top - initrd_len) & ~0xfffull) < kernel_end)
+                        return ctr_err(err, E2BIG, "vm", "the initrd (%zu KiB) does not fit above the kernel",
+                                       initrd_len >> 10);
+                *ret_gpa = (top - initrd_len) & ~0xfffull;
+                memcpy(mem + *ret_gpa, initrd, initrd_len);
+        }
+        return 0;
+}
+
 int ctr_vm_load_bzimage(struct ctr_vm *vm, const void *image, size_t len, const char *cmdline, const void *initrd,
                         size_t initrd_len, struct ctr_error *err)
 {
@@ -358,23 +387,53 @@ int ctr_vm_load_bzimage(struct ctr_vm *vm, const void *image, size_t len, const 
                 return ctr_err(err, E2BIG, "vm", "the kernel needs %llu MiB of memory to unpack, the VM has %zu",
                                (unsigned long long)(kernel_end >> 20) + 1, (size_t)(vm->mem.size >> 20));
         memcpy(mem + CTR_VM_KERNEL, (const uint8_t *)image + bz.kernel_offset, klen);
-        size_t clen = cmdline ? strlen(cmdline) : 0;
-        if (clen >= CTR_VM_CMDLINE_MAX || (bz.cmdline_size && clen > bz.cmdline_size))
-                return ctr_err(err, E2BIG, "vm", "the kernel command line is %zu bytes, too long", clen);
-        memcpy(mem + CTR_VM_CMDLINE, cmdline ? cmdline : "", clen + 1);
-        uint32_t initrd_gpa = 0;
-        if (initrd && initrd_len) {
-                uint64_t top = vm->mem.size;
-                if (bz.initrd_addr_max && top > (uint64_t)bz.initrd_addr_max + 1)
-                        top = (uint64_t)bz.initrd_addr_max + 1;
-                if (initrd_len > top || ((top - initrd_len) & ~0xfffull) < kernel_end)
-                        return ctr_err(err, E2BIG, "vm", "the initrd (%zu KiB) does not fit above the kernel",
-                                       initrd_len >> 10);
-                initrd_gpa = (top - initrd_len) & ~0xfffull;
-                memcpy(mem + initrd_gpa, initrd, initrd_len);
-        }
+        uint32_t initrd_gpa;
+        r = place_cmdline_initrd(vm, kernel_end, cmdline, bz.cmdline_size, initrd, initrd_len, bz.initrd_addr_max,
+                                 &initrd_gpa, err);
+        if (r < 0)
+                return r;
         ctr_vm_zero_page(mem + CTR_VM_ZERO_PAGE, image, vm->mem.size, CTR_VM_CMDLINE, initrd_gpa, initrd_len);
         return set_entry(vm, CTR_VM_KERNEL + 0x200, err);
+}
+
+/* The initrd stays below 2 GiB for a vmlinux: without a setup header there is no
+ * initrd_addr_max, and 0x7fffffff is what the boot protocol promises every 2.03+ kernel. */
+#define ELF_INITRD_MAX 0x7fffffffu
+
+int ctr_vm_load_elf(struct ctr_vm *vm, const void *image, size_t len, const char *cmdline, const void *initrd,
+                    size_t initrd_len, struct ctr_error *err)
+{
+        struct ctr_elf elf;
+        int r = ctr_elf_parse(image, len, &elf, err);
+        if (r < 0)
+                return r;
+        /* The boot CPU starts with the first GiB identity-mapped (setup_long_mode). */
+        if (elf.end > vm->mem.size || elf.end > (1ull << 30))
+                return ctr_err(err, E2BIG, "vm", "the kernel loads up to %llu MiB, the VM has %zu MiB",
+                               (unsigned long long)(elf.end >> 20) + 1, (size_t)(vm->mem.size >> 20));
+        for (unsigned i = 0; i < elf.nseg; i++) {
+                const struct ctr_elf_seg *sg = &elf.seg[i];
+                memcpy(vm->mem.base + sg->paddr, (const uint8_t *)image + sg->offset, sg->filesz);
+                memset(vm->mem.base + sg->paddr + sg->filesz, 0, sg->memsz - sg->filesz);
+        }
+        uint32_t initrd_gpa;
+        r = place_cmdline_initrd(vm, elf.end, cmdline, 0, initrd, initrd_len, ELF_INITRD_MAX, &initrd_gpa, err);
+        if (r < 0)
+                return r;
+        ctr_vm_zero_page(vm->mem.base + CTR_VM_ZERO_PAGE, NULL, vm->mem.size, CTR_VM_CMDLINE, initrd_gpa, initrd_len);
+        return set_entry(vm, elf.entry, err);
+}
+
+int ctr_vm_load_kernel(struct ctr_vm *vm, const void *image, size_t len, const char *cmdline, const void *initrd,
+                       size_t initrd_len, struct ctr_error *err)
+{
+        if (ctr_elf_is(image, len))
+                return ctr_vm_load_elf(vm, image, len, cmdline, initrd, initrd_len, err);
+        const uint8_t *p = image;
+        /* The boot sector signature and "HdrS": a bzImage, whose own checks say what is wrong. */
+        if (len < 0x206 || p[0x1fe] != 0x55 || p[0x1ff] != 0xaa || memcmp(p + 0x202, "HdrS", 4) != 0)
+                return ctr_err(err, ENOEXEC, "kernel", "neither a bzImage nor an ELF vmlinux");
+        return ctr_vm_load_bzimage(vm, image, len, cmdline, initrd, initrd_len, err);
 }
 
 static int add_device(struct ctr_vm *vm, struct ctr_virtio *d, int rx_fd, struct ctr_error *err)
@@ -414,6 +473,16 @@ int ctr_vm_add_agent(struct ctr_vm *vm, int fd, struct ctr_error *err)
 int ctr_vm_add_net(struct ctr_vm *vm, int tap_fd, const uint8_t mac[6], struct ctr_error *err)
 {
         return add_device(vm, ctr_virtio_net_new(tap_fd, mac, err), tap_fd, err);
+}
+
+int ctr_vm_adopt_fd(struct ctr_vm *vm, int fd)
+{
+        if (vm->nowned == ARRAY_SIZE(vm->owned)) {
+                close(fd);
+                return -EMFILE;
+        }
+        vm->owned[vm->nowned++] = fd;
+        return 0;
 }
 
 void ctr_vm_set_console_input(struct ctr_vm *vm, int fd)

@@ -22,40 +22,66 @@ static const char *const guest_modules[] = {"virtio_pci", "virtio_blk", "virtio_
 
 #define CMDLINE_BASE "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd quiet"
 
-int ctr_vm_boot(const struct ctr_vm_boot_opts *o, struct ctr_vm_result *res, struct ctr_error *err)
+int ctr_vm_kernel_check(const char *kernel_opt, const char *initrd, struct ctr_error *err)
+{
+        _cleanup_free_ char *kernel = NULL, *image = NULL;
+        size_t len = 0;
+        int r = ctr_vm_kernel_find(kernel_opt, &kernel, NULL, err);
+        if (r < 0)
+                return r;
+        r = ctr_read_file(kernel, 256 << 20, &image, &len);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "kernel", "read %s", kernel);
+        if (ctr_elf_is(image, len)) {
+                struct ctr_elf elf;
+                r = ctr_elf_parse(image, len, &elf, err);
+        } else {
+                struct ctr_bzimage bz;
+                r = ctr_bzimage_parse(image, len, &bz, err);
+        }
+        if (r < 0) {
+                ctr_err_prefix(err, "%s", kernel);
+                return r;
+        }
+        if (initrd && access(initrd, R_OK) < 0)
+                return ctr_err_sys(err, errno, "initrd", "%s", initrd);
+        return 0;
+}
+
+struct ctr_vm *ctr_vm_boot_prepare(const struct ctr_vm_boot_opts *o, struct ctr_error *err)
 {
         _cleanup_free_ char *kernel = NULL, *moddir = NULL, *image = NULL, *initrd = NULL;
         size_t image_len = 0, initrd_len = 0;
         int r = ctr_vm_kernel_find(o->kernel, &kernel, &moddir, err);
         if (r < 0)
-                return r;
+                return NULL;
         r = ctr_read_file(kernel, 256 << 20, &image, &image_len);
         if (r < 0)
-                return ctr_err_sys(err, -r, "kernel", "read %s", kernel);
+                return ctr_err_sys(err, -r, "kernel", "read %s", kernel), NULL;
         if (o->initrd) {
                 r = ctr_read_file(o->initrd, 1024 << 20, &initrd, &initrd_len);
                 if (r < 0)
-                        return ctr_err_sys(err, -r, "initrd", "read %s", o->initrd);
+                        return ctr_err_sys(err, -r, "initrd", "read %s", o->initrd), NULL;
         } else {
                 _cleanup_strv_ char **mods = NULL;
-                if (moddir) {
-                        r = ctr_vm_modules_resolve(moddir, guest_modules, &mods, err);
-                        if (r < 0)
-                                return r;
-                }
+                if (moddir && ctr_vm_modules_resolve(moddir, guest_modules, &mods, err) < 0)
+                        return NULL;
                 r = ctr_vm_initramfs_build((const char *const *)mods, ctr_vminit_start,
                                            (size_t)(ctr_vminit_end - ctr_vminit_start), o->config_text, &initrd,
                                            &initrd_len, err);
                 if (r < 0)
-                        return r;
+                        return NULL;
         }
         unsigned mem_mb = (unsigned)(o->memory >> 20);
         struct ctr_vm *vm = ctr_vm_new(mem_mb, o->vcpus, o->console_fd, err);
         if (!vm)
-                return -err->errnum;
-        _cleanup_close_ int disk = open(o->disk, (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+                return NULL;
+        /* The VM keeps the disk's fd (ctr_vm_free closes it): nothing else holds it open. */
+        int disk = open(o->disk, (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
         if (disk < 0)
                 r = ctr_err_sys(err, errno, "disk", "open %s", o->disk);
+        else if ((r = ctr_vm_adopt_fd(vm, disk)) < 0)
+                ctr_err_sys(err, -r, "disk", "keep %s open", o->disk);
         if (r >= 0)
                 r = ctr_vm_add_disk(vm, disk, o->readonly, err);
         if (r >= 0 && o->agent_fd >= 0)
@@ -65,16 +91,21 @@ int ctr_vm_boot(const struct ctr_vm_boot_opts *o, struct ctr_vm_result *res, str
         if (r >= 0) {
                 _cleanup_free_ char *cmdline = xasprintf("%s%s%s", CMDLINE_BASE, o->cmdline_extra ? " " : "",
                                                          o->cmdline_extra ? o->cmdline_extra : "");
-                r = ctr_vm_load_bzimage(vm, image, image_len, cmdline, initrd, initrd_len, err);
+                r = ctr_vm_load_kernel(vm, image, image_len, cmdline, initrd, initrd_len, err);
         }
-        /* The VMM holds what it needs now: the image and initramfs buffers can go before the
-         * guest runs (they were copied into guest memory). */
-        free(image);
-        image = NULL;
-        free(initrd);
-        initrd = NULL;
-        if (r >= 0)
-                r = ctr_vm_run(vm, res, err);
+        if (r < 0) {
+                ctr_vm_free(vm);
+                return NULL;
+        }
+        return vm;
+}
+
+int ctr_vm_boot(const struct ctr_vm_boot_opts *o, struct ctr_vm_result *res, struct ctr_error *err)
+{
+        struct ctr_vm *vm = ctr_vm_boot_prepare(o, err);
+        if (!vm)
+                return -err->errnum;
+        int r = ctr_vm_run(vm, res, err);
         ctr_vm_free(vm);
         return r;
 }

@@ -67,6 +67,8 @@ unsigned ctr_vm_vcpus(const struct ctr_vm *vm);
 int ctr_vm_add_disk(struct ctr_vm *vm, int fd, bool readonly, struct ctr_error *err);
 int ctr_vm_add_agent(struct ctr_vm *vm, int fd, struct ctr_error *err);
 int ctr_vm_add_net(struct ctr_vm *vm, int tap_fd, const uint8_t mac[6], struct ctr_error *err);
+/* The VM owns fd from now on (closed by ctr_vm_free, or at once when it cannot keep it: -EMFILE). */
+int ctr_vm_adopt_fd(struct ctr_vm *vm, int fd);
 /* Bytes read from fd go to the UART's receiver (the console's input). */
 void ctr_vm_set_console_input(struct ctr_vm *vm, int fd);
 void ctr_vm_free(struct ctr_vm *vm);
@@ -79,6 +81,13 @@ int ctr_vm_load_raw(struct ctr_vm *vm, const void *code, size_t len, struct ctr_
  * from its setup header, command line, e820 map, optional initrd at the top of RAM). */
 int ctr_vm_load_bzimage(struct ctr_vm *vm, const void *image, size_t len, const char *cmdline, const void *initrd,
                         size_t initrd_len, struct ctr_error *err);
+/* Load an uncompressed ELF vmlinux: segments at their physical addresses, entered at its 64-bit
+ * entry with a zero page of our own (no setup header in the file). */
+int ctr_vm_load_elf(struct ctr_vm *vm, const void *image, size_t len, const char *cmdline, const void *initrd,
+                    size_t initrd_len, struct ctr_error *err);
+/* Either of the two, by the file's format; anything else is a clear ENOEXEC. */
+int ctr_vm_load_kernel(struct ctr_vm *vm, const void *image, size_t len, const char *cmdline, const void *initrd,
+                       size_t initrd_len, struct ctr_error *err);
 /* Run until the guest ends (vCPU threads; the I/O loop in the caller's thread); guest errors
  * (internal emulation errors, failed entry) are errors. */
 int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *ret, struct ctr_error *err);
@@ -99,6 +108,13 @@ struct ctr_vm_boot_opts {
         int agent_fd;              /* the agent's stream, or -1 */
 };
 int ctr_vm_boot(const struct ctr_vm_boot_opts *o, struct ctr_vm_result *res, struct ctr_error *err);
+/* ctr_vm_boot in two steps, so that everything that can fail before the guest runs (kernel,
+ * initramfs, disk, memory, devices) is reported by the one who starts it: a VM ready for
+ * ctr_vm_run, or NULL with err set. */
+struct ctr_vm *ctr_vm_boot_prepare(const struct ctr_vm_boot_opts *o, struct ctr_error *err);
+/* At create: the kernel found (or kernel_opt) is a bzImage or an ELF vmlinux this VMM can
+ * load, and an initrd given is readable. */
+int ctr_vm_kernel_check(const char *kernel_opt, const char *initrd, struct ctr_error *err);
 
 /* The boot protocol, on plain memory (unit-tested without /dev/kvm). */
 struct ctr_bzimage {
@@ -111,6 +127,20 @@ struct ctr_bzimage {
         size_t kernel_offset; /* file offset of the protected-mode kernel */
 };
 int ctr_bzimage_parse(const void *image, size_t len, struct ctr_bzimage *ret, struct ctr_error *err);
+/* An uncompressed ELF vmlinux: its PT_LOAD segments, copied to their physical addresses, and the
+ * 64-bit entry point. */
+#define CTR_ELF_MAX_SEGS 16
+struct ctr_elf_seg {
+        uint64_t offset, paddr, filesz, memsz;
+};
+struct ctr_elf {
+        uint64_t entry;
+        uint64_t end; /* highest physical address a segment reaches */
+        unsigned nseg;
+        struct ctr_elf_seg seg[CTR_ELF_MAX_SEGS];
+};
+bool ctr_elf_is(const void *image, size_t len);
+int ctr_elf_parse(const void *image, size_t len, struct ctr_elf *ret, struct ctr_error *err);
 /* Fill the zero page (4 KiB at zp) for a kernel: setup header copied from image (NULL for a raw
  * payload), e820 map of mem_size bytes of RAM, command line and initrd placement. */
 void ctr_vm_zero_page(uint8_t *zp, const void *image, uint64_t mem_size, uint32_t cmdline_gpa, uint32_t initrd_gpa,

@@ -86,7 +86,11 @@ cleanup_root() { # best effort: kill what a failed test left, by pid, then remov
 
 for t in "$tests"/t_*.sh; do
         name=$(basename "$t" .sh)
-        [ -n "$only" ] && [[ "$name" != *"$only"* ]] && continue
+        if [ -n "$only" ]; then # T_ONLY: words, each a substring of the names to run
+                want=0
+                for w in $only; do [[ "$name" == *"$w"* ]] && want=1; done
+                [ $want = 1 ] || continue
+        fi
         root="$work/$name"
         mkdir -p "$root"
         start=$(date +%s%N)

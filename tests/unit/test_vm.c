@@ -1,7 +1,8 @@
 /* Unit tests for vm/ without /dev/kvm: the 8250 model through the register sequences Linux's
- * serial driver uses, and the boot protocol's bzImage parsing and zero page. */
+ * serial driver uses, and the boot protocol's bzImage and ELF vmlinux parsing and zero page. */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -110,7 +111,105 @@ Test(boot, bzimage_parse)
         cr_assert_lt(ctr_bzimage_parse(img, 1000, &bz, &err), 0, "truncated");
         memset(img + 0x202, 0, 4);
         cr_assert_lt(ctr_bzimage_parse(img, sizeof(img), &bz, &err), 0);
-        cr_assert(strstr(err.msg, "not a bzImage"), "%s", err.msg);
+        cr_assert(strstr(err.msg, "neither a bzImage"), "%s", err.msg);
+}
+
+/* An ELF64 x86-64 executable shaped like vmlinux: nseg PT_LOAD headers (plus a PT_NOTE) at
+ * physical 16 MiB and up, entry at the first. */
+static void fake_vmlinux(uint8_t *img, size_t len, unsigned nseg)
+{
+        memset(img, 0, len);
+        memcpy(img, "\177ELF", 4);
+        img[4] = 2; /* ELFCLASS64 */
+        img[5] = 1; /* little endian */
+        img[6] = 1;
+        uint16_t type = 2, machine = 62, phentsize = 56, phnum = (uint16_t)(nseg + 1);
+        uint64_t entry = 0x1000000, phoff = 64;
+        memcpy(img + 16, &type, 2);
+        memcpy(img + 18, &machine, 2);
+        memcpy(img + 24, &entry, 8);
+        memcpy(img + 32, &phoff, 8);
+        memcpy(img + 54, &phentsize, 2);
+        memcpy(img + 56, &phnum, 2);
+        for (unsigned i = 0; i <= nseg; i++) {
+                uint8_t *ph = img + 64 + i * 56;
+                uint32_t ptype = i < nseg ? 1 : 4;
+                uint64_t off = 0x1000 + i * 0x800, paddr = 0x1000000 + i * 0x200000, filesz = 0x800,
+                         memsz = 0x1000;
+                memcpy(ph, &ptype, 4);
+                memcpy(ph + 8, &off, 8);
+                memcpy(ph + 16, &paddr, 8); /* vaddr: unused */
+                memcpy(ph + 24, &paddr, 8);
+                memcpy(ph + 32, &filesz, 8);
+                memcpy(ph + 40, &memsz, 8);
+        }
+}
+
+Test(boot, elf_parse)
+{
+        static uint8_t img[0x4000];
+        struct ctr_elf elf;
+        struct ctr_error err = {0};
+        fake_vmlinux(img, sizeof(img), 3);
+        cr_assert(ctr_elf_is(img, sizeof(img)));
+        cr_assert_eq(ctr_elf_parse(img, sizeof(img), &elf, &err), 0, "%s", err.msg);
+        cr_assert_eq(elf.nseg, 3, "the PT_NOTE is not loaded");
+        cr_assert_eq(elf.entry, 0x1000000);
+        cr_assert_eq(elf.seg[2].paddr, 0x1400000);
+        cr_assert_eq(elf.seg[2].offset, 0x2000);
+        cr_assert_eq(elf.end, 0x1400000 + 0x1000, "end: the last segment's memsz (its bss)");
+        cr_assert_eq(elf.seg[0].filesz, 0x800);
+        cr_assert_eq(elf.seg[0].memsz, 0x1000);
+}
+
+Test(boot, elf_rejects)
+{
+        static uint8_t img[0x4000];
+        struct ctr_elf elf;
+        struct ctr_error err = {0};
+        uint64_t v;
+
+        fake_vmlinux(img, sizeof(img), 2);
+        cr_assert_eq(ctr_elf_parse(img, 0x1800, &elf, &err), -ENOEXEC, "a segment past the end of a truncated file");
+        cr_assert(strstr(err.msg, "outside the file"), "%s", err.msg);
+        cr_assert_eq(ctr_elf_parse(img, 100, &elf, &err), -ENOEXEC, "program headers cut off");
+
+        img[4] = 1;
+        cr_assert_eq(ctr_elf_parse(img, sizeof(img), &elf, &err), -ENOEXEC, "32-bit");
+        fake_vmlinux(img, sizeof(img), 2);
+        img[18] = 3; /* EM_386 */
+        cr_assert_eq(ctr_elf_parse(img, sizeof(img), &elf, &err), -ENOEXEC, "not x86-64");
+        cr_assert(strstr(err.msg, "x86-64"), "%s", err.msg);
+
+        fake_vmlinux(img, sizeof(img), 2);
+        v = 0x5000000;
+        memcpy(img + 24, &v, 8);
+        cr_assert_eq(ctr_elf_parse(img, sizeof(img), &elf, &err), -ENOEXEC, "entry outside every segment");
+        cr_assert(strstr(err.msg, "entry point"), "%s", err.msg);
+
+        fake_vmlinux(img, sizeof(img), 2);
+        v = 0x8000;
+        memcpy(img + 64 + 24, &v, 8);
+        cr_assert_eq(ctr_elf_parse(img, sizeof(img), &elf, &err), -ENOEXEC, "a segment over the zero page");
+        cr_assert(strstr(err.msg, "below 1 MiB"), "%s", err.msg);
+
+        fake_vmlinux(img, sizeof(img), 2);
+        v = 0x100; /* memsz below filesz */
+        memcpy(img + 64 + 40, &v, 8);
+        cr_assert_eq(ctr_elf_parse(img, sizeof(img), &elf, &err), -ENOEXEC, "inconsistent sizes");
+
+        fake_vmlinux(img, sizeof(img), 2);
+        v = ~0ull - 0x10; /* offset + filesz wraps */
+        memcpy(img + 64 + 8, &v, 8);
+        cr_assert_eq(ctr_elf_parse(img, sizeof(img), &elf, &err), -ENOEXEC, "offset overflow");
+
+        fake_vmlinux(img, sizeof(img), 0);
+        cr_assert_eq(ctr_elf_parse(img, sizeof(img), &elf, &err), -ENOEXEC, "no PT_LOAD");
+        cr_assert(strstr(err.msg, "no load segments"), "%s", err.msg);
+
+        memset(img, 0, sizeof(img));
+        cr_assert(!ctr_elf_is(img, sizeof(img)));
+        cr_assert_eq(ctr_elf_parse(img, sizeof(img), &elf, &err), -ENOEXEC);
 }
 
 Test(boot, zero_page)

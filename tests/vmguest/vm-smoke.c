@@ -120,7 +120,7 @@ int main(int argc, char **argv)
         }
         struct ctr_vm_result res;
         if (!r)
-                r = kernel ? ctr_vm_load_bzimage(vm, image, len, argv[4], initrd, initrd_len, &err)
+                r = kernel ? ctr_vm_load_kernel(vm, image, len, argv[4], initrd, initrd_len, &err)
                            : ctr_vm_load_raw(vm, image, len, &err);
         if (r < 0 || ctr_vm_run(vm, &res, &err) < 0) {
                 fprintf(stderr, "vm-smoke: %s: %s\n", err.op, err.msg);
