@@ -48,6 +48,26 @@ int ctr_vm_kernel_check(const char *kernel_opt, const char *initrd, struct ctr_e
         return 0;
 }
 
+static int initramfs_for(const char *moddir, const char *config_text, char **ret, size_t *ret_len,
+                         struct ctr_error *err)
+{
+        _cleanup_strv_ char **mods = NULL;
+        if (moddir && ctr_vm_modules_resolve(moddir, guest_modules, &mods, err) < 0)
+                return -err->errnum;
+        return ctr_vm_initramfs_build((const char *const *)mods, ctr_vminit_start,
+                                      (size_t)(ctr_vminit_end - ctr_vminit_start), config_text, ret, ret_len, err);
+}
+
+int ctr_vm_initramfs(const char *kernel_opt, const char *config_text, char **ret, size_t *ret_len,
+                     struct ctr_error *err)
+{
+        _cleanup_free_ char *kernel = NULL, *moddir = NULL;
+        int r = ctr_vm_kernel_find(kernel_opt, &kernel, &moddir, err);
+        if (r < 0)
+                return r;
+        return initramfs_for(moddir, config_text, ret, ret_len, err);
+}
+
 struct ctr_vm *ctr_vm_boot_prepare(const struct ctr_vm_boot_opts *o, struct ctr_error *err)
 {
         _cleanup_free_ char *kernel = NULL, *moddir = NULL, *image = NULL, *initrd = NULL;
@@ -62,16 +82,8 @@ struct ctr_vm *ctr_vm_boot_prepare(const struct ctr_vm_boot_opts *o, struct ctr_
                 r = ctr_read_file(o->initrd, 1024 << 20, &initrd, &initrd_len);
                 if (r < 0)
                         return ctr_err_sys(err, -r, "initrd", "read %s", o->initrd), NULL;
-        } else {
-                _cleanup_strv_ char **mods = NULL;
-                if (moddir && ctr_vm_modules_resolve(moddir, guest_modules, &mods, err) < 0)
-                        return NULL;
-                r = ctr_vm_initramfs_build((const char *const *)mods, ctr_vminit_start,
-                                           (size_t)(ctr_vminit_end - ctr_vminit_start), o->config_text, &initrd,
-                                           &initrd_len, err);
-                if (r < 0)
-                        return NULL;
-        }
+        } else if (initramfs_for(moddir, o->config_text, &initrd, &initrd_len, err) < 0)
+                return NULL;
         unsigned mem_mb = (unsigned)(o->memory >> 20);
         struct ctr_vm *vm = ctr_vm_new(mem_mb, o->vcpus, o->console_fd, err);
         if (!vm)

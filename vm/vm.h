@@ -112,6 +112,10 @@ int ctr_vm_boot(const struct ctr_vm_boot_opts *o, struct ctr_vm_result *res, str
  * initramfs, disk, memory, devices) is reported by the one who starts it: a VM ready for
  * ctr_vm_run, or NULL with err set. */
 struct ctr_vm *ctr_vm_boot_prepare(const struct ctr_vm_boot_opts *o, struct ctr_error *err);
+/* The initramfs a VM boots with (ctr-vminit, the kernel's modules, config_text as /ctr/config):
+ * what ctr_vm_boot_prepare builds, for tools that boot the same guest elsewhere (make bench). */
+int ctr_vm_initramfs(const char *kernel_opt, const char *config_text, char **ret, size_t *ret_len,
+                     struct ctr_error *err);
 /* At create: the kernel found (or kernel_opt) is a bzImage or an ELF vmlinux this VMM can
  * load, and an initrd given is readable. */
 int ctr_vm_kernel_check(const char *kernel_opt, const char *initrd, struct ctr_error *err);
