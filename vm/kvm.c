@@ -43,6 +43,8 @@ struct ctr_vm {
         bool irqchip;   /* in-kernel PIC, IOAPIC, LAPIC and PIT */
         pthread_mutex_t lock; /* the UART, the PCI address latch, the end */
         struct ctr_uart uart;
+        struct ctr_rtc rtc;
+        struct ctr_i8042 i8042;
         bool uart_irq;  /* the level last put on the UART's line */
         int console_in; /* bytes for the UART's receiver, or -1 */
         uint32_t pci_addr;
@@ -246,6 +248,8 @@ struct ctr_vm *ctr_vm_new(unsigned mem_mb, unsigned vcpus, int out_fd, struct ct
                 vm->cpu[i].fd = -1;
         pthread_mutex_init(&vm->lock, NULL);
         ctr_uart_init(&vm->uart, out_fd);
+        ctr_rtc_init(&vm->rtc);
+        ctr_i8042_init(&vm->i8042);
         if (mem_mb < 2 || mem_mb > 3072) {
                 ctr_err(err, EINVAL, "vm", "memory %u MiB is outside 2-3072 MiB", mem_mb);
                 goto fail;
@@ -586,12 +590,27 @@ static void port_io(struct ctr_vm *vm, struct kvm_run *run)
                                 memcpy(data, &v, size);
                         }
                         pthread_mutex_unlock(&vm->lock);
-                } else if (port == CTR_VM_I8042_CMD && out && data[0] == 0xfe) {
-                        end_vm(vm, CTR_VM_END_RESET, 0, NULL);
+                } else if (port == CTR_VM_RTC || port == CTR_VM_RTC + 1) {
+                        pthread_mutex_lock(&vm->lock);
+                        if (out)
+                                ctr_rtc_write(&vm->rtc, port - CTR_VM_RTC, data[0]);
+                        else
+                                data[0] = ctr_rtc_read(&vm->rtc, port - CTR_VM_RTC, time(NULL));
+                        pthread_mutex_unlock(&vm->lock);
+                } else if (port == CTR_VM_I8042_DATA || port == CTR_VM_I8042_CMD) {
+                        pthread_mutex_lock(&vm->lock);
+                        bool reset = false;
+                        if (out)
+                                reset = ctr_i8042_write(&vm->i8042, port, data[0]);
+                        else
+                                data[0] = ctr_i8042_read(&vm->i8042, port);
+                        pthread_mutex_unlock(&vm->lock);
+                        if (reset)
+                                end_vm(vm, CTR_VM_END_RESET, 0, NULL);
                 } else if (port == CTR_VM_DEBUG_EXIT && out) {
                         end_vm(vm, CTR_VM_END_DEBUG_EXIT, data[0], NULL);
                 } else if (!out)
-                        memset(data, port == CTR_VM_I8042_CMD || port == 0x60 ? 0 : 0xff, size);
+                        memset(data, 0xff, size);
                 /* Other writes go nowhere, as on a bus with nothing behind the port. */
         }
 }

@@ -20,7 +20,7 @@
  * (with the crc32c its metadata checksums need: nothing in the guest would load it on demand). */
 static const char *const guest_modules[] = {"virtio_pci", "virtio_blk", "virtio_console", "crc32c_generic", "ext4", NULL};
 
-#define CMDLINE_BASE "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd quiet"
+#define CMDLINE_BASE "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nokbd i8042.nomux i8042.nopnp i8042.dumbkbd quiet"
 
 int ctr_vm_kernel_check(const char *kernel_opt, const char *initrd, struct ctr_error *err)
 {

@@ -1,12 +1,13 @@
 /* vm/: ctr's own VMM against /dev/kvm. A VM with one memory slot and up to 32 vCPUs (the boot
  * CPU entered directly in 64-bit long mode), the in-kernel irqchip and PIT, an MP table, the
- * 8250 UART on 0x3f8, the i8042 reset line and a debug-exit port, the x86 boot protocol for
+ * 8250 UART on 0x3f8, the CMOS clock, the i8042 controller and its reset line, a debug-exit port, the x86 boot protocol for
  * bzImage and raw payloads, and virtio-pci devices (block, console for the guest agent, net). */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "../runtime/error.h"
 
@@ -21,7 +22,9 @@
 
 /* Ports of the devices the VMM answers. */
 #define CTR_VM_COM1 0x3f8
+#define CTR_VM_I8042_DATA 0x60
 #define CTR_VM_I8042_CMD 0x64
+#define CTR_VM_RTC 0x70
 #define CTR_VM_DEBUG_EXIT 0xf4 /* a write of v ends the VM with exit code v (tests) */
 
 enum ctr_vm_end {
@@ -53,6 +56,27 @@ void ctr_uart_write(struct ctr_uart *u, unsigned offset, uint8_t v);
 void ctr_uart_receive(struct ctr_uart *u, uint8_t c);
 /* The interrupt line level the UART asks for. */
 bool ctr_uart_irq(const struct ctr_uart *u);
+
+/* The CMOS clock: reads give the host's time (UTC, in the encoding register B asks for); the
+ * alarm and periodic interrupts are not wired, setting the time is ignored. */
+struct ctr_rtc {
+        uint8_t index;
+        uint8_t ram[128];
+};
+void ctr_rtc_init(struct ctr_rtc *r);
+/* port: 0 for 0x70 (index), 1 for 0x71 (data). */
+uint8_t ctr_rtc_read(struct ctr_rtc *r, unsigned port, time_t now);
+void ctr_rtc_write(struct ctr_rtc *r, unsigned port, uint8_t v);
+
+/* The i8042 controller without devices behind it: self tests pass, the command byte reads back,
+ * 0xfe pulses the reset line (ctr_i8042_write returns true). port: 0x60 or 0x64. */
+struct ctr_i8042 {
+        uint8_t ctr, out, pending;
+        bool out_full, last_cmd;
+};
+void ctr_i8042_init(struct ctr_i8042 *k);
+uint8_t ctr_i8042_read(struct ctr_i8042 *k, unsigned port);
+bool ctr_i8042_write(struct ctr_i8042 *k, unsigned port, uint8_t v);
 
 struct ctr_vm;
 

@@ -1,5 +1,6 @@
 /* Unit tests for vm/ without /dev/kvm: the 8250 model through the register sequences Linux's
- * serial driver uses, and the boot protocol's bzImage and ELF vmlinux parsing and zero page. */
+ * serial driver uses, the boot protocol's bzImage and ELF vmlinux parsing and zero page, and the CMOS
+ * clock and i8042 models. */
 #include <criterion/criterion.h>
 
 #include <errno.h>
@@ -241,4 +242,68 @@ Test(boot, zero_page)
         cr_assert_eq(type, 2, "the BIOS hole is reserved");
         ctr_vm_zero_page(zp, NULL, 64 << 20, 0, 0, 0);
         cr_assert_eq(zp[0x1fe], 0x55, "a raw payload gets a boot flag too");
+}
+
+/* The CMOS clock as Linux's mc146818 code reads it: index on 0x70 (bit 7 the NMI mask), data
+ * on 0x71, register A never "update in progress", D "valid", the encoding register B asks for. */
+Test(legacy, rtc_time)
+{
+        struct ctr_rtc r;
+        ctr_rtc_init(&r);
+        time_t t = 1796320000; /* 2026-12-03 17:46:40 UTC, a Thursday */
+        struct {
+                uint8_t reg, bin, bcd;
+        } want[] = {{0x00, 40, 0x40}, {0x02, 46, 0x46}, {0x04, 17, 0x17}, {0x06, 5, 0x05},
+                    {0x07, 3, 0x03},  {0x08, 12, 0x12}, {0x09, 26, 0x26}, {0x32, 20, 0x20}};
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                ctr_rtc_write(&r, 0, want[i].reg | 0x80);
+                cr_assert_eq(ctr_rtc_read(&r, 1, t), want[i].bcd, "BCD by default: reg %#x", want[i].reg);
+        }
+        ctr_rtc_write(&r, 0, 0x0a);
+        cr_assert_eq(ctr_rtc_read(&r, 1, t) & 0x80, 0, "no update in progress");
+        ctr_rtc_write(&r, 0, 0x0d);
+        cr_assert_eq(ctr_rtc_read(&r, 1, t), 0x80, "valid RAM and time");
+        /* Binary, then 12-hour BCD: what a guest asking for another encoding gets. */
+        ctr_rtc_write(&r, 0, 0x0b);
+        ctr_rtc_write(&r, 1, 0x06);
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                ctr_rtc_write(&r, 0, want[i].reg);
+                cr_assert_eq(ctr_rtc_read(&r, 1, t), want[i].bin, "binary reg %#x", want[i].reg);
+        }
+        ctr_rtc_write(&r, 0, 0x0b);
+        ctr_rtc_write(&r, 1, 0x00);
+        ctr_rtc_write(&r, 0, 0x04);
+        cr_assert_eq(ctr_rtc_read(&r, 1, t), 0x80 | 0x05, "5 pm in 12-hour BCD");
+        /* Setting the time is ignored; CMOS RAM keeps what is written. */
+        ctr_rtc_write(&r, 0, 0x00);
+        ctr_rtc_write(&r, 1, 0x11);
+        cr_assert_eq(ctr_rtc_read(&r, 1, t), 0x40);
+        ctr_rtc_write(&r, 0, 0x40);
+        ctr_rtc_write(&r, 1, 0x5a);
+        cr_assert_eq(ctr_rtc_read(&r, 1, t), 0x5a);
+        ctr_rtc_write(&r, 0, 0x0a);
+        ctr_rtc_write(&r, 1, 0xa6);
+        cr_assert_eq(ctr_rtc_read(&r, 1, t) & 0x80, 0, "UIP cannot be set");
+}
+
+/* The i8042 sequence of Linux's driver: flush, read the command byte (0x20), write it (0x60 +
+ * data), self test (0xaa -> 0x55); 0xfe is the reset line. */
+Test(legacy, i8042_protocol)
+{
+        struct ctr_i8042 k;
+        ctr_i8042_init(&k);
+        cr_assert_eq(ctr_i8042_read(&k, 0x64) & 0x03, 0, "nothing to read, ready for input");
+        cr_assert(!ctr_i8042_write(&k, 0x64, 0x20));
+        cr_assert_eq(ctr_i8042_read(&k, 0x64) & 0x01, 1, "output full");
+        cr_assert_eq(ctr_i8042_read(&k, 0x60), 0x30);
+        cr_assert_eq(ctr_i8042_read(&k, 0x64) & 0x01, 0, "read empties it");
+        cr_assert(!ctr_i8042_write(&k, 0x64, 0x60));
+        cr_assert(!ctr_i8042_write(&k, 0x60, 0x45));
+        ctr_i8042_write(&k, 0x64, 0x20);
+        cr_assert_eq(ctr_i8042_read(&k, 0x60), 0x45, "the command byte written reads back");
+        ctr_i8042_write(&k, 0x64, 0xaa);
+        cr_assert_eq(ctr_i8042_read(&k, 0x60), 0x55, "self test passed");
+        cr_assert(!ctr_i8042_write(&k, 0x60, 0xff), "a keyboard command goes nowhere");
+        cr_assert_eq(ctr_i8042_read(&k, 0x64) & 0x01, 0, "and nothing answers it");
+        cr_assert(ctr_i8042_write(&k, 0x64, 0xfe), "reset pulse");
 }

@@ -4,7 +4,8 @@
 # the i8042 reset line (reboot=k), the VMM exits as an init asking to restart (128+SIGHUP), and
 # the monitor boots the same disk again without anyone calling ctr start. The second boot sees
 # the counter the first one wrote (the disk persists, the memory does not), the container stays
-# running throughout, and a stop after that still powers the guest off cleanly.
+# running throughout, and a stop after that still powers the guest off cleanly. The guest's clock
+# comes from the VMM's CMOS clock: it tells the host's time, not 1970.
 if [ ! -c /dev/kvm ] || { [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; }; then
         echo "skipped: needs hardware KVM (the VM lane loads kvm_amd)"
         exit 0
@@ -29,6 +30,7 @@ c=$((c + 1))
 echo "$c" >/boots
 sync
 echo "VM-BOOT-COUNT=$c"
+echo "VM-DATE=$(date +%s)"
 [ "$c" = 1 ] && exec reboot -f
 echo "$(hostname): busybox init up"
 RCS
@@ -50,6 +52,10 @@ c=$(tr -d '\r' <"$log" 2>/dev/null)
 assert_match "$c" "VM-BOOT-COUNT=1" "first boot; console: $(tail -c 1500 <<<"$c")"
 assert_match "$c" "VM-BOOT-COUNT=2" "the monitor booted it again; console: $(tail -c 1500 <<<"$c"); monitor: $(tail -5 "$mlog")"
 assert_match "$c" "busybox init up" "the second boot came up"
+gdate=$(grep -o 'VM-DATE=[0-9]*' <<<"$c" | tail -1 | cut -d= -f2)
+now=$(date +%s)
+[ -n "$gdate" ] && [ $((now - gdate)) -lt 300 ] && [ $((gdate - now)) -lt 60 ] ||
+        fail "the guest's clock is not the host's: guest ${gdate:-none}, host $now"
 assert_match "$(cat "$mlog")" "init asked for a reboot" "the VMM's exit was read as a reboot"
 assert_match "$(cat "$mlog")" "rebooted: init pid" "respawned"
 assert_match "$(ctr info "$n" --format json)" '"state": *"running"' "running across the reboot"
