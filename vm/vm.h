@@ -1,7 +1,8 @@
 /* vm/: ctr's own VMM against /dev/kvm. A VM with one memory slot and up to 32 vCPUs (the boot
  * CPU entered directly in 64-bit long mode), the in-kernel irqchip and PIT, an MP table, the
- * 8250 UART on 0x3f8, the CMOS clock, the i8042 controller and its reset line, a debug-exit port, the x86 boot protocol for
- * bzImage and raw payloads, and virtio-pci devices (block, console for the guest agent, net). */
+ * 8250 UART on 0x3f8, the CMOS clock, the i8042 controller and its reset line, a debug-exit
+ * port, the x86 boot protocol for bzImage, ELF vmlinux and raw payloads, and virtio-pci devices
+ * (block, console for the guest agent, net). */
 #pragma once
 
 #include <stdbool.h>
