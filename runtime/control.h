@@ -16,6 +16,10 @@ enum ctr_ctl_type {
         CTR_CTL_RESIZE = 4, /* arg1: rows, arg2: cols */
         CTR_CTL_FREEZE = 5, /* arg1: 1 = freeze, 0 = thaw. Reply: REPLY. */
         CTR_CTL_REPLY = 6,  /* arg1: errno (0 = done), payload: the reason */
+        /* VM exec (runtime/relay.h): arg1 is a vm/agent.h frame type, the payload that frame's.
+         * Client to monitor: EXEC (opens the connection's one session), STDIN, STDIN_EOF,
+         * SIGNAL, RESIZE; monitor to client: STARTED, STDOUT, STDERR, ERROR, EXIT. */
+        CTR_CTL_AGENT = 7,
 };
 
 struct ctr_ctl_hdr {
@@ -25,7 +29,8 @@ struct ctr_ctl_hdr {
         uint32_t len;
 };
 
-#define CTR_CTL_MAX_DATA 4096
+/* A whole agent frame fits one message. */
+#define CTR_CTL_MAX_DATA 65536
 
 /* Path used to bind/connect, short enough for sun_path whatever the --root: /proc/self/fd/N/... */
 int ctr_ctl_listen(int rundir_fd, struct ctr_error *err);

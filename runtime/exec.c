@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "../cgroups/cgroups.h"
+#include "../rootfs/rootfs.h"
+#include "../vm/agent.h"
 #include "config.h"
 #include "container.h"
 #include "control.h"
@@ -114,6 +116,31 @@ int ctr_user_lookup(const char *text, const char *spec, struct ctr_user *ret, st
         return 0;
 }
 
+/* The command's environment: PATH, HOME, USER, container=ctr, TERM with a tty, then the
+ * container's env, then exec's -e. */
+static char **exec_env(const struct ctr_config *cfg, const struct ctr_exec_opts *o, const struct ctr_user *u)
+{
+        char **env = NULL;
+        ctr_config_env_set(&env, "PATH=" CTR_DEFAULT_PATH, NULL);
+        _cleanup_free_ char *home = xasprintf("HOME=%s", *u->home ? u->home : "/");
+        ctr_config_env_set(&env, home, NULL);
+        if (*u->name) {
+                _cleanup_free_ char *user = xasprintf("USER=%s", u->name);
+                ctr_config_env_set(&env, user, NULL);
+        }
+        ctr_config_env_set(&env, "container=ctr", NULL);
+        if (o->tty) {
+                const char *term = getenv("TERM");
+                _cleanup_free_ char *t = xasprintf("TERM=%s", term && *term ? term : "xterm");
+                ctr_config_env_set(&env, t, NULL);
+        }
+        for (char **e = cfg->env; e && *e; e++)
+                ctr_config_env_set(&env, *e, NULL);
+        for (char **e = o->env; e && *e; e++)
+                ctr_config_env_set(&env, *e, NULL);
+        return env;
+}
+
 struct exec_child {
         const struct ctr_exec_opts *o;
         const struct ctr_config *cfg;
@@ -149,25 +176,7 @@ static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
         if (!c->o->user && passwd)
                 ctr_user_lookup(passwd, "0", &u, NULL);
 
-        char **env = NULL;
-        ctr_config_env_set(&env, "PATH=" CTR_DEFAULT_PATH, NULL);
-        _cleanup_free_ char *home = xasprintf("HOME=%s", *u.home ? u.home : "/");
-        ctr_config_env_set(&env, home, NULL);
-        if (*u.name) {
-                _cleanup_free_ char *user = xasprintf("USER=%s", u.name);
-                ctr_config_env_set(&env, user, NULL);
-        }
-        ctr_config_env_set(&env, "container=ctr", NULL);
-        if (c->o->tty) {
-                const char *term = getenv("TERM");
-                _cleanup_free_ char *t = xasprintf("TERM=%s", term && *term ? term : "xterm");
-                ctr_config_env_set(&env, t, NULL);
-        }
-        for (char **e = c->cfg->env; e && *e; e++)
-                ctr_config_env_set(&env, *e, NULL);
-        for (char **e = c->o->env; e && *e; e++)
-                ctr_config_env_set(&env, *e, NULL);
-
+        char **env = exec_env(c->cfg, c->o, &u);
         const char *cwd = c->o->cwd ? c->o->cwd : (*u.home ? u.home : "/");
         if (chdir(cwd) < 0) {
                 if (c->o->cwd)
@@ -313,6 +322,176 @@ static char *exec_cgroup(const struct ctr_state *st)
         return path;
 }
 
+/* --- exec into a VM --------------------------------------------------------------------- */
+
+static int vm_send(int sock, uint32_t type, const void *p, size_t len)
+{
+        return ctr_ctl_send(sock, CTR_CTL_AGENT, type, 0, p, len);
+}
+
+static int vm_send_u32(int sock, uint32_t type, uint32_t v)
+{
+        uint8_t b[4] = {v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24};
+        return vm_send(sock, type, b, sizeof(b));
+}
+
+static uint32_t get_le32(const char *p, size_t len)
+{
+        const uint8_t *b = (const uint8_t *)p;
+        return len < 4 ? 0 : (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* A VM's command runs in the guest, started by its agent through the monitor (runtime/relay.h).
+ * The user is looked up in the container's tree, which the VM's disk is built from; stdio,
+ * signals and the window size are relayed, the exit status comes back as for a namespace exec.
+ * Input is read only once the command runs, and only while the socket takes it, so the relay's
+ * queues stay bounded and output always flows. */
+static int exec_vm(const struct ctr_paths *p, const char *name, const struct ctr_config *cfg,
+                   const struct ctr_exec_opts *o, int *ret_status, struct ctr_error *err)
+{
+        struct ctr_user u = {.uid = 0, .gid = 0, .home = "/root"};
+        _cleanup_free_ char *rootfs = ctr_path_rootfs(p, name), *passwd = NULL;
+        _cleanup_close_ int rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int pwfd = rootfd < 0 ? -EBADF : ctr_rootfs_open_in_root(rootfd, "/etc/passwd", O_PATH);
+        if (pwfd >= 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", pwfd);
+                ctr_read_file(path, 1 << 20, &passwd, NULL);
+        }
+        if (o->user && ctr_user_lookup(passwd ? passwd : "", o->user, &u, err) < 0)
+                return -err->errnum;
+        if (!o->user && passwd)
+                ctr_user_lookup(passwd, "0", &u, NULL);
+        char **env = exec_env(cfg, o, &u);
+        const char *cwd = o->cwd ? o->cwd : (*u.home ? u.home : "/");
+        struct winsize ws = {0};
+        if (o->tty)
+                ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
+        _cleanup_free_ uint8_t *payload = malloc(CTR_AGENT_MAX_PAYLOAD);
+        if (!payload)
+                abort();
+        int len = ctr_agent_exec_payload(payload, CTR_AGENT_MAX_PAYLOAD, o->tty ? 1 : 0, ws.ws_row, ws.ws_col, u.uid,
+                                         u.gid, cwd, o->argv, env);
+        strv_free(env);
+        if (len == -E2BIG)
+                return ctr_err(err, E2BIG, "exec", "the command and its environment exceed %d bytes",
+                               CTR_AGENT_MAX_PAYLOAD);
+        if (len < 0)
+                return ctr_err(err, EINVAL, "exec", "an empty string in the command or its environment cannot be "
+                                                    "passed to a VM");
+
+        _cleanup_close_ int sock = -1, sfd = -1;
+        int r = ctr_ctl_connect(p, name, &sock, err);
+        if (r < 0)
+                return r;
+        if ((r = vm_send(sock, CTR_AGENT_EXEC, payload, (size_t)len)) < 0)
+                return ctr_err_sys(err, -r, "exec", "talk to the monitor");
+        ctr_fd_set_nonblock(sock, true);
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        int fwd[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+        for (size_t i = 0; i < ARRAY_SIZE(fwd); i++)
+                sigaddset(&mask, fwd[i]);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+        bool started = false, in_open = true, raw = false;
+        char errmsg[sizeof(err->msg)] = "";
+        /* One message read from stdin but not yet taken by the socket. */
+        _cleanup_free_ char *inbuf = malloc(CTR_CTL_MAX_DATA), *buf = malloc(CTR_CTL_MAX_DATA);
+        if (!inbuf || !buf)
+                abort();
+        ssize_t in_len = -1; /* -1: nothing held; 0: a held STDIN_EOF */
+        for (;;) {
+                struct pollfd pf[3] = {
+                        {.fd = sock, .events = POLLIN | (in_len >= 0 ? POLLOUT : 0)},
+                        {.fd = started && in_open && in_len < 0 ? STDIN_FILENO : -1, .events = POLLIN},
+                        {.fd = sfd, .events = POLLIN},
+                };
+                if (poll(pf, 3, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = ctr_err_sys(err, errno, "exec", "poll");
+                        break;
+                }
+                if (pf[2].revents & POLLIN) {
+                        struct signalfd_siginfo si;
+                        while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                if (si.ssi_signo == SIGWINCH) {
+                                        if (o->tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+                                                uint8_t b[4] = {ws.ws_row & 0xff, ws.ws_row >> 8, ws.ws_col & 0xff,
+                                                                ws.ws_col >> 8};
+                                                vm_send(sock, CTR_AGENT_RESIZE, b, sizeof(b));
+                                        }
+                                } else
+                                        vm_send_u32(sock, CTR_AGENT_SIGNAL, si.ssi_signo);
+                        }
+                }
+                if (pf[0].revents & POLLOUT && in_len >= 0) {
+                        int q = in_len ? vm_send(sock, CTR_AGENT_STDIN, inbuf, (size_t)in_len)
+                                       : vm_send(sock, CTR_AGENT_STDIN_EOF, NULL, 0);
+                        if (q == 0 || q != -EAGAIN)
+                                in_len = -1;
+                }
+                if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        struct ctr_ctl_hdr h;
+                        ssize_t n = ctr_ctl_recv(sock, &h, buf, CTR_CTL_MAX_DATA);
+                        if (n == -EAGAIN)
+                                continue;
+                        if (n < 0) {
+                                r = ctr_err(err, EPIPE, "exec", "%s",
+                                            *errmsg ? errmsg : "the monitor closed the session before the command ended");
+                                break;
+                        }
+                        if (h.type == CTR_CTL_REPLY) {
+                                r = ctr_err(err, h.arg1 ? (int)h.arg1 : EPROTO, "exec", "%.*s", (int)n, buf);
+                                break;
+                        }
+                        if (h.type != CTR_CTL_AGENT)
+                                continue;
+                        if (h.arg1 == CTR_AGENT_STARTED) {
+                                started = true;
+                                if (o->tty && !raw) {
+                                        ctr_tty_raw();
+                                        raw = true;
+                                }
+                        } else if (h.arg1 == CTR_AGENT_STDOUT)
+                                ctr_write_all(STDOUT_FILENO, buf, (size_t)n);
+                        else if (h.arg1 == CTR_AGENT_STDERR)
+                                ctr_write_all(STDERR_FILENO, buf, (size_t)n);
+                        else if (h.arg1 == CTR_AGENT_ERROR)
+                                snprintf(errmsg, sizeof(errmsg), "%.*s", (int)n, buf);
+                        else if (h.arg1 == CTR_AGENT_EXIT) {
+                                int status = (int)get_le32(buf, (size_t)n);
+                                if (status == 125 || *errmsg) {
+                                        /* The agent could not start it, or the VM went away under it. */
+                                        r = ctr_err(err, EIO, "exec", "%s", *errmsg ? errmsg : "the guest failed to start it");
+                                        *ret_status = status == 255 ? 255 : 125;
+                                } else {
+                                        *ret_status = status;
+                                        r = 0;
+                                }
+                                break;
+                        }
+                }
+                if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        ssize_t n = read(STDIN_FILENO, inbuf, CTR_CTL_MAX_DATA);
+                        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                                continue;
+                        if (n <= 0)
+                                in_open = false;
+                        int q = n > 0 ? vm_send(sock, CTR_AGENT_STDIN, inbuf, (size_t)n)
+                                      : vm_send(sock, CTR_AGENT_STDIN_EOF, NULL, 0);
+                        if (q == -EAGAIN)
+                                in_len = n > 0 ? n : 0;
+                }
+        }
+        if (raw)
+                ctr_tty_restore();
+        return r;
+}
+
 int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_opts *o, int *ret_status,
              struct ctr_error *err)
 {
@@ -334,6 +513,10 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
                 goto out;
         if (st.status != CTR_RUNNING) {
                 r = ctr_err(err, ESRCH, "exec", "the container is %s, not running", ctr_status_name(st.status));
+                goto out;
+        }
+        if (cfg.vm) {
+                r = exec_vm(p, name, &cfg, o, ret_status, err);
                 goto out;
         }
         pidfd = ctr_pidfd_open(st.init_pid, 0);

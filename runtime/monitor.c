@@ -29,6 +29,7 @@
 #include "../rootfs/rootfs.h"
 #include "control.h"
 #include "network.h"
+#include "relay.h"
 #include "spawn.h"
 #include "util.h"
 #include "../vm/agent.h"
@@ -40,6 +41,7 @@
 struct client {
         int fd;
         bool attached;
+        uint32_t events; /* what epoll watches for it */
 };
 
 struct monitor {
@@ -77,6 +79,8 @@ struct monitor {
         int agent_fd;
         struct ctr_agent_reader *agent;
         bool agent_ready;
+        uint32_t agent_events;
+        struct ctr_relay *relay; /* exec sessions on the agent's stream */
 };
 
 /* ctr run keeps the command's stderr byte-exact: the monitor says nothing there. */
@@ -201,6 +205,8 @@ static void log_console(struct monitor *m, const char *buf, size_t n)
 
 static void drop_client(struct monitor *m, size_t i)
 {
+        if (m->relay)
+                ctr_relay_client_gone(m->relay, m->clients[i].fd);
         epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->clients[i].fd, NULL);
         close(m->clients[i].fd);
         m->clients[i] = m->clients[--m->n_clients];
@@ -278,11 +284,8 @@ static void begin_stop(struct monitor *m, int timeout, bool kill)
         mlog("stopping: %s to init, SIGKILL after %d s", sname, timeout);
         if (m->cfg->vm) {
                 /* The guest's init gets the signal from the agent, inside the guest. */
-                uint8_t f[12];
                 uint32_t sig = m->stop_signal;
-                ctr_agent_hdr_put(f, CTR_AGENT_SHUTDOWN, 0, 4);
-                memcpy(f + 8, &sig, 4);
-                if (!m->agent_ready || ctr_write_all(m->agent_fd, f, sizeof(f)) < 0)
+                if (!m->agent_ready || ctr_relay_agent_send(m->relay, CTR_AGENT_SHUTDOWN, 0, &sig, 4) < 0)
                         mlog("the guest agent is not up: the VM is killed after %d s", timeout);
         } else if (syscall(SYS_pidfd_send_signal, m->init_pidfd, m->stop_signal, NULL, 0) < 0)
                 mlog("signal init: %s", strerror(errno));
@@ -321,6 +324,14 @@ static void client_readable(struct monitor *m, size_t i)
                 ctr_ctl_send(m->clients[i].fd, CTR_CTL_REPLY, e.errnum, 0, e.msg, strlen(e.msg));
                 break;
         }
+        case CTR_CTL_AGENT:
+                if (!m->relay) {
+                        static const char no[] = "not a VM: exec joins its namespaces instead";
+                        ctr_ctl_send(m->clients[i].fd, CTR_CTL_REPLY, ENOTSUP, 0, no, sizeof(no) - 1);
+                        drop_client(m, i);
+                } else if (ctr_relay_client_msg(m->relay, m->clients[i].fd, h.arg1, (const uint8_t *)buf, n) < 0)
+                        drop_client(m, i);
+                break;
         case CTR_CTL_DATA:
                 if (m->clients[i].attached)
                         if (write(m->master, buf, n) < 0 && errno != EAGAIN) /* full queue drops keys */
@@ -332,17 +343,28 @@ static void client_readable(struct monitor *m, size_t i)
 
 static void host_ready(struct monitor *m, const char *why);
 
-/* Frames from the guest agent. READY: the guest's userspace runs (the readiness a VM reports). */
+static void agent_close(struct monitor *m, const char *why)
+{
+        if (m->agent_fd < 0)
+                return;
+        epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->agent_fd, NULL);
+        close(m->agent_fd);
+        m->agent_fd = -1;
+        m->agent_ready = false;
+        m->agent_events = 0;
+        ctr_relay_link_down(m->relay, why);
+        ctr_relay_set_agent(m->relay, -1);
+}
+
+/* Frames from the guest agent. READY: the guest's userspace runs (the readiness a VM reports);
+ * frames of a session go to its exec client. */
 static void agent_readable(struct monitor *m)
 {
         uint8_t buf[16384];
         ssize_t n = read(m->agent_fd, buf, sizeof(buf));
         if (n <= 0) {
-                if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                        epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->agent_fd, NULL);
-                        close(m->agent_fd);
-                        m->agent_fd = -1;
-                }
+                if (n == 0 || (errno != EAGAIN && errno != EINTR))
+                        agent_close(m, "the VM stopped before the command ended");
                 return;
         }
         size_t off = 0;
@@ -356,7 +378,10 @@ static void agent_readable(struct monitor *m)
                                 m->agent_ready = true;
                                 mlog("guest agent ready (kernel %.*s)", (int)h.len, (const char *)payload);
                                 host_ready(m, "VM started (its agent is up)");
-                        } else if (h.type == CTR_AGENT_ERROR)
+                                ctr_relay_agent_ready(m->relay);
+                        } else if (h.chan != 0)
+                                ctr_relay_agent_frame(m->relay, &h, payload);
+                        else if (h.type == CTR_AGENT_ERROR)
                                 mlog("guest agent: %.*s", (int)h.len, (const char *)payload);
                 }
                 if (k < 0) {
@@ -380,7 +405,7 @@ static void accept_client(struct monitor *m)
                 close(fd);
                 return;
         }
-        m->clients[m->n_clients++] = (struct client){.fd = fd};
+        m->clients[m->n_clients++] = (struct client){.fd = fd, .events = EPOLLIN};
 }
 
 static void reap_init(struct monitor *m)
@@ -686,6 +711,9 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
         m->init_pidfd = pidfd;
         m->agent_fd = sp[0];
         m->agent_ready = false;
+        if (!m->relay)
+                m->relay = ctr_relay_new();
+        ctr_relay_set_agent(m->relay, m->agent_fd);
         free(m->agent);
         m->agent = calloc(1, sizeof(*m->agent));
         if (!m->agent)
@@ -835,6 +863,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
                 if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
                         return ctr_err_sys(err, errno, "monitor", "epoll");
         }
+        m->agent_events = m->agent_fd >= 0 ? EPOLLIN : 0;
         if (save_state(m, CTR_RUNNING) < 0)
                 return ctr_err(err, EIO, "state", "cannot write state under %s", m->rundir);
         /* From here on the state file speaks for the container: other verbs may take the lock. */
@@ -883,17 +912,15 @@ static int respawn(struct monitor *m, struct ctr_error *err)
         close(m->init_pidfd);
         m->init_pidfd = -1;
         /* The old network namespace went with the old init: the new one gets eth0 again. */
-        if (m->cfg->vm && m->agent_fd >= 0) {
-                epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->agent_fd, NULL);
-                close(m->agent_fd);
-                m->agent_fd = -1;
-        }
+        if (m->cfg->vm)
+                agent_close(m, "the VM rebooted before the command ended");
         int r = m->cfg->vm ? spawn_vmm(m, cgfd, err) : spawn_init(m, rootfs, cgfd, m->console_path, NULL, err);
         if (r < 0)
                 return r;
         if (m->cfg->vm) {
                 struct epoll_event ev = {.events = EPOLLIN, .data.fd = m->agent_fd};
                 epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->agent_fd, &ev);
+                m->agent_events = EPOLLIN;
         }
         m->init_exited = false;
         m->init_status = 0;
@@ -903,6 +930,36 @@ static int respawn(struct monitor *m, struct ctr_error *err)
         save_state(m, CTR_RUNNING);
         mlog("rebooted: init pid %d", (int)m->init);
         return 0;
+}
+
+/* The relay's queues decide what the agent's stream and exec clients are watched for; clients
+ * whose socket failed go. */
+static void relay_sync(struct monitor *m)
+{
+        if (!m->relay)
+                return;
+        for (int fd; (fd = ctr_relay_take_dead(m->relay)) >= 0;) {
+                size_t c = 0;
+                while (c < m->n_clients && m->clients[c].fd != fd)
+                        c++;
+                if (c == m->n_clients) {
+                        ctr_relay_client_gone(m->relay, fd);
+                        continue;
+                }
+                drop_client(m, c);
+        }
+        if (m->agent_fd >= 0) {
+                uint32_t want = ctr_relay_agent_events(m->relay);
+                struct epoll_event ev = {.events = want, .data.fd = m->agent_fd};
+                if (want != m->agent_events && epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->agent_fd, &ev) == 0)
+                        m->agent_events = want;
+        }
+        for (size_t c = 0; c < m->n_clients; c++) {
+                uint32_t want = ctr_relay_client_events(m->relay, m->clients[c].fd);
+                struct epoll_event ev = {.events = want, .data.fd = m->clients[c].fd};
+                if (want != m->clients[c].events && epoll_ctl(m->epfd, EPOLL_CTL_MOD, m->clients[c].fd, &ev) == 0)
+                        m->clients[c].events = want;
+        }
 }
 
 static void loop(struct monitor *m)
@@ -959,15 +1016,22 @@ static void loop(struct monitor *m)
                                 accept_client(m);
                         else if (fd == m->master)
                                 console_readable(m);
-                        else if (fd == m->agent_fd && m->agent_fd >= 0)
-                                agent_readable(m);
-                        else
+                        else if (fd == m->agent_fd && m->agent_fd >= 0) {
+                                if (evs[i].events & EPOLLOUT)
+                                        ctr_relay_agent_writable(m->relay);
+                                if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                                        agent_readable(m);
+                        } else
                                 for (size_t c = 0; c < m->n_clients; c++)
                                         if (m->clients[c].fd == fd) {
-                                                client_readable(m, c);
+                                                if (m->relay && evs[i].events & EPOLLOUT)
+                                                        ctr_relay_client_writable(m->relay, fd);
+                                                if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                                                        client_readable(m, c);
                                                 break;
                                         }
                 }
+                relay_sync(m);
         }
         /* Last words of the console before it closes. */
         if (m->master >= 0)
@@ -1024,6 +1088,7 @@ out:
         free(m.log_path);
         free(m.console_path);
         free(m.agent);
+        ctr_relay_free(m.relay);
         int fds[] = {m.epfd, m.sfd, m.lfd, m.tfd, m.master, m.slave, m.logfd, m.cgfd, m.init_pidfd, m.nfd, m.rtfd,
                      m.agent_fd};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)

@@ -19,6 +19,7 @@
 
 #include "../../runtime/util.h"
 #include "../../vm/agent.h"
+#include "agent_peer.h"
 
 /* --- codec ---------------------------------------------------------------------------------- */
 
@@ -298,9 +299,8 @@ static void results_free(struct result *res)
         free(res);
 }
 
-static struct peer *peer_start(void)
+int test_agent_spawn(pid_t *ret_pid)
 {
-        struct peer *p = calloc(1, sizeof(*p));
         int sv[2];
         cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
         /* Without the Makefile's CTR_VMINIT, run the copy embedded in this binary. */
@@ -312,9 +312,9 @@ static struct peer *peer_start(void)
                 size_t len = (size_t)(ctr_vminit_end - ctr_vminit_start);
                 cr_assert_eq(ctr_write_all(memfd, ctr_vminit_start, len), (ssize_t)len);
         }
-        p->pid = fork();
-        cr_assert_geq(p->pid, 0);
-        if (p->pid == 0) {
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
                 dup2(sv[1], 0);
                 dup2(sv[1], 1);
                 char *argv[] = {"ctr-vminit", "--agent", NULL};
@@ -327,7 +327,14 @@ static struct peer *peer_start(void)
         close(sv[1]);
         if (memfd >= 0)
                 close(memfd);
-        p->fd = sv[0];
+        *ret_pid = pid;
+        return sv[0];
+}
+
+static struct peer *peer_start(void)
+{
+        struct peer *p = calloc(1, sizeof(*p));
+        p->fd = test_agent_spawn(&p->pid);
         return p;
 }
 
