@@ -107,6 +107,11 @@ int ctr_nl_bridge_ensure(struct ctr_nl *nl, const char *name, struct ctr_error *
 int ctr_nl_veth_create(struct ctr_nl *nl, const char *host_name, int master, const char *peer_name, pid_t peer_pid,
                        struct ctr_error *err);
 int ctr_nl_link_up(struct ctr_nl *nl, int index, struct ctr_error *err);
+/* Enslave index to the bridge master and bring it up. */
+int ctr_nl_link_set_master_up(struct ctr_nl *nl, int index, int master, struct ctr_error *err);
+/* A TAP device for a VM's virtio-net (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR with the 12-byte header
+ * of virtio 1.x, no offloads): the fd is the device, which goes away with its last fd. */
+int ctr_tap_open(const char *name, int *ret_fd, struct ctr_error *err);
 /* Delete a link by name; -ENODEV (err untouched) when it does not exist. */
 int ctr_nl_link_del(struct ctr_nl *nl, const char *name, struct ctr_error *err);
 /* Add addr/prefix on index (IPv6 without duplicate address detection); EEXIST is success. */

@@ -199,6 +199,20 @@ int ctr_nl_link_up(struct ctr_nl *nl, int index, struct ctr_error *err)
         return 0;
 }
 
+int ctr_nl_link_set_master_up(struct ctr_nl *nl, int index, int master, struct ctr_error *err)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh = put_link_header(buf, RTM_NEWLINK, NLM_F_ACK, index);
+        struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+        ifm->ifi_flags = IFF_UP;
+        ifm->ifi_change = IFF_UP;
+        mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
+        int r = nl_talk(nl, nlh, NULL, NULL);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "netlink", "attach link %d to bridge %d", index, master);
+        return 0;
+}
+
 int ctr_nl_link_del(struct ctr_nl *nl, const char *name, struct ctr_error *err)
 {
         char buf[MNL_SOCKET_BUFFER_SIZE];

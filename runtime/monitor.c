@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "monitor.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -81,6 +82,7 @@ struct monitor {
         bool agent_ready;
         uint32_t agent_events;
         struct ctr_relay *relay; /* exec sessions on the agent's stream */
+        int tap_fd;              /* bridge mode: the VM's NIC, kept across its reboots */
 };
 
 /* ctr run keeps the command's stderr byte-exact: the monitor says nothing there. */
@@ -601,9 +603,10 @@ static int spawn_init(struct monitor *m, const char *rootfs, int cgfd, const cha
         return ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
 }
 
-/* ctr-vminit's /ctr/config: the container's init, environment and host name. */
-static char *vm_guest_config(const struct ctr_config *cfg)
+/* ctr-vminit's /ctr/config: the container's init, environment, host name and network. */
+static char *vm_guest_config(const struct monitor *m)
 {
+        const struct ctr_config *cfg = m->cfg;
         size_t cap = 4096, len = 0;
         char *t = malloc(cap);
         if (!t)
@@ -623,6 +626,16 @@ static char *vm_guest_config(const struct ctr_config *cfg)
                 ADD("env=%s\n", *e);
         if (cfg->hostname)
                 ADD("hostname=%s\n", cfg->hostname);
+        if (m->net.active) {
+                uint8_t gw[16];
+                char gws[INET6_ADDRSTRLEN];
+                ctr_subnet_host(&m->net.conf.v4, 1, gw);
+                inet_ntop(AF_INET, gw, gws, sizeof(gws));
+                ADD("ip=%s/%u\ngw=%s\n", m->net.addr4, m->net.conf.v4.prefix, gws);
+                _cleanup_free_ char *resolv = xstrdup(m->net.resolv_conf ? m->net.resolv_conf : "");
+                for (char *save = NULL, *l = strtok_r(resolv, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                        ADD("resolv=%s\n", l);
+        }
 #undef ADD
         return t;
 }
@@ -644,7 +657,9 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
         }
         _cleanup_free_ char *dir = ctr_path_container(p, m->cfg->name);
         _cleanup_free_ char *disk = xasprintf("%s/disk.img", dir);
-        _cleanup_free_ char *gcfg = vm_guest_config(m->cfg);
+        _cleanup_free_ char *gcfg = vm_guest_config(m);
+        uint8_t mac[6];
+        ctr_network_vm_mac(&m->net, mac);
         bool need_move = false;
         int pidfd = -1;
         pid_t pid = ctr_clone_into_cgroup(0, cgfd, &pidfd, &need_move);
@@ -684,6 +699,8 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
                         .config_text = gcfg,
                         .console_fd = m->slave,
                         .agent_fd = sp[1],
+                        .mac = m->tap_fd >= 0 ? mac : NULL,
+                        .tap_fd = m->tap_fd,
                 };
                 /* Kernel, initramfs, disk and memory are ready before the start is reported as
                  * done: their failures reach ctr start, not just the monitor's log. */
@@ -752,9 +769,6 @@ static int setup(struct monitor *m, struct ctr_error *err)
 
         if (m->cfg->vm && m->a->run)
                 return ctr_err(err, ENOTSUP, "vm", "ctr run does not boot VMs; create the container with --vm and start it");
-        if (m->cfg->vm && m->cfg->net_mode == CTR_NET_BRIDGE)
-                return ctr_err(err, ENOTSUP, "vm",
-                               "a VM has no bridge network yet (its TAP device is not wired): set network.mode none");
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD);
         sigaddset(&mask, SIGTERM);
@@ -834,6 +848,8 @@ static int setup(struct monitor *m, struct ctr_error *err)
 
         r = ctr_network_prepare(p, m->cfg, &m->net, err);
         if (r < 0)
+                return r;
+        if (m->cfg->vm && (r = ctr_network_attach_tap(&m->net, m->cfg, &m->tap_fd, err)) < 0)
                 return r;
         m->stop_signal = ctr_monitor_stop_signal(m->cfg, rootfs);
         _cleanup_free_ char *notify_dir = NULL;
@@ -1042,7 +1058,7 @@ int ctr_monitor_run(const struct ctr_monitor_args *a)
 {
         struct monitor m = {.a = a, .cfg = a->cfg, .rundir_fd = -1, .epfd = -1, .sfd = -1, .lfd = -1, .tfd = -1,
                             .master = -1, .slave = -1, .logfd = -1, .cgfd = -1, .init_pidfd = -1, .nfd = -1,
-                            .rtfd = -1, .agent_fd = -1};
+                            .rtfd = -1, .agent_fd = -1, .tap_fd = -1};
         struct ctr_error err = {0};
         int code;
 
@@ -1090,7 +1106,7 @@ out:
         free(m.agent);
         ctr_relay_free(m.relay);
         int fds[] = {m.epfd, m.sfd, m.lfd, m.tfd, m.master, m.slave, m.logfd, m.cgfd, m.init_pidfd, m.nfd, m.rtfd,
-                     m.agent_fd};
+                     m.agent_fd, m.tap_fd};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (fds[i] >= 0)
                         close(fds[i]);

@@ -625,6 +625,34 @@ int ctr_network_prepare(const struct ctr_paths *p, const struct ctr_config *cfg,
         return 0;
 }
 
+/* A reboot attaches again: the forwards of the previous boot go first. */
+static int attach_ports(struct ctr_net_run *n, const struct ctr_config *cfg, struct ctr_error *err)
+{
+        int r;
+        if (cfg->net.n_ports && (r = ctr_nat_rules_del(n->tag, err)) < 0)
+                return r;
+        return ctr_nat_ports_add(n->tag, cfg->net.ports, cfg->net.n_ports, &n->v4, n->has_v6 ? &n->v6 : NULL, err);
+}
+
+/* A netlink socket, with the name cleared (a leftover of a crashed run would block it: it
+ * belongs to this container) and the bridge's index in *ret_br; NULL with err set. */
+static struct ctr_nl *attach_begin(const struct ctr_net_run *n, int *ret_br, struct ctr_error *err)
+{
+        struct ctr_nl *nl = ctr_nl_open(err);
+        if (!nl)
+                return NULL;
+        ctr_nl_link_del(nl, n->veth, NULL);
+        int br = ctr_nl_link_index(nl, n->conf.bridge, err);
+        if (br < 0) {
+                if (br == -ENODEV)
+                        ctr_err(err, ENODEV, "bridge", "%s does not exist", n->conf.bridge);
+                ctr_nl_close(nl);
+                return NULL;
+        }
+        *ret_br = br;
+        return nl;
+}
+
 int ctr_network_attach(struct ctr_net_run *n, const struct ctr_config *cfg, pid_t pid, int pidfd,
                        struct ctr_error *err)
 {
@@ -632,14 +660,10 @@ int ctr_network_attach(struct ctr_net_run *n, const struct ctr_config *cfg, pid_
         int r;
         if (!n->active)
                 return 0;
-        _cleanup_nl_ struct ctr_nl *nl = ctr_nl_open(err);
+        int br;
+        _cleanup_nl_ struct ctr_nl *nl = attach_begin(n, &br, err);
         if (!nl)
                 return -err->errnum;
-        /* A leftover of a crashed run would block the name: it belongs to this container. */
-        ctr_nl_link_del(nl, n->veth, NULL);
-        int br = ctr_nl_link_index(nl, n->conf.bridge, err);
-        if (br < 0)
-                return br == -ENODEV ? ctr_err(err, ENODEV, "bridge", "%s does not exist", n->conf.bridge) : br;
         if ((r = ctr_nl_veth_create(nl, n->veth, br, "eth0", pid, err)) < 0)
                 return r;
         int host = ctr_nl_link_index(nl, n->veth, err);
@@ -668,10 +692,42 @@ int ctr_network_attach(struct ctr_net_run *n, const struct ctr_config *cfg, pid_
                 if ((r = ctr_nl_route_default(in, eth0, AF_INET6, gw, err)) < 0)
                         return r;
         }
-        /* A reboot attaches again: the forwards of the previous boot go first. */
-        if (cfg->net.n_ports && (r = ctr_nat_rules_del(n->tag, err)) < 0)
+        return attach_ports(n, cfg, err);
+}
+
+int ctr_network_attach_tap(struct ctr_net_run *n, const struct ctr_config *cfg, int *ret_fd, struct ctr_error *err)
+{
+        *ret_fd = -1;
+        if (!n->active)
+                return 0;
+        /* The guest configures IPv4 only (ctr-vminit): no IPv6 address is claimed for it. */
+        n->has_v6 = false;
+        int br;
+        _cleanup_nl_ struct ctr_nl *nl = attach_begin(n, &br, err);
+        if (!nl)
+                return -err->errnum;
+        _cleanup_close_ int fd = -1;
+        int r = ctr_tap_open(n->veth, &fd, err);
+        if (r < 0)
                 return r;
-        return ctr_nat_ports_add(n->tag, cfg->net.ports, cfg->net.n_ports, &n->v4, n->has_v6 ? &n->v6 : NULL, err);
+        int tap = ctr_nl_link_index(nl, n->veth, err);
+        if (tap < 0)
+                return tap == -ENODEV ? ctr_err(err, ENODEV, "tap", "%s vanished", n->veth) : tap;
+        if ((r = ctr_nl_link_set_master_up(nl, tap, br, err)) < 0 || (r = attach_ports(n, cfg, err)) < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+void ctr_network_vm_mac(const struct ctr_net_run *n, uint8_t mac[6])
+{
+        /* Locally administered, unicast, stable for the container (from its rule tag). */
+        uint32_t h = 2166136261u;
+        for (const char *c = n->tag; c && *c; c++)
+                h = (h ^ (unsigned char)*c) * 16777619u;
+        mac[0] = 0x02, mac[1] = 0x63;
+        for (int i = 0; i < 4; i++)
+                mac[2 + i] = (uint8_t)(h >> (8 * i));
 }
 
 int ctr_network_teardown(const struct ctr_paths *p, const char *name, struct ctr_error *err)

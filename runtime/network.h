@@ -55,6 +55,12 @@ int ctr_network_prepare(const struct ctr_paths *p, const struct ctr_config *cfg,
 /* After clone, before init runs: the veth pair (eth0 inside), addresses, routes, forwards. */
 int ctr_network_attach(struct ctr_net_run *n, const struct ctr_config *cfg, pid_t pid, int pidfd,
                        struct ctr_error *err);
+/* VM mode, in the monitor: a TAP named as the veth would be, on the bridge, and the port
+ * forwards to the leased IPv4 address (the guest configures that one only). *ret_fd is the TAP
+ * (-1 unless bridge mode), kept by the monitor for the whole run so reboots reuse it. */
+int ctr_network_attach_tap(struct ctr_net_run *n, const struct ctr_config *cfg, int *ret_fd, struct ctr_error *err);
+/* The guest's MAC address: locally administered, the same on every run of the container. */
+void ctr_network_vm_mac(const struct ctr_net_run *n, uint8_t mac[6]);
 /* Remove what a run of name left: veth, its rules, its port claims. Leases stay. Safe to call
  * when nothing is there (crash repair). Returns 0 or -errno with err set. */
 int ctr_network_teardown(const struct ctr_paths *p, const char *name, struct ctr_error *err);

@@ -18,7 +18,8 @@
 
 /* What the generated initramfs loads: PCI transport, disk, agent console, the root filesystem
  * (with the crc32c its metadata checksums need: nothing in the guest would load it on demand). */
-static const char *const guest_modules[] = {"virtio_pci", "virtio_blk", "virtio_console", "crc32c_generic", "ext4", NULL};
+static const char *const guest_modules[] = {"virtio_pci", "virtio_blk", "virtio_console", "virtio_net",
+                                            "crc32c_generic", "ext4", NULL};
 
 #define CMDLINE_BASE "console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nokbd i8042.nomux i8042.nopnp i8042.dumbkbd quiet"
 
@@ -98,6 +99,8 @@ struct ctr_vm *ctr_vm_boot_prepare(const struct ctr_vm_boot_opts *o, struct ctr_
                 r = ctr_vm_add_disk(vm, disk, o->readonly, err);
         if (r >= 0 && o->agent_fd >= 0)
                 r = ctr_vm_add_agent(vm, o->agent_fd, err);
+        if (r >= 0 && o->mac)
+                r = ctr_vm_add_net(vm, o->tap_fd, o->mac, err);
         if (r >= 0 && o->console_fd >= 0)
                 ctr_vm_set_console_input(vm, o->console_fd);
         if (r >= 0) {

@@ -131,6 +131,8 @@ struct ctr_vm_boot_opts {
         const char *cmdline_extra; /* appended to the kernel command line, or NULL */
         int console_fd;            /* the UART, both ways (a pty slave), or -1 */
         int agent_fd;              /* the agent's stream, or -1 */
+        const uint8_t *mac;        /* a virtio-net card with this MAC over tap_fd, or NULL: none */
+        int tap_fd;
 };
 int ctr_vm_boot(const struct ctr_vm_boot_opts *o, struct ctr_vm_result *res, struct ctr_error *err);
 /* ctr_vm_boot in two steps, so that everything that can fail before the guest runs (kernel,

@@ -15,6 +15,7 @@
 
 #include "../../netns/netns.h"
 #include "../../runtime/config.h"
+#include "../../runtime/network.h"
 #include "../../runtime/util.h"
 
 Test(subnet, parse_and_hosts)
@@ -354,4 +355,17 @@ Test(nftables, shared_rules)
         t = ctr_nat_setup_text(&c);
         cr_assert_null(strstr(t, "0x0000fd57") , "no IPv6 masquerade: %s", t);
         free(t);
+}
+
+/* A VM's MAC: locally administered unicast, stable for a container, different between two. */
+Test(network, vm_mac)
+{
+        struct ctr_net_run a = {.tag = "ctr /var/lib/ctr web"}, b = {.tag = "ctr /var/lib/ctr db"};
+        uint8_t m1[6], m2[6], m3[6];
+        ctr_network_vm_mac(&a, m1);
+        ctr_network_vm_mac(&a, m2);
+        ctr_network_vm_mac(&b, m3);
+        cr_assert_eq(memcmp(m1, m2, 6), 0, "the same container gets the same MAC");
+        cr_assert_neq(memcmp(m1, m3, 6), 0, "two containers get different MACs");
+        cr_assert_eq(m1[0] & 0x03, 0x02, "locally administered and unicast: %02x", m1[0]);
 }

@@ -749,6 +749,8 @@ static void __attribute__((noreturn)) agent_main(int in, int out)
 
 struct config {
         const char *root, *fstype, *init, *hostname, *agent, *ip, *gw, *iface;
+        char **resolv; /* lines of the guest's /etc/resolv.conf, from the host's network setup */
+        size_t nresolv;
         bool ro;
         char **argv; /* argv[0] is init */
         size_t argc;
@@ -834,6 +836,8 @@ static void config_read(struct config *c)
                         c->gw = v;
                 else if (!strcmp(line, "iface"))
                         c->iface = v;
+                else if (!strcmp(line, "resolv"))
+                        list_push(&c->resolv, &c->nresolv, v);
                 else
                         say("config: unknown key '%s', ignored", line);
         }
@@ -949,6 +953,28 @@ static void network_setup(const struct config *c)
                 fatal("network", "default route via %s: %s", c->gw, strerror(errno));
 }
 
+/* As a namespace container's: the file the host wrote, bound over the tree's /etc/resolv.conf
+ * (a regular file there; a symlink, say to a resolver's stub, is left alone), so the disk is not
+ * changed. The file lives in the initramfs, which stays in memory under the new root. */
+static void resolv_setup(const struct config *c)
+{
+        struct stat st;
+        if (lstat("/newroot/etc/resolv.conf", &st) < 0 || !S_ISREG(st.st_mode)) {
+                say("network: /etc/resolv.conf is not a regular file in the root: left as it is");
+                return;
+        }
+        int fd = open("/ctr/resolv.conf", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                fatal("network", "write /ctr/resolv.conf: %s", strerror(errno));
+        for (size_t i = 0; i < c->nresolv; i++)
+                if (write_all(fd, (const uint8_t *)c->resolv[i], strlen(c->resolv[i])) < 0 ||
+                    write_all(fd, (const uint8_t *)"\n", 1) < 0)
+                        fatal("network", "write /ctr/resolv.conf: %s", strerror(errno));
+        close(fd);
+        if (mount("/ctr/resolv.conf", "/newroot/etc/resolv.conf", NULL, MS_BIND, NULL) < 0)
+                fatal("network", "bind /etc/resolv.conf: %s", strerror(errno));
+}
+
 /* The container keeps the kernel filesystems mounted here; a root without the directory gets none. */
 static void move_kernel_mount(const char *path)
 {
@@ -980,6 +1006,8 @@ static void __attribute__((noreturn)) pid1_main(void)
 
         if (c.ip)
                 network_setup(&c);
+        if (c.nresolv)
+                resolv_setup(&c);
         if (c.hostname && sethostname(c.hostname, strlen(c.hostname)) < 0)
                 fatal("hostname", "%s: %s", c.hostname, strerror(errno));
 
