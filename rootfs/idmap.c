@@ -20,6 +20,14 @@
 
 #include "../runtime/util.h"
 
+int ctr_rootfs_idmap_detached(int fd, const char *path, int userns_fd, bool recursive, struct ctr_error *err)
+{
+        struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd};
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0)
+                return ctr_err_sys(err, errno, "userns", "idmap the mount of %s", path);
+        return 0;
+}
+
 int ctr_rootfs_idmapped_tree(const char *path, int userns_fd, bool recursive, int *ret_fd, struct ctr_error *err)
 {
         _cleanup_close_ int fd = syscall(SYS_open_tree, AT_FDCWD, path,
@@ -31,11 +39,9 @@ int ctr_rootfs_idmapped_tree(const char *path, int userns_fd, bool recursive, in
         struct mount_attr priv = {.propagation = MS_PRIVATE};
         if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &priv, sizeof(priv)) < 0)
                 return ctr_err_sys(err, errno, "userns", "make the clone of %s private", path);
-        if (userns_fd >= 0) {
-                struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns_fd};
-                if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof(a)) < 0)
-                        return ctr_err_sys(err, errno, "userns", "idmap the mount of %s", path);
-        }
+        int r;
+        if (userns_fd >= 0 && (r = ctr_rootfs_idmap_detached(fd, path, userns_fd, recursive, err)) < 0)
+                return r;
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -67,19 +73,63 @@ static int raise_effective(void)
         return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
 }
 
+static int fsconf_string(int fsfd, const char *key, const char *value)
+{
+        return syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, key, value, 0) < 0 ? -errno : 0;
+}
+
 /* Set key to the path sub under the detached mount fd. */
 static int fsconf(int fsfd, const char *key, int fd, const char *sub)
 {
         char v[128];
         snprintf(v, sizeof(v), "/proc/self/fd/%d%s", fd, sub);
-        return syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, key, v, 0) < 0 ? -errno : 0;
+        return fsconf_string(fsfd, key, v);
+}
+
+#define MAX_LAYERS 32
+
+struct layers {
+        int fd[MAX_LAYERS];
+        size_t n;
+};
+
+static void layers_close(struct layers *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                close(l->fd[i]);
+}
+
+/* Each ':'-separated layer of lower as an idmapped detached mount, and overlay's lowerdir value
+ * naming them through /proc/self/fd. */
+static int idmap_layers(const char *lower, int userns_fd, struct layers *l, char *ret_value, size_t len,
+                        struct ctr_error *err)
+{
+        _cleanup_free_ char *copy = xstrdup(lower);
+        char *save = NULL;
+        size_t used = 0;
+        ret_value[0] = 0;
+        for (char *layer = strtok_r(copy, ":", &save); layer; layer = strtok_r(NULL, ":", &save)) {
+                if (l->n == MAX_LAYERS)
+                        return ctr_err(err, E2BIG, "userns", "more than %d layers below %s", MAX_LAYERS, lower);
+                int r = ctr_rootfs_idmapped_tree(layer, userns_fd, false, &l->fd[l->n], err);
+                if (r < 0)
+                        return r;
+                int n = snprintf(ret_value + used, len - used, "%s/proc/self/fd/%d", l->n ? ":" : "", l->fd[l->n]);
+                l->n++;
+                if (n < 0 || (size_t)n >= len - used)
+                        return ctr_err(err, ENAMETOOLONG, "userns", "the layers of %s", lower);
+                used += (size_t)n;
+        }
+        return 0;
 }
 
 int ctr_rootfs_idmapped_overlay(const char *lower, const char *dir, int userns_fd, uid_t uid, gid_t gid, int *ret_fd,
                                 struct ctr_error *err)
 {
-        _cleanup_close_ int lfd = -EBADF, dfd = -EBADF, fsfd = -EBADF;
-        int r = ctr_rootfs_idmapped_tree(lower, userns_fd, false, &lfd, err);
+        _cleanup_close_ int dfd = -EBADF, fsfd = -EBADF;
+        __attribute__((cleanup(layers_close))) struct layers l = {.n = 0};
+        char lowerdir[MAX_LAYERS * 24];
+        int r = idmap_layers(lower, userns_fd, &l, lowerdir, sizeof(lowerdir), err);
         if (r < 0)
                 return r;
         /* upper/ and work/ must sit on one mount: the container's directory, idmapped once. */
@@ -89,7 +139,7 @@ int ctr_rootfs_idmapped_overlay(const char *lower, const char *dir, int userns_f
         fsfd = syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
         if (fsfd < 0)
                 return ctr_err_sys(err, errno, "userns", "open an overlay filesystem");
-        if ((r = fsconf(fsfd, "lowerdir", lfd, "")) < 0 || (r = fsconf(fsfd, "upperdir", dfd, "/upper")) < 0 ||
+        if ((r = fsconf_string(fsfd, "lowerdir", lowerdir)) < 0 || (r = fsconf(fsfd, "upperdir", dfd, "/upper")) < 0 ||
             (r = fsconf(fsfd, "workdir", dfd, "/work")) < 0)
                 return ctr_err_sys(err, -r, "userns", "configure the overlay on %s (upper in %s)", lower, dir);
         /* overlayfs works on its layers with its mounter's credentials; host root's ids are not

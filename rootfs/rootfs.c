@@ -133,6 +133,7 @@ int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_p
                 }
                 struct ctr_mnt_op *op = plan_add(&p, CTR_MNT_BIND, b->source, b->target);
                 op->flags = MS_REC | (b->readonly ? MS_RDONLY : 0);
+                op->volume = b->volume;
         }
 
         for (size_t i = 0; i < ARRAY_SIZE(readonly_paths); i++)

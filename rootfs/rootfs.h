@@ -36,6 +36,7 @@ struct ctr_mnt_op {
         gid_t gid;
         bool has_fd;   /* bind: attach the detached mount fd (open_tree) instead of binding source */
         int fd;
+        bool volume; /* bind: the user's (-v, config mounts); in a user namespace, idmapped when rw */
 };
 
 struct ctr_mount_plan {
@@ -55,6 +56,7 @@ struct ctr_bind {
         const char *source;
         const char *target;
         bool readonly;
+        bool volume; /* the user's, not one ctr adds (the notify socket's directory) */
 };
 
 struct ctr_rootfs_spec {
@@ -88,8 +90,12 @@ char *ctr_rootfs_resolve_name(const char *rootfs, const char *path);
 /* Idmapped mounts (user namespaces). Each returns a detached mount (open_tree/fsmount) in
  * *ret_fd for the child to attach with move_mount. userns_fd < 0 means no idmap: a plain clone. */
 int ctr_rootfs_idmapped_tree(const char *path, int userns_fd, bool recursive, int *ret_fd, struct ctr_error *err);
-/* overlayfs over an idmapped lower and an idmapped dir holding upper/ and work/. uid and gid are
- * the host ids of root inside: overlay's own work files are made as them, through the layers. */
+/* Idmap the detached mount fd (from ctr_rootfs_idmapped_tree with no idmap) with userns_fd's
+ * mapping; -EINVAL or -EOPNOTSUPP when its filesystem (or one below it) refuses. */
+int ctr_rootfs_idmap_detached(int fd, const char *path, int userns_fd, bool recursive, struct ctr_error *err);
+/* overlayfs over an idmapped lower (layers joined with ':', each idmapped) and an idmapped dir
+ * holding upper/ and work/. uid and gid are the host ids of root inside: overlay's own work files
+ * are made as them, through the layers. */
 int ctr_rootfs_idmapped_overlay(const char *lower, const char *dir, int userns_fd, uid_t uid, gid_t gid, int *ret_fd,
                                 struct ctr_error *err);
 /* 1 when path's filesystem takes an idmapped mount, 0 when it refuses (EINVAL, EOPNOTSUPP). */

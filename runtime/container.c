@@ -175,8 +175,10 @@ static int from_source(const struct ctr_paths *p, const char *name, struct ctr_c
                             ctr_status_name(st.status));
         if (r == 0 && !ctr_overlay_supported())
                 r = ctr_err(err, EOPNOTSUPP, "from", "the kernel has no overlayfs");
-        if (r == 0 && src.userns)
-                r = ctr_err(err, EINVAL, "from", "container %s has a user namespace; its tree is not shared", name);
+        /* An idmapped tree is stored unshifted, like any other; a chowned one is its range's. */
+        if (r == 0 && src.userns && src.idmap.chowned)
+                r = ctr_err(err, EINVAL, "from", "container %s's tree was chowned to its user namespace's range; it is not shared",
+                            name);
         if (r == 0) {
                 _cleanup_free_ char *dir = ctr_path_container(p, name);
                 *ret_lower = !strcmp(src.storage_driver, "overlay")

@@ -173,9 +173,9 @@ int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const
         if (!binds)
                 return ctr_err(err, ENOMEM, "mount plan", "allocate");
         for (size_t i = 0; i < cfg->n_mounts; i++)
-                binds[i] = (struct ctr_bind){cfg->mounts[i].source, cfg->mounts[i].target, cfg->mounts[i].readonly};
+                binds[i] = (struct ctr_bind){cfg->mounts[i].source, cfg->mounts[i].target, cfg->mounts[i].readonly, true};
         if (notify_dir)
-                binds[n_binds++] = (struct ctr_bind){notify_dir, CTR_NOTIFY_DIR, false};
+                binds[n_binds++] = (struct ctr_bind){notify_dir, CTR_NOTIFY_DIR, false, false};
         struct ctr_rootfs_spec spec = {
                 .rootfs = rootfs,
                 .new_netns = cfg->net_mode != CTR_NET_HOST,

@@ -15,6 +15,7 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,21 +97,53 @@ int ctr_userns_allocate(const struct ctr_paths *p, struct ctr_config *cfg, const
         return ctr_config_save(cfgpath, cfg, err);
 }
 
-int ctr_userns_write_maps(pid_t pid, const struct ctr_idmap *m, struct ctr_error *err)
+/* Both maps of pid's user namespace, each written in one go as the kernel wants. */
+static int write_map_text(pid_t pid, const char *uid_map, const char *gid_map, struct ctr_error *err)
 {
-        char path[64], line[64];
-        const char *files[] = {"uid_map", "gid_map"};
+        char path[64];
+        const char *files[] = {"uid_map", "gid_map"}, *text[] = {uid_map, gid_map};
         for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
                 snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
-                snprintf(line, sizeof(line), "0 %u %u\n", i ? m->gid : m->uid, m->count);
-                int r = ctr_write_file(path, line);
+                int r = ctr_write_file(path, text[i]);
                 if (r < 0)
-                        return ctr_err_sys(err, -r, "userns", "write %s (%.*s)", path, (int)strlen(line) - 1, line);
+                        return ctr_err_sys(err, -r, "userns", "write %s (%.*s)", path, (int)strcspn(text[i], "\n"),
+                                           text[i]);
         }
         return 0;
 }
 
-int ctr_userns_open(const struct ctr_idmap *m, int *ret_fd, struct ctr_error *err)
+int ctr_userns_write_maps(pid_t pid, const struct ctr_idmap *m, struct ctr_error *err)
+{
+        char u[64], g[64];
+        snprintf(u, sizeof(u), "0 %u %u\n", m->uid, m->count);
+        snprintf(g, sizeof(g), "0 %u %u\n", m->gid, m->count);
+        return write_map_text(pid, u, g, err);
+}
+
+int ctr_userns_volume_map(uint32_t owner, uint32_t base, uint32_t count, char *buf, size_t len)
+{
+        if (!count || (uint64_t)base + count > UINT32_MAX)
+                return -EINVAL;
+        uint64_t end = (uint64_t)base + count; /* the container's ids are base+1 .. end-1 besides root */
+        int n;
+        if (owner > base && owner < end) {
+                /* The owner is one of the container's own ids: it is root's now, so the rest goes
+                 * around it (that id inside has no files through this mount). */
+                n = snprintf(buf, len, "%u %u 1\n", owner, base);
+                if (owner - base > 1 && n >= 0 && (size_t)n < len)
+                        n += snprintf(buf + n, len - n, "%u %u %u\n", base + 1, base + 1, owner - base - 1);
+                if (end - owner > 1 && n >= 0 && (size_t)n < len)
+                        n += snprintf(buf + n, len - n, "%u %u %u\n", owner + 1, owner + 1, (uint32_t)(end - owner - 1));
+        } else {
+                n = snprintf(buf, len, "%u %u 1\n", owner, base);
+                if (count > 1 && n >= 0 && (size_t)n < len)
+                        n += snprintf(buf + n, len - n, "%u %u %u\n", base + 1, base + 1, count - 1);
+        }
+        return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* A user namespace with these maps, held by a child that exits at once. */
+static int open_maps(const char *uid_map, const char *gid_map, int *ret_fd, struct ctr_error *err)
 {
         int pp[2];
         if (pipe2(pp, O_CLOEXEC) < 0)
@@ -126,7 +159,7 @@ int ctr_userns_open(const struct ctr_idmap *m, int *ret_fd, struct ctr_error *er
                 close(pp[1]);
                 return ctr_err_sys(err, errno, "userns", "create a user namespace");
         }
-        int r = ctr_userns_write_maps(pid, m, err);
+        int r = write_map_text(pid, uid_map, gid_map, err);
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
         int fd = r < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
@@ -139,6 +172,14 @@ int ctr_userns_open(const struct ctr_idmap *m, int *ret_fd, struct ctr_error *er
                 return r;
         *ret_fd = fd;
         return 0;
+}
+
+int ctr_userns_open(const struct ctr_idmap *m, int *ret_fd, struct ctr_error *err)
+{
+        char u[64], g[64];
+        snprintf(u, sizeof(u), "0 %u %u\n", m->uid, m->count);
+        snprintf(g, sizeof(g), "0 %u %u\n", m->gid, m->count);
+        return open_maps(u, g, ret_fd, err);
 }
 
 int ctr_userns_need_chown(const struct ctr_idmap *m, const char *path, bool *ret, struct ctr_error *err)
@@ -199,6 +240,40 @@ void ctr_userns_start_free(struct ctr_userns_start *u)
         u->planned = false;
 }
 
+/* A read-write volume seen through an idmap that makes its source's owner root inside: what
+ * root writes there belongs to that owner on the host. The rest of the container's ids stay
+ * themselves (ctr_userns_volume_map). A read-only volume is never idmapped: root inside may
+ * remount its own binds read-write (the kernel locks only inherited mounts), and through an
+ * idmap that would write as the owner, host root included. */
+static int volume_idmap(struct ctr_mnt_op *op, const struct ctr_idmap *m, struct ctr_error *err)
+{
+        struct stat st;
+        if (fstat(op->fd, &st) < 0)
+                return ctr_err_sys(err, errno, "volume", "%s:%s: stat the source", op->source, op->target);
+        char u[128], g[128];
+        if (ctr_userns_volume_map(st.st_uid, m->uid, m->count, u, sizeof(u)) < 0 ||
+            ctr_userns_volume_map(st.st_gid, m->gid, m->count, g, sizeof(g)) < 0)
+                return ctr_err(err, EINVAL, "volume", "%s:%s: no idmap from owner %u:%u to range %u/%u",
+                               op->source, op->target, (unsigned)st.st_uid, (unsigned)st.st_gid, m->uid, m->gid);
+        _cleanup_close_ int ufd = -EBADF;
+        int r = open_maps(u, g, &ufd, err);
+        if (r < 0)
+                return r;
+        struct ctr_error e = {0};
+        r = ctr_rootfs_idmap_detached(op->fd, op->source, ufd, op->flags & MS_REC, &e);
+        if (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOSYS || r == -EPERM)
+                return ctr_err(err, -r, "volume",
+                               "%s:%s: the filesystem of %s (or one mounted below it) refuses idmapped mounts (%s), "
+                               "which a user namespace needs for a writable volume; without one (ctr run "
+                               "--no-userns, ctr create without --userns) it is bound as it is",
+                               op->source, op->target, op->source, strerror(-r));
+        if (r < 0) {
+                *err = e;
+                ctr_err_prefix(err, "volume %s:%s", op->source, op->target);
+        }
+        return r;
+}
+
 int ctr_userns_prepare(const struct ctr_spawn *s, struct ctr_userns_start *ret, struct ctr_error *err)
 {
         const struct ctr_config *cfg = s->cfg;
@@ -243,17 +318,22 @@ int ctr_userns_prepare(const struct ctr_spawn *s, struct ctr_userns_start *ret, 
         ret->plan.root_mount_fd = TAKE_FD(rfd);
         ret->plan.root_target_fd = -1;
         /* Bind sources as detached clones: the child attaches them without walking host paths.
-         * They are not idmapped: host files keep their host owners (nobody when outside the range). */
+         * The user's read-write volumes are idmapped to their owners (volume_idmap); ctr's own
+         * binds and read-only volumes keep host owners (nobody when outside the range). */
         for (size_t i = 0; i < ret->plan.n; i++) {
                 struct ctr_mnt_op *op = &ret->plan.ops[i];
                 if (op->kind != CTR_MNT_BIND)
                         continue;
                 r = ctr_rootfs_idmapped_tree(op->source, -1, op->flags & MS_REC, &op->fd, err);
+                if (r == 0) {
+                        op->has_fd = true;
+                        if (op->volume && !(op->flags & MS_RDONLY))
+                                r = volume_idmap(op, m, err);
+                }
                 if (r < 0) {
                         ctr_userns_start_free(ret);
                         return r;
                 }
-                op->has_fd = true;
         }
         return 0;
 }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "../rootfs/rootfs.h"
@@ -22,6 +24,12 @@ int ctr_userns_allocate(const struct ctr_paths *p, struct ctr_config *cfg, const
 /* Whether create must chown the tree instead of using idmapped mounts: CTR_IDMAP=chown (a test
  * and debugging knob), or the filesystem at path refuses idmapped mounts. */
 int ctr_userns_need_chown(const struct ctr_idmap *m, const char *path, bool *ret, struct ctr_error *err);
+
+/* The uid_map (or gid_map) text of a read-write volume's idmap in a container whose ids are
+ * base..base+count-1 on the host: the source's owner on disk is root inside (host base); every
+ * other id of the container stays itself (on disk base+N is uid N inside, as without an idmap).
+ * -EINVAL for an empty or overflowing range, -ENAMETOOLONG when len is short. */
+int ctr_userns_volume_map(uint32_t owner, uint32_t base, uint32_t count, char *buf, size_t len);
 
 /* A user namespace with m's mapping, for idmapped mounts (held by a child that exits at once). */
 int ctr_userns_open(const struct ctr_idmap *m, int *ret_fd, struct ctr_error *err);

@@ -18,7 +18,8 @@
 #   ctr cycle           create -t busybox, start, exec /bin/true, stop, destroy (one sh -c)
 #   ctr create+destroy  the storage part of the cycle
 #   ctr start+exec+stop the process part of the cycle, on a container created once beforehand
-#   ctr run --rm        only when `ctr run --help` exits 0
+#   ctr run --rm        only when `ctr run --help` exits 0 (the default: in a user namespace)
+#   ctr run --rm --no-userns  the same without the user namespace (its cost is the difference)
 # The ctr rows are dropped (with one clear line saying why) when the binary is missing or a row
 # fails its sanity run; the peers are benchmarked regardless.
 # Everything the script creates (containers, cgroups, mounts, state dirs) is removed on exit,
@@ -107,6 +108,8 @@ ROOTFS=$WORK/rootfs                   # shared busybox rootfs for the peers; kep
 BUNDLE=$RUNDIR/bundle
 CRUN_STATE=$RUNDIR/crun-state
 R=$RUNDIR/ctr-root                    # ctr's private --root
+# ctr run's user namespaces take their ranges from private files, never the host's /etc/subuid.
+export CTR_SUBUID=${CTR_SUBUID:-$RUNDIR/subuid} CTR_SUBGID=${CTR_SUBGID:-$RUNDIR/subgid}
 CG_PATH=/$TAG/oci                     # crun's cgroupsPath: absolute, never under our own cgroup
 RES=$WORK/results
 TS=$(date +%Y%m%d-%H%M%S)
@@ -367,6 +370,8 @@ else
   if "$CTR" run --help >/dev/null 2>&1; then
     RUN="$C run --rm -t busybox -- /bin/true"
     sanity "ctr run --rm" "$RUN" && add "ctr run --rm" "$RUN"
+    RUN="$C run --rm --no-userns -t busybox -- /bin/true"
+    sanity "ctr run --rm --no-userns" "$RUN" && add "ctr run --rm --no-userns" "$RUN"
   else
     say "ctr: 'ctr run --help' does not exit 0 — no 'ctr run --rm' row"
   fi

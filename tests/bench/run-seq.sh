@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/bench/run-seq.sh — `make bench`: 100 sequential `ctr run --rm -t busybox -- /bin/true`
-# against 100 `crun run` / `runc run` of the same busybox rootfs as an OCI bundle and 100
+# (the default, in a user namespace, and with --no-userns) against 100 `crun run` / `runc run` of the same busybox rootfs as an OCI bundle and 100
 # `bwrap --unshare-all`, total wall time each, in one run, with ratios to ctr.
 # Usage (as root): tests/bench/run-seq.sh [PATH_TO_CTR]   Env: N=100 WORK=/tmp/ctrbench-seq
 set -euo pipefail
@@ -15,6 +15,8 @@ cleanup() {
         rm -rf "$WORK"
 }
 trap cleanup EXIT
+# The user namespaces of the default run take ranges from private files, not the host's /etc.
+export CTR_SUBUID=${CTR_SUBUID:-$WORK/subuid} CTR_SUBGID=${CTR_SUBGID:-$WORK/subgid}
 cp /bin/busybox "$WORK/bundle/rootfs/bin/busybox"
 ln -s busybox "$WORK/bundle/rootfs/bin/true"
 ln -s busybox "$WORK/bundle/rootfs/bin/sh"
@@ -41,6 +43,7 @@ total() { # total LABEL CMD... : seconds for N runs
 "$CTR" --root "$WORK/ctr" run -t busybox -- /bin/true  # builds the template cache once
 results=()
 r=$(total "ctr-run" "$CTR" --root "$WORK/ctr" run -t busybox -- /bin/true) && results+=("$r")
+r=$(total "ctr-run-no-userns" "$CTR" --root "$WORK/ctr" run --no-userns -t busybox -- /bin/true) && results+=("$r")
 if command -v crun >/dev/null; then
         r=$(total "crun-run" hide crun --root "$WORK/crun" run --bundle "$WORK/bundle" seqcrun) && results+=("$r")
 fi

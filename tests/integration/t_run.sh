@@ -1,8 +1,9 @@
 # ctr run: exit status passthrough (0, 1, 77, SIGKILL -> 137, not found -> 127), stdout and stderr
 # apart and byte-exact (10 MB of binary data), stdin piped in, --timeout (124, nothing left),
 # --read-only with --tmpfs, -v (host files outside it invisible), -u/-w/-e, --json-status-fd
-# events checked against the cgroup, --keep and --from, 50 parallel runs leaving nothing, and
-# bad input (125, one line, nothing made).
+# events checked against the cgroup, a user namespace by default (not with --no-userns) with
+# read-write volumes idmapped to their owners, --keep and --from, 50 parallel runs leaving
+# nothing, and bad input (125, one line, nothing made).
 R() { "$CTR" --root "$T_ROOT" run "$@"; }
 st() { local s=0; "$@" >/dev/null 2>&1 || s=$?; echo "$s"; }
 assert_eq "$(st R -t busybox -- true)" 0 "status 0"
@@ -49,6 +50,43 @@ assert_eq "$(R -t busybox -- grep NoNewPrivs /proc/self/status | awk '{print $2}
 assert_eq "$(R -t busybox -- grep Seccomp: /proc/self/status | awk '{print $2}')" 2 "the seccomp filter"
 assert_eq "$(R -t busybox -- ls /sys/class/net | tr '\n' ' ')" "lo " "no network by default"
 
+# A user namespace by default: root inside is a high host uid; --no-userns is the host's root.
+assert_match "$(R -t busybox -- cat /proc/self/uid_map)" '^ *0 +[1-9][0-9]{6,} +65536$' "uid map of a default run"
+assert_match "$(R -t busybox -- cat /proc/self/gid_map)" '^ *0 +[1-9][0-9]{6,} +65536$' "gid map of a default run"
+assert_match "$(R -t busybox --no-userns -- cat /proc/self/uid_map)" '^ *0 +0 +4294967295$' "--no-userns: the identity"
+assert_match "$(R -t busybox --userns -- cat /proc/self/uid_map)" '^ *0 +[1-9][0-9]{6,} +65536$' "--userns is the default"
+# A read-write volume: its owner is root inside, what root writes there is the owner's on the
+# host; a file of another host user is nobody's and out of root's reach; :ro keeps host owners.
+for owner in 0:0 4242:4343; do
+        ws=$(mktemp -d "$T_ROOT/ws.XXXX")
+        echo src > "$ws/src"
+        echo other > "$ws/other"
+        chown "$owner" "$ws" "$ws/src"
+        chown 1234:1234 "$ws/other"
+        out=$(R -t busybox -v "$ws:/src" -w /src -- sh -c 'stat -c %u:%g /src /src/src /src/other
+                echo made > made; mkdir dir; echo more >> src; (echo x >> other) 2>/dev/null || echo refused')
+        assert_eq "$(echo $out)" "0:0 0:0 65534:65534 refused" "volume of $owner seen inside"
+        assert_eq "$(stat -c %u:%g "$ws/made" "$ws/dir" "$ws/src" | sort -u)" "$owner" "files root made in a volume of $owner"
+        assert_eq "$(cat "$ws/src")" "src
+more" "root inside wrote the owner's file ($owner)"
+        assert_eq "$(cat "$ws/other")" other "another user's file untouched ($owner)"
+        # Not idmapped, a :ro volume is read as "others" may: mktemp's 0700 shuts root inside out.
+        assert_match "$(R -t busybox -v "$ws:/ro:ro" -- stat -c %u:%g /ro/src 2>&1)" "Permission denied" ":ro of a 0700 directory ($owner)"
+        chmod 0755 "$ws"
+        assert_eq "$(R -t busybox -v "$ws:/ro:ro" -- stat -c %u:%g /ro/src)" 65534:65534 ":ro is not idmapped ($owner)"
+        assert_eq "$(R -t busybox --no-userns -v "$ws:/src" -- sh -c 'stat -c %u:%g /src/src; touch /src/nu; stat -c %u:%g /src/nu')" \
+                "$owner
+0:0" "--no-userns: host owners, root is root ($owner)"
+done
+# A filesystem that refuses idmapped mounts (sysfs): one line naming the volume; --no-userns binds it.
+e=$(expect_125 "sysfs volume" R -t busybox -v /sys/kernel/mm:/mm -- true)
+assert_match "$e" "volume: /sys/kernel/mm:/mm: the filesystem of /sys/kernel/mm .*refuses idmapped mounts.*--no-userns" \
+        "refused idmap message"
+assert_match "$(R -t busybox --no-userns -v /sys/kernel/mm:/mm -- ls /mm)" "transparent_hugepage" "--no-userns binds sysfs"
+assert_eq "$(R -t busybox -v /sys/kernel/mm:/mm:ro -- ls /mm | grep -c transparent_hugepage)" 1 "a read-only sysfs volume needs no idmap"
+expect_125 "--userns --no-userns" R -t busybox --userns --no-userns -- true | grep -q "exclude each other" ||
+        fail "--userns --no-userns message"
+
 # JSON status: two events, truthful against what the kernel saw.
 R -t busybox --json-status-fd 3 -- sh -c 'cat /proc/self/ns/pid >/dev/null; exit 5' 3>"$T_ROOT/st.json" || true
 python3 - "$T_ROOT/st.json" <<'EOF' || fail "JSON status: $(cat "$T_ROOT/st.json")"
@@ -58,7 +96,7 @@ assert len(lines) == 2, lines
 s, e = json.loads(lines[0])["started"], json.loads(lines[1])["exited"]
 assert s["name"] == e["name"] and s["name"].startswith("run-")
 assert s["pid"] > 0 and s["cgroup"].endswith(".scope"), s
-assert set(s["namespaces"]) >= {"pid", "mnt", "net", "uts", "ipc"}, s
+assert set(s["namespaces"]) >= {"pid", "mnt", "net", "uts", "ipc", "user"}, s
 assert e["status"] == 5 and e["exit_code"] == 5 and e["signal"] is None and e["timed_out"] is False, e
 assert e["cpu_usec"] is None or e["cpu_usec"] > 0, e
 assert e["wall_usec"] > 0, e
@@ -75,6 +113,8 @@ assert_eq "$(state_of "$k")" stopped "--keep leaves a stopped container"
 assert_eq "$(R --from "$k" -- cat /marker)" kept "--from sees the kept tree"
 R --from "$k" -- sh -c 'echo changed > /marker'
 assert_eq "$(R --from "$k" -- cat /marker)" kept "a run --from does not change its source"
+assert_eq "$(R --from "$k" --no-userns -- cat /marker)" kept "--from a user-namespaced tree without one"
+assert_eq "$(stat -c %u "$T_ROOT/containers/$k/upper/marker")" 0 "the kept tree is stored unshifted"
 ctr destroy "$k"
 
 # 50 at once: distinct names, no interference, nothing left behind.
@@ -94,3 +134,16 @@ expect_125 "bad fd" R -t busybox --json-status-fd 99 -- true | grep -q "not an o
 expect_125 "unknown template" R -t no-such-template -- true >/dev/null
 expect_125 "relative workdir" R -t busybox -w tmp -- true >/dev/null
 assert_eq "$(root_fingerprint)" "$before" "refused runs changed the state root"
+
+# The debian fixture (make debian-fixture), when this machine has it: the same default.
+cache=${CTR_CI_CACHE:-}
+if [ -n "$cache" ] && ls -d "$cache"/templates/debian-bookworm-*/current > /dev/null 2>&1; then
+        ws=$(mktemp -d "$T_ROOT/deb.XXXX")
+        chown 4242:4343 "$ws"
+        out=$(CTR_CACHE=$cache R -t debian -v "$ws:/src" -w /src -- sh -c 'cat /proc/self/uid_map; id -u; touch made; stat -c %u:%g made')
+        assert_match "$(echo $out)" '^0 [1-9][0-9]{6,} 65536 0 0:0$' "debian: a user namespace, root owns the volume"
+        assert_eq "$(stat -c %u:%g "$ws/made")" 4242:4343 "debian: what root made is the volume owner's"
+        assert_match "$(CTR_CACHE=$cache R -t debian --no-userns -- cat /proc/self/uid_map)" '^ *0 +0 +4294967295$' "debian: --no-userns"
+else
+        echo "note: no debian fixture; the debian runs were not tried"
+fi

@@ -1,7 +1,8 @@
 # User namespaces (create --userns): root inside is a high host uid taken from subuid/subgid
 # (private files here, through CTR_SUBUID/CTR_SUBGID, so the host's /etc stays untouched), the
 # rootfs is idmapped (or chowned with CTR_IDMAP=chown), ranges never overlap and are reused after
-# a destroy, exec joins the namespace, and bad input changes nothing.
+# a destroy, exec joins the namespace, read-write binds are idmapped to their source's owner and
+# read-only ones are not, and bad input changes nothing.
 
 sub="$T_ROOT/subid"
 mkdir -p "$sub"
@@ -53,8 +54,10 @@ assert_eq "$(stat -c %u "$cg/cgroup.procs")" 1000000 "cgroup.procs owner"
 assert_eq "$(stat -c %u "$cg/cgroup.subtree_control")" 1000000 "cgroup.subtree_control owner"
 ctr stop "$a" --kill
 
-# Bind mounts keep host owners: a host root file is nobody's inside and root there cannot write
-# it; a file the host gives to the range's uid 1000 is uid 1000's inside, and writable.
+# A read-write bind mount is idmapped to its source's owner (here host root, who owns $T_ROOT):
+# a host root file is root's inside and root there writes it, as root on the host. A file of
+# another range is nobody's; one of the range's uid 1000 is uid 1000's, as without the idmap.
+# A read-only bind keeps host owners, also after root inside remounts it read-write.
 vol="$T_ROOT/vol"
 mkdir -p "$vol"
 echo host > "$vol/hostfile"
@@ -62,22 +65,35 @@ chmod 0644 "$vol/hostfile"
 echo mine > "$vol/ctfile"
 chown 1001000:1001000 "$vol/ctfile"
 b=$(cname b)
-mk "$b" --userns --net none -v "$vol:/vol"
+mk "$b" --userns --net none -v "$vol:/vol" -v "$vol:/volro:ro"
 assert_eq "$(idmap "$b")" "{'uid': 1065536, 'gid': 1065536, 'count': 65536, 'shift': 'mount'}" "second range, after the first"
 ctr start "$b" || fail "start $b"
-out=$(ctr exec "$b" -- /bin/ctr-probe owner:/vol/hostfile append:/vol/hostfile)
-assert_match "$out" 'owner:/vol/hostfile=65534:65534' "a host root file shows as nobody"
-assert_match "$out" 'append:/vol/hostfile=error:(EACCES|EPERM)' "root inside cannot write a host file"
-assert_eq "$(cat "$vol/hostfile")" host "host file unchanged"
+out=$(ctr exec "$b" -- /bin/ctr-probe owner:/vol/hostfile append:/vol/hostfile owner:/vol)
+assert_match "$out" 'owner:/vol/hostfile=0:0' "a host root file in a root-owned volume is root's inside"
+assert_match "$out" 'owner:/vol=0:0' "the volume's root is root's inside"
+assert_match "$out" 'append:/vol/hostfile=1' "root inside writes it"
+assert_eq "$(cat "$vol/hostfile")" "host
+x" "written through the idmapped volume"
+assert_eq "$(stat -c %u:%g "$vol/hostfile")" 0:0 "and still host root's"
+ctr exec "$b" -- sh -c 'echo new > /vol/made' || fail "create in the volume"
+assert_eq "$(stat -c %u:%g "$vol/made")" 0:0 "a file made inside belongs to the volume's owner"
+out=$(ctr exec "$b" -- /bin/ctr-probe owner:/volro/hostfile append:/volro/hostfile)
+assert_match "$out" 'owner:/volro/hostfile=65534:65534' "a read-only volume keeps host owners"
+# (the owner's permission is checked before the mount's read-only flag)
+assert_match "$out" 'append:/volro/hostfile=error:(EACCES|EROFS)' "and not writable"
+ctr exec "$b" -- mount -o remount,rw,bind /volro || fail "root inside remounts its read-only bind"
+out=$(ctr exec "$b" -- /bin/ctr-probe append:/volro/hostfile)
+assert_match "$out" 'append:/volro/hostfile=error:(EACCES|EPERM)' "remounted read-write, a host root file stays out of reach"
 out=$(ctr exec "$b" -- /bin/ctr-probe owner:/vol/ctfile)
-assert_match "$out" 'owner:/vol/ctfile=' "probe"
-# uid 1001000 is 1001000-1065536 = outside b's range (it starts at 1065536): nobody as well;
+# uid 1001000 is 1001000-1065536 = outside b's range (it starts at 1065536): nobody;
 # b's own uid 1000 is host 1066536.
 assert_match "$out" 'owner:/vol/ctfile=65534:65534' "another range's file is nobody's"
 chown 1066536:1066536 "$vol/ctfile"
 out=$(ctr exec "$b" -- /bin/ctr-probe owner:/vol/ctfile append:/vol/ctfile)
 assert_match "$out" 'owner:/vol/ctfile=1000:1000' "a file of the range's uid 1000"
 assert_match "$out" 'append:/vol/ctfile=1' "root inside writes its range's file"
+ctr exec "$b" -- chown 1000:1000 /vol/made || fail "chown to the range's uid 1000 in the volume"
+assert_eq "$(stat -c %u:%g "$vol/made")" 1066536:1066536 "uid 1000 inside is the range's on the host"
 ctr stop "$b" --kill
 
 # Destroy frees a range: the next create takes the lowest free one again.

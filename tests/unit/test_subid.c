@@ -9,6 +9,7 @@
 
 #include "../../runtime/config.h"
 #include "../../runtime/security/subid.h"
+#include "../../runtime/userns.h"
 #include "../../runtime/util.h"
 #include "unit.h"
 
@@ -195,4 +196,29 @@ Test(subid, config_idmap)
                                             "\"security\": {\"userns\": true}}");
         cr_assert_eq(ctr_config_parse(host, &c, &err), -EINVAL);
         cr_assert(strstr(err.msg, "security.userns"), "%s", err.msg);
+}
+
+/* A read-write volume's idmap (runtime/userns.c): the source's owner is root inside, every other
+ * id of the container stays itself, and a map never has two lines claiming one id. */
+Test(subid, volume_map)
+{
+        char b[256];
+        cr_assert_eq(ctr_userns_volume_map(4242, 1000000, 65536, b, sizeof(b)), 0);
+        cr_assert_str_eq(b, "4242 1000000 1\n1000001 1000001 65535\n");
+        cr_assert_eq(ctr_userns_volume_map(0, 1000000, 65536, b, sizeof(b)), 0);
+        cr_assert_str_eq(b, "0 1000000 1\n1000001 1000001 65535\n", "host root's source");
+        cr_assert_eq(ctr_userns_volume_map(1000000, 1000000, 65536, b, sizeof(b)), 0);
+        cr_assert_str_eq(b, "1000000 1000000 1\n1000001 1000001 65535\n", "owned by root inside already: identity");
+        cr_assert_eq(ctr_userns_volume_map(1001000, 1000000, 65536, b, sizeof(b)), 0);
+        cr_assert_str_eq(b, "1001000 1000000 1\n1000001 1000001 999\n1001001 1001001 64535\n",
+                         "owned by the container's uid 1000: the rest goes around it");
+        cr_assert_eq(ctr_userns_volume_map(1065535, 1000000, 65536, b, sizeof(b)), 0);
+        cr_assert_str_eq(b, "1065535 1000000 1\n1000001 1000001 65534\n", "the range's last id");
+        cr_assert_eq(ctr_userns_volume_map(1000001, 1000000, 65536, b, sizeof(b)), 0);
+        cr_assert_str_eq(b, "1000001 1000000 1\n1000002 1000002 65534\n", "the range's second id");
+        cr_assert_eq(ctr_userns_volume_map(7, 1000000, 1, b, sizeof(b)), 0);
+        cr_assert_str_eq(b, "7 1000000 1\n", "a range of one");
+        cr_assert_eq(ctr_userns_volume_map(7, 1000000, 0, b, sizeof(b)), -EINVAL, "an empty range");
+        cr_assert_eq(ctr_userns_volume_map(7, 4294967295u, 65536, b, sizeof(b)), -EINVAL, "past 2^32");
+        cr_assert_eq(ctr_userns_volume_map(4242, 1000000, 65536, b, 20), -ENAMETOOLONG, "a short buffer");
 }
