@@ -71,7 +71,11 @@ struct ctr_create_args {
         const char *release, *dist, *mirror, *storage;
         struct ctr_error err;
         int bad; /* exit status of a bad flag */
+        bool userns, no_userns; /* --userns, --no-userns */
 };
+/* After parsing: a user namespace unless --no-userns, --vm or a host/foreign network. 0, or the
+ * exit status of a usage error. */
+int ctr_create_userns_default(struct ctr_create_args *a, const char *verb);
 extern const struct option ctr_create_longopts[];
 int ctr_create_on_opt(int c, const char *arg, void *ud);
 int cmd_run(int argc, char **argv);

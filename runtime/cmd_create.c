@@ -17,7 +17,7 @@
 
 enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO,
        OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE, OPT_CAP_ADD, OPT_CAP_DROP, OPT_NNP,
-       OPT_SECCOMP, OPT_SECCOMP_ALLOW, OPT_SECCOMP_DENY, OPT_USERNS, OPT_VM, OPT_VCPUS, OPT_VM_MEMORY,
+       OPT_SECCOMP, OPT_SECCOMP_ALLOW, OPT_SECCOMP_DENY, OPT_USERNS, OPT_NO_USERNS, OPT_VM, OPT_VCPUS, OPT_VM_MEMORY,
        OPT_KERNEL, OPT_INITRD };
 
 
@@ -88,7 +88,8 @@ int ctr_create_on_opt(int c, const char *arg, void *ud)
                 if (ctr_config_add_seccomp(&a->cfg, c == OPT_SECCOMP_ALLOW, arg, &a->err) < 0)
                         return a->bad = EXIT_CTR_FAILURE;
                 return 0;
-        case OPT_USERNS: a->cfg.userns = true; return 0;
+        case OPT_USERNS: a->userns = true; return 0;
+        case OPT_NO_USERNS: a->no_userns = true; return 0;
         case OPT_VM: a->cfg.vm = true; return 0;
         case OPT_VCPUS: {
                 long n = strtol(arg, &end, 10);
@@ -233,6 +234,20 @@ static void on_progress(void *ud, const struct ctr_template_event *ev)
         fflush(stderr);
 }
 
+int ctr_create_userns_default(struct ctr_create_args *a, const char *verb)
+{
+        if (a->userns && a->no_userns)
+                return ctr_cli_usage_error(verb, "--userns and --no-userns exclude each other");
+        /* A user namespace by default: root inside is an unprivileged host uid, so what the
+         * kernel keeps from the container's own root holds even where no seccomp rule can tell
+         * (a fresh procfs, say). Not where one cannot apply: the host's network (or another's
+         * namespace) belongs to the host's user namespace, and a VM is its own. An explicit
+         * --userns there is refused with the reason. */
+        a->cfg.userns = a->userns || (!a->no_userns && !a->cfg.vm &&
+                                      (a->cfg.net_mode == CTR_NET_NONE || a->cfg.net_mode == CTR_NET_BRIDGE));
+        return 0;
+}
+
 const struct option ctr_create_longopts[] = {
         {"template", required_argument, NULL, 't'}, {"release", required_argument, NULL, 'r'},
         {"memory", required_argument, NULL, OPT_MEMORY}, {"cpus", required_argument, NULL, OPT_CPUS},
@@ -249,6 +264,7 @@ const struct option ctr_create_longopts[] = {
         {"no-new-privs", no_argument, NULL, OPT_NNP}, {"seccomp", required_argument, NULL, OPT_SECCOMP},
         {"seccomp-allow", required_argument, NULL, OPT_SECCOMP_ALLOW},
         {"seccomp-deny", required_argument, NULL, OPT_SECCOMP_DENY}, {"userns", no_argument, NULL, OPT_USERNS},
+        {"no-userns", no_argument, NULL, OPT_NO_USERNS},
         {"vm", no_argument, NULL, OPT_VM}, {"vcpus", required_argument, NULL, OPT_VCPUS},
         {"vm-memory", required_argument, NULL, OPT_VM_MEMORY}, {"kernel", required_argument, NULL, OPT_KERNEL},
         {"initrd", required_argument, NULL, OPT_INITRD},
@@ -273,6 +289,8 @@ int cmd_create(int argc, char **argv)
                 goto out;
         }
         if (r)
+                goto out;
+        if ((r = ctr_create_userns_default(&a, "create")))
                 goto out;
         const char *name = cp.pos[0];
         free(a.cfg.name);

@@ -22,13 +22,13 @@
 #include "util.h"
 
 enum { OPT_RM = OPT_VERB_BASE + 200, OPT_KEEP, OPT_FROM, OPT_TTY, OPT_TMPFS, OPT_READONLY, OPT_ALLOW_MISSING,
-       OPT_TIMEOUT, OPT_JSON_FD, OPT_NET_RUN, OPT_NO_USERNS };
+       OPT_TIMEOUT, OPT_JSON_FD, OPT_NET_RUN };
 
 struct run_args {
         struct ctr_create_args c; /* first: create's option handler works on it */
         struct ctr_run_opts run;
         const char *keep, *from;
-        bool allow_missing, no_userns;
+        bool allow_missing;
         int json_fd;
         char **tmpfs;
         struct timespec t0;
@@ -46,7 +46,6 @@ static int run_on_opt(int c, const char *arg, void *ud)
         case OPT_TTY: a->run.tty = true; return 0;
         case OPT_READONLY: a->run.readonly_root = true; return 0;
         case OPT_ALLOW_MISSING: a->allow_missing = true; return 0;
-        case OPT_NO_USERNS: a->no_userns = true; return 0;
         case 'u': a->run.user = arg; return 0;
         case 'w':
                 if (arg[0] != '/') {
@@ -195,7 +194,6 @@ int cmd_run(int argc, char **argv)
                 {"allow-missing-limits", no_argument, NULL, OPT_ALLOW_MISSING},
                 {"timeout", required_argument, NULL, OPT_TIMEOUT},
                 {"json-status-fd", required_argument, NULL, OPT_JSON_FD},
-                {"no-userns", no_argument, NULL, OPT_NO_USERNS},
                 {"user", required_argument, NULL, 'u'},
                 {"workdir", required_argument, NULL, 'w'},
         };
@@ -240,15 +238,9 @@ int cmd_run(int argc, char **argv)
                 r = ctr_cli_usage_error("run", "-t and --from exclude each other");
                 goto out;
         }
-        if (a.no_userns && a.c.cfg.userns) {
-                r = ctr_cli_usage_error("run", "--userns and --no-userns exclude each other");
+        /* Read-write volumes are idmapped to their owners in the user namespace. */
+        if ((r = ctr_create_userns_default(&a.c, "run")))
                 goto out;
-        }
-        /* A user namespace by default: root inside is an unprivileged host uid, and read-write
-         * volumes are idmapped to their owners. Not where one cannot apply: the host's network
-         * (or another's namespace) belongs to the host's user namespace, and a VM is its own. */
-        if (!a.no_userns && !a.c.cfg.vm && (a.c.cfg.net_mode == CTR_NET_NONE || a.c.cfg.net_mode == CTR_NET_BRIDGE))
-                a.c.cfg.userns = true;
         name = a.keep ? xstrdup(a.keep) : random_name();
         if (!ctr_name_valid(name)) {
                 ctr_err(&a.c.err, EINVAL, "name", "'%s' is not a valid container name", name);

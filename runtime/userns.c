@@ -72,10 +72,10 @@ int ctr_userns_allocate(const struct ctr_paths *p, struct ctr_config *cfg, const
         if (r < 0 || (r = ctr_subid_load(fg, &dg, &ndg, err)) < 0)
                 return r;
 
-        _cleanup_free_ char *lockpath = xasprintf("%s/.idmap.lock", p->containers);
-        _cleanup_close_ int lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* The containers directory itself is the lock: allocation leaves no file behind. */
+        _cleanup_close_ int lock = open(p->containers, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (lock < 0 || flock(lock, LOCK_EX) < 0)
-                return ctr_err_sys(err, errno, "userns", "lock %s", lockpath);
+                return ctr_err_sys(err, errno, "userns", "lock %s", p->containers);
         struct used u = {0};
         r = scan_used(p->containers, &u, err);
         uint32_t ub = 0, gb = 0;
@@ -264,8 +264,8 @@ static int volume_idmap(struct ctr_mnt_op *op, const struct ctr_idmap *m, struct
         if (r == -EINVAL || r == -EOPNOTSUPP || r == -ENOSYS || r == -EPERM)
                 return ctr_err(err, -r, "volume",
                                "%s:%s: the filesystem of %s (or one mounted below it) refuses idmapped mounts (%s), "
-                               "which a user namespace needs for a writable volume; without one (ctr run "
-                               "--no-userns, ctr create without --userns) it is bound as it is",
+                               "which a user namespace needs for a writable volume; without one (--no-userns) it "
+                               "is bound as it is",
                                op->source, op->target, op->source, strerror(-r));
         if (r < 0) {
                 *err = e;

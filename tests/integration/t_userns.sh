@@ -128,6 +128,16 @@ assert_eq "$(ctr config "$c" get security.userns)" true "config get security.use
 # The host's network namespace belongs to the host's user namespace.
 expect_125 "--userns --net host" ctr create "$(cname h)" -t busybox --userns --net host | grep -q "security.userns" ||
         fail "--net host: wrong message"
+# By default: a user namespace where one applies, none on the host's network; not both flags.
+dd=$(cname dflt)
+mk "$dd" --net none
+assert_eq "$(ctr config "$dd" get security.userns)" true "a default container is user-namespaced"
+ctr destroy "$dd"
+mk "$dd" --net host
+assert_eq "$(ctr config "$dd" get security.userns)" false "none on the host's network"
+ctr destroy "$dd"
+expect_125 "--userns --no-userns" ctr create "$dd" -t busybox --userns --no-userns | grep -q "exclude each other" ||
+        fail "--userns --no-userns: wrong message"
 
 # A full range: one slot of 65536, taken; the next create fails with one line, changing nothing.
 printf 'root:2000000:65536\n' > "$sub/subuid.full"

@@ -1,11 +1,12 @@
 # VM lane: block I/O limits (io.max) on the lane's scratch disk /dev/vda: written before init
 # exists, enforced on direct writes from inside, changed live and cleared by `ctr config set`;
-# cpuset.mems set at start.
+# cpuset.mems set at start. Privileged (--no-userns): the host's block device is bound in, which
+# neither takes an idmapped mount nor opens for a user namespace's root.
 need_v2_controller io
 [ -b /dev/vda ] || { echo "skipped: no scratch disk /dev/vda (vmrun.sh -d)"; exit 0; }
 dev=$(printf '%d:%d' "0x$(stat -c %t /dev/vda)" "0x$(stat -c %T /dev/vda)")
 n=$(cname io)
-mk "$n" --io "/dev/vda:wbps=1M,riops=50" --cpuset-mems 0 --device "b $dev rw" -v /dev/vda:/dev/vda
+mk "$n" --no-userns --io "/dev/vda:wbps=1M,riops=50" --cpuset-mems 0 --device "b $dev rw" -v /dev/vda:/dev/vda
 assert_eq "$(ctr config "$n" get limits.io)" "$dev:wbps=1M,riops=50" "the path became the device's numbers"
 ctr start "$n"
 cg=$(ctr info "$n" --format json | json_field 'd["cgroup"]')

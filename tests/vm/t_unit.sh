@@ -13,7 +13,10 @@ cleanup() {
 trap cleanup EXIT
 sed "s|@BINDIR@|$(dirname "$CTR")|g" "$T_HERE/../../systemd/ctr@.service.in" >/etc/systemd/system/ctr@.service
 mkdir -p /etc/systemd/system/ctr@.service.d
-printf '[Service]\nEnvironment=CTR_ROOT=%s\n' "$T_ROOT" >/etc/systemd/system/ctr@.service.d/root.conf
+# The test's private subuid files (the lane's /etc is the host's): containers are user-namespaced
+# by default, and start checks their ranges there.
+printf '[Service]\nEnvironment=CTR_ROOT=%s CTR_SUBUID=%s CTR_SUBGID=%s\n' "$T_ROOT" "$CTR_SUBUID" "$CTR_SUBGID" \
+        >/etc/systemd/system/ctr@.service.d/root.conf
 systemctl daemon-reload
 
 mk "$n" --memory 64M
