@@ -35,7 +35,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(BUILD)/unit-tests
 PROBE_BIN := $(BUILD)/ctr-probe
 # vm/ smoke tests: tiny 64-bit guest payloads (flat binaries loaded at 1 MiB) and their driver.
-VMGUEST_BINS := $(patsubst tests/vmguest/%.S,$(BUILD)/vmguest/%.bin,$(wildcard tests/vmguest/*.S))
+VMGUEST_BINS := $(patsubst tests/vmguest/%.S,$(BUILD)/vmguest/%.bin,$(wildcard tests/vmguest/*.S)) \
+                $(patsubst tests/vmguest/%.c,$(BUILD)/vmguest/%.bin,$(filter-out tests/vmguest/vm-smoke.c,$(wildcard tests/vmguest/*.c)))
 VM_SMOKE_BIN := $(BUILD)/vm-smoke
 
 DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnftnl-dev libyajl-dev \
@@ -93,6 +94,13 @@ $(BUILD)/vmguest/%.bin: tests/vmguest/%.S
 	$(CC) -c -o $(@:.bin=.o) $<
 	ld -m elf_x86_64 -Ttext=0x100000 --oformat binary -e _start -o $@ $(@:.bin=.o)
 
+# Freestanding C payloads: no libc, no red zone (no interrupt stack switch), no SSE state.
+$(BUILD)/vmguest/%.bin: tests/vmguest/%.c tests/vmguest/guest.ld
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -mno-red-zone -mgeneral-regs-only \
+	    -fno-asynchronous-unwind-tables -Wall -Wextra -Werror -c -o $(@:.bin=.o) $<
+	ld -m elf_x86_64 -T tests/vmguest/guest.ld --oformat binary -o $@ $(@:.bin=.o)
+
 $(VM_SMOKE_BIN): tests/vmguest/vm-smoke.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(PKG_LIBS)
 
@@ -143,10 +151,11 @@ vm-check: ctr $(PROBE_BIN) debian-fixture
 
 # Nested KVM in the lane (kvm_amd under TCG -cpu max): vm/'s VMM boots Debian's kernel, checks its
 # devices from inside, and runs a --vm container from create to a guest power-off.
-vm-nested-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN)
+vm-nested-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS)
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 600 -k irqbypass,kvm,kvm_amd,tun,bridge,veth,nf_tables,nft_chain_nat,nft_nat,nft_masq,nft_ct,nft_fib_inet -e CTR=$(CURDIR)/ctr \
-	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) -e "T_ONLY=$(T_ONLY)" -- tests/integration/run.sh tests/vm-nested
+	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) \
+	    -e VM_GUESTS=$(CURDIR)/$(BUILD)/vmguest -e "T_ONLY=$(T_ONLY)" -- tests/integration/run.sh tests/vm-nested
 
 asan-check:
 	$(MAKE) deps

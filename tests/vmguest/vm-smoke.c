@@ -5,7 +5,8 @@
  *   vm-smoke [OPTIONS] --kernel BZIMAGE INITRD CMDLINE [MEM_MB]
  *   vm-smoke --write-initramfs KERNEL CONFIG OUT   (the initramfs ctr start builds, for benchmarks)
  * OPTIONS: --vcpus N; --disk IMAGE (virtio-blk, read-write); --agent-log FILE (virtio-console:
- * the driver answers the guest's first bytes with "PING\n" and writes everything the guest sends to FILE). */
+ * the driver answers the guest's first bytes with "PING\n" and writes everything the guest sends to FILE);
+ * --tap NAME (virtio-net over a new TAP device NAME, up, MAC 02:63:00:00:00:01; gone with vm-smoke). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../../netns/netns.h"
 #include "../../runtime/util.h"
 #include "../../vm/vm.h"
 
@@ -40,7 +42,7 @@ static void *agent_thread(void *arg)
 
 static int usage(void)
 {
-        fprintf(stderr, "usage: vm-smoke [--vcpus N] [--disk IMG] [--agent-log FILE] PAYLOAD [MEM_MB]\n"
+        fprintf(stderr, "usage: vm-smoke [--vcpus N] [--disk IMG] [--agent-log FILE] [--tap NAME] PAYLOAD [MEM_MB]\n"
                         "       vm-smoke [OPTIONS] --kernel BZIMAGE INITRD CMDLINE [MEM_MB]\n"
                         "       vm-smoke --bzimage-info BZIMAGE\n"
                         "       vm-smoke --write-initramfs KERNEL CONFIG OUT\n");
@@ -53,7 +55,7 @@ int main(int argc, char **argv)
         _cleanup_free_ char *image = NULL;
         size_t len = 0;
         unsigned vcpus = 1;
-        const char *disk = NULL, *agent_log = NULL;
+        const char *disk = NULL, *agent_log = NULL, *tap = NULL;
         int i = 1;
         for (; i + 1 < argc; i += 2) {
                 if (!strcmp(argv[i], "--vcpus"))
@@ -62,6 +64,8 @@ int main(int argc, char **argv)
                         disk = argv[i + 1];
                 else if (!strcmp(argv[i], "--agent-log"))
                         agent_log = argv[i + 1];
+                else if (!strcmp(argv[i], "--tap"))
+                        tap = argv[i + 1];
                 else
                         break;
         }
@@ -137,6 +141,23 @@ int main(int argc, char **argv)
                                 agent_started = true;
                 }
         }
+        int tap_fd = -1;
+        if (!r && tap) {
+                static const uint8_t mac[6] = {0x02, 0x63, 0, 0, 0, 1};
+                struct ctr_nl *nl = NULL;
+                int idx = -1;
+                r = ctr_tap_open(tap, &tap_fd, &err);
+                if (!r && !(nl = ctr_nl_open(&err)))
+                        r = -1;
+                if (!r && (idx = ctr_nl_link_index(nl, tap, &err)) < 0)
+                        r = idx;
+                if (!r)
+                        r = ctr_nl_link_up(nl, idx, &err);
+                if (nl)
+                        ctr_nl_close(nl);
+                if (!r)
+                        r = ctr_vm_add_net(vm, tap_fd, mac, &err);
+        }
         struct ctr_vm_result res;
         if (!r)
                 r = kernel ? ctr_vm_load_kernel(vm, image, len, argv[4], initrd, initrd_len, &err)
@@ -149,6 +170,8 @@ int main(int argc, char **argv)
         fflush(stdout);
         fprintf(stderr, "end=%s code=%d\n", ctr_vm_end_name(res.end), res.code);
         ctr_vm_free(vm);
+        if (tap_fd >= 0)
+                close(tap_fd);
         if (agent_started) {
                 shutdown(sp[0], SHUT_RDWR);
                 pthread_join(agent, NULL);
