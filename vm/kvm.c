@@ -184,11 +184,17 @@ static int setup_cpuid(struct ctr_vm *vm, struct ctr_error *err)
         c->nent = n;
         if (ioctl(vm->kvm, KVM_GET_SUPPORTED_CPUID, c) < 0)
                 return ctr_err_sys(err, errno, "kvm", "KVM_GET_SUPPORTED_CPUID");
+        /* The in-kernel LAPIC has the TSC-deadline timer, which KVM announces as a capability
+         * rather than in the CPUID it reports: without it the guest programs its timer through
+         * the LAPIC's MMIO page, an instruction KVM must decode on every exit. */
+        bool deadline = vm->irqchip && ioctl(vm->kvm, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
         for (unsigned id = 0; id < vm->ncpus; id++) {
                 for (unsigned i = 0; i < c->nent; i++) {
                         struct kvm_cpuid_entry2 *e = &c->entries[i];
                         if (e->function == 1) {
                                 e->ecx |= 1u << 31; /* the hypervisor bit */
+                                if (deadline)
+                                        e->ecx |= 1u << 24;
                                 e->ebx = (e->ebx & 0x0000ffffu) | (vm->ncpus << 16) | (id << 24);
                                 if (vm->ncpus > 1)
                                         e->edx |= 1u << 28; /* HTT: the count above is valid */
@@ -238,6 +244,24 @@ static void uart_update_irq(struct ctr_vm *vm)
         vm->uart_irq = level;
 }
 
+/* Guest RAM: anonymous, aligned to 2 MiB and asked for transparent huge pages, so the host (and
+ * a nested hypervisor's EPT) maps it in 2 MiB pages where it can: far fewer faults while the
+ * guest first touches its memory, as QEMU does for its RAM. NULL with errno on failure. */
+static void *guest_ram(size_t size)
+{
+        const size_t huge = 2u << 20;
+        uint8_t *p = mmap(NULL, size + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+                return NULL;
+        uint8_t *base = (uint8_t *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+        if (base > p)
+                munmap(p, (size_t)(base - p));
+        if (base + size < p + size + huge)
+                munmap(base + size, (size_t)(p + size + huge - (base + size)));
+        madvise(base, size, MADV_HUGEPAGE); /* advice: a host without THP maps 4 KiB pages */
+        return base;
+}
+
 struct ctr_vm *ctr_vm_new(unsigned mem_mb, unsigned vcpus, int out_fd, struct ctr_error *err)
 {
         struct ctr_vm *vm = calloc(1, sizeof(*vm));
@@ -278,9 +302,8 @@ struct ctr_vm *ctr_vm_new(unsigned mem_mb, unsigned vcpus, int out_fd, struct ct
         uint64_t idmap = 0xfffbc000;
         ioctl(vm->vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
         vm->mem.size = (size_t)mem_mb << 20;
-        vm->mem.base = mmap(NULL, vm->mem.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (vm->mem.base == MAP_FAILED) {
-                vm->mem.base = NULL;
+        vm->mem.base = guest_ram(vm->mem.size);
+        if (!vm->mem.base) {
                 ctr_err_sys(err, errno, "vm", "allocate %u MiB of guest memory", mem_mb);
                 goto fail;
         }
