@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fs.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,35 +205,6 @@ static int save_memory(struct ctr_vm *vm, int fd, struct ctr_error *err)
         return 0;
 }
 
-/* A reflink where the filesystem shares blocks, else the data extents copied in the kernel. */
-static int copy_disk(int src, int dst, struct ctr_error *err)
-{
-        if (ioctl(dst, FICLONE, src) == 0)
-                return 0;
-        struct stat st;
-        if (fstat(src, &st) < 0 || ftruncate(dst, st.st_size) < 0)
-                return ctr_err_sys(err, errno, "snapshot", "size the disk copy");
-        off_t pos = 0;
-        while (pos < st.st_size) {
-                off_t data = lseek(src, pos, SEEK_DATA);
-                if (data < 0)
-                        break; /* a hole to the end */
-                off_t hole = lseek(src, data, SEEK_HOLE);
-                if (hole < 0)
-                        hole = st.st_size;
-                off_t in = data, out = data;
-                while (in < hole) {
-                        ssize_t k = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k <= 0)
-                                return ctr_err_sys(err, k < 0 ? errno : EIO, "snapshot", "copy the disk");
-                }
-                pos = hole;
-        }
-        return 0;
-}
-
 static int blk_fd(struct ctr_vm *vm)
 {
         for (unsigned i = 0; i < vm->ndev; i++)
@@ -272,8 +242,8 @@ int ctr_vm_snapshot(struct ctr_vm *vm, const char *dir, uint32_t *ret_paused_us,
         r = save_state(vm, &b, err);
         if (r >= 0)
                 r = save_memory(vm, memfd, err);
-        if (r >= 0)
-                r = copy_disk(disk, diskfd, err);
+        if (r >= 0 && (r = ctr_file_clone(disk, diskfd)) < 0)
+                ctr_err_sys(err, -r, "snapshot", "copy the disk");
         ctr_vm_resume(vm);
         *ret_paused_us = (uint32_t)(now_us() - t0);
         if (r >= 0 && ctr_write_all(statefd, b.data, b.len) < 0)
