@@ -4,7 +4,7 @@
 # copy of the disk; the guest counts on, is stopped, and `ctr restore --live` resumes it from the
 # snapshot: the count continues from N (not from 0, and below what it reached before the stop),
 # and ctr exec reaches the resumed guest's agent. A damaged or foreign state file is refused in
-# one line with exit 125 and the container left as it was.
+# one line with exit 125 and the container left as it was. Two vCPUs: both parked and resumed.
 if [ ! -c /dev/kvm ] || { [ ! -d /sys/module/kvm_amd ] && [ ! -d /sys/module/kvm_intel ]; }; then
         echo "skipped: needs hardware KVM (the VM lane loads kvm_amd)"
         exit 0
@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ctr create "$n" -t busybox --vm --net none --vm-memory 256M --hostname vmlive-guest >/dev/null || fail "create --vm"
+ctr create "$n" -t busybox --vm --net none --vm-memory 256M --vcpus 2 --hostname vmlive-guest >/dev/null || fail "create --vm"
 disk=$T_ROOT/containers/$n/disk.img
 snaps=$T_ROOT/containers/$n/snapshots
 cat >"$tmp/rcS" <<'RCS'
