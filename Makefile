@@ -143,10 +143,11 @@ vm-check: ctr $(PROBE_BIN) debian-fixture
 
 # Nested KVM in the lane (kvm_amd under TCG -cpu max): vm/'s VMM boots Debian's kernel, checks its
 # devices from inside, and runs a --vm container from create to a guest power-off.
-vm-nested-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN)
+vm-nested-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS)
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
 	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 600 -k irqbypass,kvm,kvm_amd -e CTR=$(CURDIR)/ctr \
-	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) -e "T_ONLY=$(T_ONLY)" -- tests/integration/run.sh tests/vm-nested
+	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) -e VM_GUESTS=$(CURDIR)/$(BUILD)/vmguest \
+	    -e "T_ONLY=$(T_ONLY)" -- tests/integration/run.sh tests/vm-nested
 
 asan-check:
 	$(MAKE) deps

@@ -229,26 +229,24 @@ int ctr_vm_snapshot(struct ctr_vm *vm, const char *dir, uint32_t *ret_paused_us,
         _cleanup_close_ int memfd = -1, diskfd = -1, statefd = -1;
         int r;
         *ret_paused_us = 0;
+        int disk = blk_fd(vm);
         if ((r = write_file(dir, CTR_VMSTATE_MEMORY, &memfd, err)) < 0 ||
-            (r = write_file(dir, CTR_VMSTATE_DISK, &diskfd, err)) < 0 ||
+            (disk >= 0 && (r = write_file(dir, CTR_VMSTATE_DISK, &diskfd, err)) < 0) ||
             (r = write_file(dir, CTR_VMSTATE_FILE, &statefd, err)) < 0)
                 return r;
-        int disk = blk_fd(vm);
-        if (disk < 0)
-                return ctr_err(err, ENODEV, "snapshot", "the VM has no disk");
         uint64_t t0 = now_us();
         if ((r = ctr_vm_pause(vm, err)) < 0)
                 return r;
         r = save_state(vm, &b, err);
         if (r >= 0)
                 r = save_memory(vm, memfd, err);
-        if (r >= 0 && (r = ctr_file_clone(disk, diskfd)) < 0)
+        if (r >= 0 && disk >= 0 && (r = ctr_file_clone(disk, diskfd)) < 0)
                 ctr_err_sys(err, -r, "snapshot", "copy the disk");
         ctr_vm_resume(vm);
         *ret_paused_us = (uint32_t)(now_us() - t0);
         if (r >= 0 && ctr_write_all(statefd, b.data, b.len) < 0)
                 r = ctr_err_sys(err, errno, "snapshot", "write the state file");
-        if (r >= 0 && (fsync(statefd) < 0 || fsync(memfd) < 0 || fsync(diskfd) < 0))
+        if (r >= 0 && (fsync(statefd) < 0 || fsync(memfd) < 0 || (diskfd >= 0 && fsync(diskfd) < 0)))
                 r = ctr_err_sys(err, errno, "snapshot", "sync the snapshot's files");
         ctr_vmstate_buf_free(&b);
         return r;

@@ -297,7 +297,8 @@ struct ctr_vm_ctl_reply {
         char msg[448];
 };
 void ctr_vm_set_control(struct ctr_vm *vm, int fd);
-/* Pause every vCPU, write DIR/vmstate, DIR/memory and a copy of disk (the VM's first disk), resume. */
+/* Pause every vCPU, write DIR/vmstate, DIR/memory and a copy of the VM's first disk (when it
+ * has one), resume. */
 int ctr_vm_snapshot(struct ctr_vm *vm, const char *dir, uint32_t *ret_paused_us, struct ctr_error *err);
 /* Before ctr_vm_run, instead of loading a kernel: guest memory, KVM and device state from a
  * snapshot directory (its disk is the caller's to put in place); the VM must have the devices
