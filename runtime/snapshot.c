@@ -381,6 +381,13 @@ static int swap_tree(const char *src, const char *dst, struct ctr_error *err)
         return 0;
 }
 
+/* A live snapshot: VM state and disk, no tree. */
+static bool live_only(const char *dir)
+{
+        _cleanup_free_ char *tree = xasprintf("%s/tree", dir), *state = xasprintf("%s/" CTR_VMSTATE_FILE, dir);
+        return access(tree, F_OK) < 0 && access(state, F_OK) == 0;
+}
+
 /* pre-restore-TIME: the container's state before a restore, as a snapshot. */
 static int backup(const struct ctr_paths *p, const char *name, const struct ctr_config *cfg, char ret_backup[128],
                   struct ctr_error *err)
@@ -422,8 +429,7 @@ static int restore_locked(const struct ctr_paths *p, const char *name, const cha
         _cleanup_free_ char *cfgpath = ctr_path_config(p, name);
         if (access(dir, F_OK) < 0)
                 return ctr_err(err, ENOENT, "restore", "%s has no snapshot %s", name, snap);
-        _cleanup_free_ char *state = xasprintf("%s/" CTR_VMSTATE_FILE, dir);
-        if (access(stree, F_OK) < 0 && access(state, F_OK) == 0)
+        if (live_only(dir))
                 return ctr_err(err, EINVAL, "restore", "snapshot %s is a live VM snapshot: restore it with --live", snap);
         int r = ctr_config_load(scfgpath, scfg, err);
         if (r < 0)
@@ -668,6 +674,8 @@ static int clone_locked(const struct ctr_paths *p, const char *src, const char *
                 _cleanup_free_ char *sd = snap_dir(p, src, snap), *scfg = xasprintf("%s/config.json", sd);
                 if (access(sd, F_OK) < 0)
                         return ctr_err(err, ENOENT, "clone", "%s has no snapshot %s", src, snap);
+                if (live_only(sd))
+                        return ctr_err(err, EINVAL, "clone", "snapshot %s is a live VM snapshot, without a tree to clone", snap);
                 ctr_config_free(cfg);
                 if ((r = ctr_config_load(scfg, cfg, err)) < 0)
                         return r;

@@ -115,6 +115,12 @@ assert_eq "$(md5sum <"$disk")" "$sum" "the disk is untouched by the refused rest
 assert_eq "$(md5sum <"$T_ROOT/containers/$n/config.json")" "$cfg" "the config too"
 assert_no_match "$(ctr snapshot list "$n" -q)" "pre-restore" "no backup left by a refused restore"
 assert_match "$(ctr info "$n" --format json)" '"state": *"stopped"' "still stopped"
+rc=0; out=$(ctr restore "$n" s1 2>&1) || rc=$?
+assert_eq "$rc" 125 "a live snapshot restored without --live"
+assert_match "$out" "restore it with --live" "the reason"
+rc=0; out=$(ctr clone "$n" "${n}c" --snapshot s1 2>&1) || rc=$?
+assert_eq "$rc" 125 "a clone of a live snapshot"
+assert_match "$out" "live VM snapshot" "the reason"
 
 # The resume: the count goes on from the snapshot's.
 t0=$(date +%s%N)
