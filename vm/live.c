@@ -149,8 +149,8 @@ static int save_state(struct ctr_vm *vm, struct ctr_vmstate_buf *b, struct ctr_e
 {
         ctr_vmstate_begin(b, vm->mem.size, vm->ncpus);
         save_platform(vm, b);
+        GET(vm->vm, KVM_GET_CLOCK, CTR_VMS_CLOCK, 0, struct kvm_clock_data, "KVM_GET_CLOCK");
         if (vm->irqchip) {
-                GET(vm->vm, KVM_GET_CLOCK, CTR_VMS_CLOCK, 0, struct kvm_clock_data, "KVM_GET_CLOCK");
                 for (uint32_t chip = 0; chip < 3; chip++) {
                         struct kvm_irqchip ic = {.chip_id = chip};
                         if (ioctl(vm->vm, KVM_GET_IRQCHIP, &ic) < 0)
@@ -425,19 +425,19 @@ int ctr_vm_restore(struct ctr_vm *vm, const char *dir, struct ctr_error *err)
         }
         if ((r = restore_platform(vm, &s, err)) < 0 || (r = restore_memory(vm, dir, err)) < 0)
                 goto out;
+        struct kvm_clock_data clk;
+        const void *p = need(&s, CTR_VMS_CLOCK, 0, sizeof(clk), false, err);
+        if (!p) {
+                r = -err->errnum;
+                goto out;
+        }
+        memcpy(&clk, p, sizeof(clk));
+        clk.flags = 0; /* the clock as it was, not a host realtime pairing */
+        if (ioctl(vm->vm, KVM_SET_CLOCK, &clk) < 0) {
+                r = ctr_err_sys(err, errno, "kvm", "KVM_SET_CLOCK");
+                goto out;
+        }
         if (vm->irqchip) {
-                struct kvm_clock_data clk;
-                const void *p = need(&s, CTR_VMS_CLOCK, 0, sizeof(clk), false, err);
-                if (!p) {
-                        r = -err->errnum;
-                        goto out;
-                }
-                memcpy(&clk, p, sizeof(clk));
-                clk.flags = 0; /* the clock as it was, not a host realtime pairing */
-                if (ioctl(vm->vm, KVM_SET_CLOCK, &clk) < 0) {
-                        r = ctr_err_sys(err, errno, "kvm", "KVM_SET_CLOCK");
-                        goto out;
-                }
                 for (uint32_t chip = 0; chip < 3; chip++) {
                         struct kvm_irqchip ic;
                         if (!(p = need(&s, CTR_VMS_IRQCHIP, chip, sizeof(ic), false, err))) {
