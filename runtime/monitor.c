@@ -398,7 +398,10 @@ static void vmm_ctl_readable(struct monitor *m)
                 snprintf(text, sizeof(text), "%s%s%s", rep.op, *rep.op ? ": " : "", rep.msg);
         else
                 snprintf(text, sizeof(text), "%u", rep.paused_us);
-        mlog("live snapshot: %s%s", rep.errnum ? "failed: " : "taken, vCPUs paused for (us) ", text);
+        if (rep.errnum)
+                mlog("live snapshot failed: %s", text);
+        else
+                mlog("live snapshot taken: the vCPUs paused %u us", rep.paused_us);
         ctr_ctl_send(m->snap_client, CTR_CTL_REPLY, rep.errnum > 0 ? rep.errnum : 0, 0, text, strlen(text));
         m->snap_client = -1;
 }
