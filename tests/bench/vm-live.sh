@@ -76,13 +76,14 @@ def qemu(disk, qmp, extra):
             "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-serial", "stdio",
             "-kernel", kernel, "-initrd", f"{root}/initrd", "-append", CMDLINE,
             "-drive", f"id=d,file={disk},format=raw,if=none", "-device", "virtio-blk-pci,drive=d",
-            "-qmp", f"unix:{qmp},server=on,wait=off", *extra]
+            "-device", "virtio-serial-pci", "-chardev", f"socket,id=ag,path={qmp}.agent,server=on,wait=off",
+            "-device", "virtconsole,chardev=ag", "-qmp", f"unix:{qmp},server=on,wait=off", *extra]
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
 def qemu_round(i):
     disk, qmp, state = f"{root}/q-disk.img", f"{root}/q.qmp", f"{root}/q-state"
     shutil.copyfile(f"{root}/containers/{name}/disk.img", disk)
-    for f in (qmp, state):
+    for f in (qmp, qmp + ".agent", state):
         if os.path.exists(f):
             os.unlink(f)
     p = qemu(disk, qmp, [])
@@ -108,7 +109,8 @@ def qemu_round(i):
     finally:
         p.kill()
         p.wait()
-    os.unlink(qmp)
+    for f in (qmp, qmp + ".agent"):
+        os.unlink(f)
     t0 = time.monotonic()
     p = qemu(disk, qmp, ["-incoming", f"exec:cat {state}"])
     try:
@@ -125,20 +127,20 @@ c("start", name)
 wait_exec(time.monotonic())  # the agent answers once the guest's userspace runs
 res = {"ctr": [], "qemu": []}
 have_qemu = shutil.which("qemu-system-x86_64") is not None
-for i in range(runs):
-    res["ctr"].append(ctr_round(i))
-    c("snapshot", "delete", name, f"b{i}")
-    if have_qemu:
-        res["qemu"].append(qemu_round(i))
-
 def med(xs):
     xs = sorted(x for x in xs if x is not None)
     return xs[len(xs) // 2] if xs else None
 
+for i in range(runs):
+    res["ctr"].append(ctr_round(i))
+    c("snapshot", "delete", name, f"b{i}")
 cs, cp, cr, ce = (med(r[k] for r in res["ctr"]) for k in range(4))
 lane = " (nested lane: QEMU TCG, kvm_amd)" if os.environ.get("CTR_BENCH_IN_VM") == "1" else ""
 print(f"live snapshot of a 256 MiB VM{lane}, median of {runs}: ctr snapshot --live {cs * 1e3:.0f} ms "
-      f"(vCPUs paused {cp} ms); ctr restore --live {cr * 1e3:.0f} ms, to the first exec {ce * 1e3:.0f} ms")
+      f"(vCPUs paused {cp} ms); ctr restore --live {cr * 1e3:.0f} ms, to the first exec {ce * 1e3:.0f} ms", flush=True)
+c("stop", name, "-t", "60")
+for i in range(runs if have_qemu else 0):
+    res["qemu"].append(qemu_round(i))
 if res["qemu"]:
     qs, qd, ql = (med(r[k] for r in res["qemu"]) for k in range(3))
     print(f"qemu microvm, same guest: migrate to a file {qs * 1e3:.0f} ms (downtime {qd} ms), "
