@@ -187,7 +187,7 @@ void ctr_vm_zero_page(uint8_t *zp, const void *image, uint64_t mem_size, uint32_
 #define CTR_VMSTATE_VERSION 1u
 
 /* The file: a header, then sections (tag, index, length, payload padded to 8 bytes); the
- * checksum (FNV-1a 64) covers everything after the header. Little-endian, this host's layout of
+ * checksum (FNV-1a 64) covers the whole file, its own field counted as zero. Little-endian, this host's layout of
  * the KVM structures (a snapshot restores on the machine type it was taken on). */
 struct ctr_vmstate_header {
         char magic[8];

@@ -19,12 +19,19 @@ struct sec_hdr {
 
 #define PAD8(n) (((n) + 7) & ~(uint64_t)7)
 
-static uint64_t fnv1a(const uint8_t *p, size_t n)
+static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
 {
-        uint64_t h = 0xcbf29ce484222325ull;
         for (size_t i = 0; i < n; i++)
                 h = (h ^ p[i]) * 0x100000001b3ull;
         return h;
+}
+
+/* The whole file's, with the checksum field taken as zero. */
+static uint64_t checksum(const struct ctr_vmstate_header *h, const uint8_t *p, size_t len)
+{
+        struct ctr_vmstate_header z = *h;
+        z.checksum = 0;
+        return fnv1a(fnv1a(0xcbf29ce484222325ull, (const uint8_t *)&z, sizeof(z)), p + sizeof(z), len - sizeof(z));
 }
 
 static void grow(struct ctr_vmstate_buf *b, size_t more)
@@ -66,7 +73,7 @@ void ctr_vmstate_finish(struct ctr_vmstate_buf *b)
         memcpy(&h, b->data, sizeof(h));
         h.file_size = b->len;
         h.nsections = b->nsections;
-        h.checksum = fnv1a(b->data + sizeof(h), b->len - sizeof(h));
+        h.checksum = checksum(&h, b->data, b->len);
         memcpy(b->data, &h, sizeof(h));
 }
 
@@ -94,7 +101,7 @@ int ctr_vmstate_parse(const void *data, size_t len, const char *name, struct ctr
         if (h.file_size != len)
                 return ctr_err(err, EINVAL, "vmstate", "%s is %s: its header says %llu bytes, it has %zu", name,
                                h.file_size > len ? "truncated" : "corrupt", (unsigned long long)h.file_size, len);
-        if (h.checksum != fnv1a(p + sizeof(h), len - sizeof(h)))
+        if (h.checksum != checksum(&h, p, len))
                 return ctr_err(err, EINVAL, "vmstate", "%s is corrupt (checksum mismatch)", name);
         if (!h.ncpus || h.ncpus > 64 || !h.mem_size || h.nsections > 4096)
                 return ctr_err(err, EINVAL, "vmstate", "%s names %u vCPUs, %llu bytes of memory and %u sections", name,

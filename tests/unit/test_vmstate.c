@@ -103,6 +103,16 @@ Test(vmstate, rejects_corrupt)
         cr_assert_lt(ctr_vmstate_parse(b.data, b.len, "t", &s, &err), 0);
         cr_assert(strstr(err.msg, "checksum"), "%s", err.msg);
         b.data[b.len - 20] ^= 0x01;
+        /* The header is covered too: another vCPU count. */
+        struct ctr_vmstate_header h;
+        memcpy(&h, b.data, sizeof(h));
+        h.ncpus = 3;
+        memcpy(b.data, &h, sizeof(h));
+        memset(&err, 0, sizeof(err));
+        cr_assert_lt(ctr_vmstate_parse(b.data, b.len, "t", &s, &err), 0);
+        cr_assert(strstr(err.msg, "checksum"), "%s", err.msg);
+        h.ncpus = 2;
+        memcpy(b.data, &h, sizeof(h));
         /* A section length that runs past the end, with the checksum made right again. */
         struct ctr_vmstate_buf c;
         ctr_vmstate_begin(&c, 1u << 20, 1);
