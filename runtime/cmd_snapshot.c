@@ -119,7 +119,7 @@ int cmd_snapshot(int argc, char **argv)
                 else if (ctr_snapshot_delete(&p, cp.pos[1], cp.pos[2], &err) < 0)
                         r = ctr_cli_fail("snapshot delete", cp.pos[1], &err);
         } else if (cp.npos > 2) {
-                r = ctr_cli_usage_error("snapshot", "usage: snapshot NAME [SNAP] [--freeze]");
+                r = ctr_cli_usage_error("snapshot", "usage: snapshot NAME [SNAP] [--freeze | --live]");
         } else {
                 struct ctr_snapshot_info i;
                 if (ctr_snapshot_create(&p, first, cp.npos == 2 ? cp.pos[1] : NULL, a.freeze, &i, &err) < 0)
