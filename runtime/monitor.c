@@ -1135,9 +1135,15 @@ int ctr_monitor_run(const struct ctr_monitor_args *a)
         struct ctr_error err = {0};
         int code;
 
+        /* ctr restore --live names one of this container's snapshots; nothing else is resumed. */
         const char *restore = getenv("CTR_VM_RESTORE");
-        if (restore && *restore)
-                m.vm_restore = xstrdup(restore);
+        if (restore && *restore && a->cfg->vm) {
+                _cleanup_free_ char *dir = ctr_path_container(a->paths, a->cfg->name);
+                _cleanup_free_ char *snaps = xasprintf("%s/snapshots", dir), *real = realpath(snaps, NULL);
+                size_t k = real ? strlen(real) : 0;
+                if (real && !strncmp(restore, real, k) && restore[k] == '/' && !strstr(restore, "/../"))
+                        m.vm_restore = xstrdup(restore);
+        }
         unsetenv("CTR_VM_RESTORE");
         mlog_quiet = a->run != NULL;
         if (setup(&m, &err) < 0) {

@@ -871,8 +871,11 @@ int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *res, struct ctr_error *e
                         }
                 }
         }
-        /* Stop every vCPU thread: the ended flag, then a kick out of KVM_RUN. */
+        /* Stop every vCPU thread: the ended flag, then a kick out of KVM_RUN (or out of a pause). */
         __atomic_store_n(&vm->ended, true, __ATOMIC_RELEASE);
+        pthread_mutex_lock(&vm->pause_lock);
+        pthread_cond_broadcast(&vm->pause_cond);
+        pthread_mutex_unlock(&vm->pause_lock);
         for (unsigned i = 0; i < vm->ncpus; i++)
                 if (vm->cpu[i].started)
                         kick(&vm->cpu[i]);
