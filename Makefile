@@ -186,6 +186,7 @@ bench:
 	$(MAKE) $(VM_SMOKE_BIN) $(VMGUEST_BINS)
 	tests/bench/vmm.sh $(CURDIR)/$(VM_SMOKE_BIN) $(CURDIR)/$(BUILD)/vmguest
 	tests/bench/vm-boot.sh $(CURDIR)/ctr $(CURDIR)/$(VM_SMOKE_BIN)
+	tests/bench/vm-live.sh $(CURDIR)/ctr $(CURDIR)/$(VM_SMOKE_BIN)
 	$(MAKE) debian-fixture
 	CTR_CI_CACHE=$(CI_CACHE) tests/bench/system.sh $(CURDIR)/ctr
 	CTR_CI_CACHE=$(CI_CACHE) tests/bench/snapshot.sh $(CURDIR)/ctr

@@ -150,8 +150,8 @@ _ctr()
     case $verb in
         create) opts='-t -r --dist --mirror --server --storage --cap-add --cap-drop --no-new-privs --userns --no-userns --seccomp --seccomp-allow --seccomp-deny --memory --cpus --pids --cpuset --cpuset-mems --io --net -p --publish --ip --ip6 --hostname -e -v --init --device' ;;
         run) opts='-t --from --keep --rm --tty -v --tmpfs -e -u -w --read-only --net -p --memory --cpus --pids --cpuset --io --cap-add --cap-drop --seccomp --seccomp-allow --seccomp-deny --userns --no-userns --hostname --allow-missing-limits --timeout --json-status-fd --' ;;
-        snapshot) opts='--freeze list delete' ;;
-        restore) opts='--no-backup' ;;
+        snapshot) opts='--freeze --live list delete' ;;
+        restore) opts='--no-backup --live' ;;
         clone) opts='--snapshot' ;;
         start) opts='--foreground --ready-timeout' ;;
         template) [[ $sub == refresh ]] && opts='-r --dist --mirror --server' ;;

@@ -11,10 +11,10 @@
 #include "snapshot.h"
 #include "util.h"
 
-enum { OPT_FREEZE = OPT_VERB_BASE + 300, OPT_NO_BACKUP, OPT_SNAPSHOT };
+enum { OPT_FREEZE = OPT_VERB_BASE + 300, OPT_NO_BACKUP, OPT_SNAPSHOT, OPT_LIVE };
 
 struct snap_args {
-        bool freeze, no_backup;
+        bool freeze, no_backup, live;
         const char *snapshot;
 };
 
@@ -24,6 +24,7 @@ static int on_opt(int c, const char *arg, void *ud)
         switch (c) {
         case OPT_FREEZE: a->freeze = true; return 0;
         case OPT_NO_BACKUP: a->no_backup = true; return 0;
+        case OPT_LIVE: a->live = true; return 0;
         case OPT_SNAPSHOT: a->snapshot = arg; return 0;
         }
         return EXIT_CTR_FAILURE;
@@ -81,7 +82,8 @@ static int list(struct ctr_paths *p, const char *name)
 
 int cmd_snapshot(int argc, char **argv)
 {
-        static const struct option opts[] = {{"freeze", no_argument, NULL, OPT_FREEZE}, {}};
+        static const struct option opts[] = {
+                {"freeze", no_argument, NULL, OPT_FREEZE}, {"live", no_argument, NULL, OPT_LIVE}, {}};
         struct snap_args a = {0};
         struct ctr_paths p = {0};
         struct ctr_cli_parse cp = {.verb = "snapshot", .longopts = opts, .on_opt = on_opt, .userdata = &a,
@@ -93,7 +95,23 @@ int cmd_snapshot(int argc, char **argv)
                 return r;
         struct ctr_error err = {0};
         const char *first = cp.pos[0];
-        if (!strcmp(first, "list")) {
+        bool verb = !strcmp(first, "list") || !strcmp(first, "delete");
+        if (a.live && (a.freeze || verb)) {
+                r = ctr_cli_usage_error("snapshot", "--live goes alone: snapshot --live NAME [SNAP]");
+        } else if (a.live) {
+                struct ctr_snapshot_info i;
+                unsigned paused_ms = 0;
+                if (cp.npos > 2)
+                        r = ctr_cli_usage_error("snapshot", "usage: snapshot --live NAME [SNAP]");
+                else if (ctr_snapshot_create_live(&p, first, cp.npos == 2 ? cp.pos[1] : NULL, &i, &paused_ms, &err) < 0)
+                        r = ctr_cli_fail("snapshot", first, &err);
+                else if (!arg_quiet) {
+                        char h[32];
+                        human(i.bytes, h, sizeof(h));
+                        printf("%s: %s (live: memory, device state and disk; the VM paused %u ms, %s)\n", first, i.name,
+                               paused_ms, h);
+                }
+        } else if (!strcmp(first, "list")) {
                 r = cp.npos == 2 ? list(&p, cp.pos[1]) : ctr_cli_usage_error("snapshot", "usage: snapshot list NAME");
         } else if (!strcmp(first, "delete")) {
                 if (cp.npos != 3)
@@ -101,7 +119,7 @@ int cmd_snapshot(int argc, char **argv)
                 else if (ctr_snapshot_delete(&p, cp.pos[1], cp.pos[2], &err) < 0)
                         r = ctr_cli_fail("snapshot delete", cp.pos[1], &err);
         } else if (cp.npos > 2) {
-                r = ctr_cli_usage_error("snapshot", "usage: snapshot NAME [SNAP] [--freeze]");
+                r = ctr_cli_usage_error("snapshot", "usage: snapshot NAME [SNAP] [--freeze | --live]");
         } else {
                 struct ctr_snapshot_info i;
                 if (ctr_snapshot_create(&p, first, cp.npos == 2 ? cp.pos[1] : NULL, a.freeze, &i, &err) < 0)
@@ -121,7 +139,8 @@ int cmd_snapshot(int argc, char **argv)
 
 int cmd_restore(int argc, char **argv)
 {
-        static const struct option opts[] = {{"no-backup", no_argument, NULL, OPT_NO_BACKUP}, {}};
+        static const struct option opts[] = {
+                {"no-backup", no_argument, NULL, OPT_NO_BACKUP}, {"live", no_argument, NULL, OPT_LIVE}, {}};
         struct snap_args a = {0};
         struct ctr_paths p = {0};
         struct ctr_cli_parse cp = {.verb = "restore", .longopts = opts, .on_opt = on_opt, .userdata = &a,
@@ -133,11 +152,12 @@ int cmd_restore(int argc, char **argv)
                 return r;
         struct ctr_error err = {0};
         char backup[128];
-        if (ctr_snapshot_restore(&p, cp.pos[0], cp.pos[1], a.no_backup, backup, &err) < 0)
+        if ((a.live ? ctr_snapshot_restore_live : ctr_snapshot_restore)(&p, cp.pos[0], cp.pos[1], a.no_backup, backup,
+                                                                        &err) < 0)
                 r = ctr_cli_fail("restore", cp.pos[0], &err);
         else if (!arg_quiet)
-                printf("%s: restored %s%s%s\n", cp.pos[0], cp.pos[1], *backup ? "; the state before is snapshot " : "",
-                       backup);
+                printf("%s: %s %s%s%s\n", cp.pos[0], a.live ? "resumed from" : "restored", cp.pos[1],
+                       *backup ? "; the state before is snapshot " : "", backup);
         ctr_paths_free(&p);
         return r;
 }

@@ -73,9 +73,15 @@ int ctr_ctl_send(int fd, uint32_t type, uint32_t a1, uint32_t a2, const void *da
 
 int ctr_ctl_request(int fd, uint32_t type, uint32_t a1, uint32_t a2, const char *op, struct ctr_error *err)
 {
+        return ctr_ctl_request_data(fd, type, a1, a2, NULL, 0, NULL, 0, op, err);
+}
+
+int ctr_ctl_request_data(int fd, uint32_t type, uint32_t a1, uint32_t a2, const void *data, size_t len, char *ret,
+                         size_t cap, const char *op, struct ctr_error *err)
+{
         struct ctr_ctl_hdr h;
         char msg[CTR_CTL_MAX_DATA + 1];
-        int r = ctr_ctl_send(fd, type, a1, a2, NULL, 0);
+        int r = ctr_ctl_send(fd, type, a1, a2, data, len);
         if (r < 0)
                 return ctr_err_sys(err, -r, op, "talk to the monitor");
         for (;;) {
@@ -87,6 +93,8 @@ int ctr_ctl_request(int fd, uint32_t type, uint32_t a1, uint32_t a2, const char 
                 msg[n] = 0;
                 if (h.arg1)
                         return ctr_err(err, (int)h.arg1, op, "%s", msg);
+                if (ret && cap)
+                        snprintf(ret, cap, "%s", msg);
                 return 0;
         }
 }

@@ -20,6 +20,10 @@ enum ctr_ctl_type {
          * Client to monitor: EXEC (opens the connection's one session), STDIN, STDIN_EOF,
          * SIGNAL, RESIZE; monitor to client: STARTED, STDOUT, STDERR, ERROR, EXIT. */
         CTR_CTL_AGENT = 7,
+        /* A live snapshot of a VM (ctr snapshot --live): payload the absolute path of an empty
+         * directory the VMM writes vmstate, memory and disk.img to. Reply: REPLY, its payload the
+         * microseconds the vCPUs were paused, or the reason. */
+        CTR_CTL_VM_SNAPSHOT = 8,
 };
 
 struct ctr_ctl_hdr {
@@ -40,3 +44,6 @@ int ctr_ctl_send(int fd, uint32_t type, uint32_t a1, uint32_t a2, const void *da
 ssize_t ctr_ctl_recv(int fd, struct ctr_ctl_hdr *h, void *buf, size_t cap);
 /* Send a request and wait for its REPLY; a nonzero errno in the reply fills err. */
 int ctr_ctl_request(int fd, uint32_t type, uint32_t a1, uint32_t a2, const char *op, struct ctr_error *err);
+/* The same with a payload; the reply's payload (NUL-terminated, cut to cap) goes to ret. */
+int ctr_ctl_request_data(int fd, uint32_t type, uint32_t a1, uint32_t a2, const void *data, size_t len, char *ret,
+                         size_t cap, const char *op, struct ctr_error *err);

@@ -83,6 +83,9 @@ struct monitor {
         uint32_t agent_events;
         struct ctr_relay *relay; /* exec sessions on the agent's stream */
         int tap_fd;              /* bridge mode: the VM's NIC, kept across its reboots */
+        int vmm_ctl;         /* the VMM's control channel (vm.h ctr_vm_ctl_req), or -1 */
+        int snap_client;     /* the client a live snapshot answers, or -1 */
+        char *vm_restore;    /* the first start resumes this live snapshot (CTR_VM_RESTORE) */
 };
 
 /* ctr run keeps the command's stderr byte-exact: the monitor says nothing there. */
@@ -207,6 +210,8 @@ static void log_console(struct monitor *m, const char *buf, size_t n)
 
 static void drop_client(struct monitor *m, size_t i)
 {
+        if (m->clients[i].fd == m->snap_client)
+                m->snap_client = -1; /* the answer goes nowhere */
         if (m->relay)
                 ctr_relay_client_gone(m->relay, m->clients[i].fd);
         epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->clients[i].fd, NULL);
@@ -326,6 +331,34 @@ static void client_readable(struct monitor *m, size_t i)
                 ctr_ctl_send(m->clients[i].fd, CTR_CTL_REPLY, e.errnum, 0, e.msg, strlen(e.msg));
                 break;
         }
+        case CTR_CTL_VM_SNAPSHOT: {
+                const char *why = NULL;
+                struct ctr_vm_ctl_req req = {.op = CTR_VM_CTL_SNAPSHOT};
+                if (!m->cfg->vm)
+                        why = "not a VM: --live snapshots need a --vm container";
+                else if (m->st.status == CTR_FROZEN)
+                        why = "the container is frozen; thaw it first";
+                else if (m->vmm_ctl < 0 || m->init_exited)
+                        why = "the VMM is not running";
+                else if (m->snap_client >= 0)
+                        why = "another live snapshot is being taken";
+                else if (n <= 0 || (size_t)n >= sizeof(req.dir) || buf[0] != '/')
+                        why = "the snapshot directory is not an absolute path";
+                if (why) {
+                        ctr_ctl_send(m->clients[i].fd, CTR_CTL_REPLY, m->cfg->vm ? EBUSY : ENOTSUP, 0, why, strlen(why));
+                        break;
+                }
+                memcpy(req.dir, buf, n);
+                if (send(m->vmm_ctl, &req, sizeof(req), MSG_NOSIGNAL) < 0) {
+                        char msg[128];
+                        snprintf(msg, sizeof(msg), "ask the VMM: %s", strerror(errno));
+                        ctr_ctl_send(m->clients[i].fd, CTR_CTL_REPLY, EIO, 0, msg, strlen(msg));
+                        break;
+                }
+                m->snap_client = m->clients[i].fd;
+                mlog("live snapshot to %s", req.dir);
+                break;
+        }
         case CTR_CTL_AGENT:
                 if (!m->relay) {
                         static const char no[] = "not a VM: exec joins its namespaces instead";
@@ -344,6 +377,36 @@ static void client_readable(struct monitor *m, size_t i)
 }
 
 static void host_ready(struct monitor *m, const char *why);
+
+/* The VMM answered a live snapshot, or its channel ended (the VMM exited). */
+static void vmm_ctl_readable(struct monitor *m)
+{
+        struct ctr_vm_ctl_reply rep = {0};
+        ssize_t n = recv(m->vmm_ctl, &rep, sizeof(rep), MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        if (n != (ssize_t)sizeof(rep)) {
+                epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->vmm_ctl, NULL);
+                close(m->vmm_ctl);
+                m->vmm_ctl = -1;
+                rep = (struct ctr_vm_ctl_reply){.errnum = EPIPE};
+                snprintf(rep.msg, sizeof(rep.msg), "the VMM ended before the snapshot was taken");
+        }
+        rep.op[sizeof(rep.op) - 1] = rep.msg[sizeof(rep.msg) - 1] = 0;
+        if (m->snap_client < 0)
+                return;
+        char text[600];
+        if (rep.errnum)
+                snprintf(text, sizeof(text), "%s%s%s", rep.op, *rep.op ? ": " : "", rep.msg);
+        else
+                snprintf(text, sizeof(text), "%u", rep.paused_us);
+        if (rep.errnum)
+                mlog("live snapshot failed: %s", text);
+        else
+                mlog("live snapshot taken: the vCPUs paused %u us", rep.paused_us);
+        ctr_ctl_send(m->snap_client, CTR_CTL_REPLY, rep.errnum > 0 ? rep.errnum : 0, 0, text, strlen(text));
+        m->snap_client = -1;
+}
 
 static void agent_close(struct monitor *m, const char *why)
 {
@@ -647,7 +710,7 @@ static char *vm_guest_config(const struct monitor *m)
 static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
 {
         const struct ctr_paths *p = m->a->paths;
-        int sp[2], sync[2];
+        int sp[2], sync[2], ctl[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
                 return ctr_err_sys(err, errno, "vm", "socketpair for the agent");
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
@@ -655,6 +718,13 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
                 close(sp[1]);
                 return ctr_err_sys(err, errno, "vm", "socketpair");
         }
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
+                close(sp[0]), close(sp[1]), close(sync[0]), close(sync[1]);
+                return ctr_err_sys(err, errno, "vm", "socketpair for the VMM's control");
+        }
+        /* A restore is the first start's only: a reboot after it boots afresh. */
+        _cleanup_free_ char *restore = m->vm_restore;
+        m->vm_restore = NULL;
         _cleanup_free_ char *dir = ctr_path_container(p, m->cfg->name);
         _cleanup_free_ char *disk = xasprintf("%s/disk.img", dir);
         _cleanup_free_ char *gcfg = vm_guest_config(m);
@@ -664,12 +734,13 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
         int pidfd = -1;
         pid_t pid = ctr_clone_into_cgroup(0, cgfd, &pidfd, &need_move);
         if (pid < 0) {
-                close(sp[0]), close(sp[1]), close(sync[0]), close(sync[1]);
+                close(sp[0]), close(sp[1]), close(sync[0]), close(sync[1]), close(ctl[0]), close(ctl[1]);
                 return ctr_err_sys(err, (int)-pid, "vm", "start the VMM process");
         }
         if (pid == 0) {
                 close(sp[0]);
                 close(sync[0]);
+                close(ctl[0]);
                 ctr_reset_signals();
                 struct ctr_error e = {0};
                 struct ctr_sync_msg go;
@@ -701,6 +772,8 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
                         .agent_fd = sp[1],
                         .mac = m->tap_fd >= 0 ? mac : NULL,
                         .tap_fd = m->tap_fd,
+                        .control_fd = ctl[1],
+                        .restore = restore,
                 };
                 /* Kernel, initramfs, disk and memory are ready before the start is reported as
                  * done: their failures reach ctr start, not just the monitor's log. */
@@ -724,10 +797,18 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
         }
         close(sp[1]);
         close(sync[1]);
+        close(ctl[1]);
         m->init = pid;
         m->init_pidfd = pidfd;
         m->agent_fd = sp[0];
         m->agent_ready = false;
+        if (m->vmm_ctl >= 0) {
+                epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->vmm_ctl, NULL);
+                close(m->vmm_ctl);
+        }
+        m->vmm_ctl = ctl[0];
+        struct epoll_event cev = {.events = EPOLLIN, .data.fd = m->vmm_ctl};
+        epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->vmm_ctl, &cev);
         if (!m->relay)
                 m->relay = ctr_relay_new();
         ctr_relay_set_agent(m->relay, m->agent_fd);
@@ -754,6 +835,12 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
                 syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
                 waitpid(pid, NULL, 0);
                 m->init_exited = true;
+        } else if (restore) {
+                /* The guest's agent runs on from the snapshot and said READY long ago: it is up. */
+                mlog("VM resumed from the live snapshot %s", restore);
+                m->agent_ready = true;
+                host_ready(m, "VM resumed from a live snapshot");
+                ctr_relay_agent_ready(m->relay);
         }
         return r;
 }
@@ -1032,6 +1119,8 @@ static void loop(struct monitor *m)
                                 accept_client(m);
                         else if (fd == m->master)
                                 console_readable(m);
+                        else if (fd == m->vmm_ctl && m->vmm_ctl >= 0)
+                                vmm_ctl_readable(m);
                         else if (fd == m->agent_fd && m->agent_fd >= 0) {
                                 if (evs[i].events & EPOLLOUT)
                                         ctr_relay_agent_writable(m->relay);
@@ -1058,10 +1147,20 @@ int ctr_monitor_run(const struct ctr_monitor_args *a)
 {
         struct monitor m = {.a = a, .cfg = a->cfg, .rundir_fd = -1, .epfd = -1, .sfd = -1, .lfd = -1, .tfd = -1,
                             .master = -1, .slave = -1, .logfd = -1, .cgfd = -1, .init_pidfd = -1, .nfd = -1,
-                            .rtfd = -1, .agent_fd = -1, .tap_fd = -1};
+                            .rtfd = -1, .agent_fd = -1, .tap_fd = -1, .vmm_ctl = -1, .snap_client = -1};
         struct ctr_error err = {0};
         int code;
 
+        /* ctr restore --live names one of this container's snapshots; nothing else is resumed. */
+        const char *restore = getenv("CTR_VM_RESTORE");
+        if (restore && *restore && a->cfg->vm) {
+                _cleanup_free_ char *dir = ctr_path_container(a->paths, a->cfg->name);
+                _cleanup_free_ char *snaps = xasprintf("%s/snapshots", dir), *real = realpath(snaps, NULL);
+                size_t k = real ? strlen(real) : 0;
+                if (real && !strncmp(restore, real, k) && restore[k] == '/' && !strstr(restore, "/../"))
+                        m.vm_restore = xstrdup(restore);
+        }
+        unsetenv("CTR_VM_RESTORE");
         mlog_quiet = a->run != NULL;
         if (setup(&m, &err) < 0) {
                 mlog("start failed: %s: %s", err.op, err.msg);
@@ -1104,9 +1203,10 @@ out:
         free(m.log_path);
         free(m.console_path);
         free(m.agent);
+        free(m.vm_restore);
         ctr_relay_free(m.relay);
         int fds[] = {m.epfd, m.sfd, m.lfd, m.tfd, m.master, m.slave, m.logfd, m.cgfd, m.init_pidfd, m.nfd, m.rtfd,
-                     m.agent_fd, m.tap_fd};
+                     m.agent_fd, m.tap_fd, m.vmm_ctl};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
                 if (fds[i] >= 0)
                         close(fds[i]);

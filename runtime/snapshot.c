@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,9 @@
 #include <unistd.h>
 
 #include "../rootfs/rootfs.h"
+#include "../vm/vm.h"
 #include "config.h"
+#include "control.h"
 #include "container.h"
 #include "json.h"
 #include "userns.h"
@@ -128,48 +131,83 @@ static int read_meta(const char *dir, struct ctr_snapshot_info *i)
         return 0;
 }
 
-/* Copy the tree and the config into snapshots/SNAP, through a temporary name: a snapshot
- * exists whole or not at all. Called with the container's lock held. */
-static int take(const struct ctr_paths *p, const char *name, const struct ctr_config *cfg, const char *snap,
-                struct ctr_snapshot_info *ret, struct ctr_error *err)
+/* A snapshot is built in snapshots/.SNAP.tmp-PID and renamed into place: it exists whole or
+ * not at all. */
+static int snap_begin(const struct ctr_paths *p, const char *name, const char *snap, char **ret_tmp,
+                      char **ret_final, struct ctr_error *err)
 {
         _cleanup_free_ char *base = snap_dir(p, name, NULL), *final = snap_dir(p, name, snap);
         _cleanup_free_ char *tmp = xasprintf("%s/.%s.tmp-%d", base, snap, (int)getpid());
-        _cleanup_free_ char *tree = xasprintf("%s/tree", tmp), *src = tree_of(p, name, cfg);
-        _cleanup_free_ char *cfgsrc = ctr_path_config(p, name), *cfgdst = xasprintf("%s/config.json", tmp);
-        struct ctr_snapshot_info i = {0};
         int r;
         if (access(final, F_OK) == 0)
                 return ctr_err(err, EEXIST, "snapshot", "snapshot %s of %s already exists", snap, name);
         if ((r = ctr_mkdir_p(base, 0700)) < 0)
                 return ctr_err_sys(err, -r, "snapshot", "create %s", base);
         ctr_rm_rf(tmp);
-        if (mkdir(tmp, 0700) < 0 || mkdir(tree, 0755) < 0)
+        if (mkdir(tmp, 0700) < 0)
                 return ctr_err_sys(err, errno, "snapshot", "create %s", tmp);
+        _cleanup_free_ char *cfgsrc = ctr_path_config(p, name), *cfgdst = xasprintf("%s/config.json", tmp);
         _cleanup_free_ char *text = NULL;
         size_t len;
-        if ((r = ctr_cache_copy(src, tree, err)) < 0)
-                goto fail;
         if ((r = ctr_read_file(cfgsrc, 1 << 20, &text, &len)) < 0 || (r = ctr_write_atomic(cfgdst, text, len, 0600)) < 0) {
-                r = ctr_err_sys(err, -r, "snapshot", "copy %s", cfgsrc);
-                goto fail;
+                ctr_rm_rf(tmp);
+                return ctr_err_sys(err, -r, "snapshot", "copy %s", cfgsrc);
         }
+        *ret_tmp = TAKE_PTR(tmp);
+        *ret_final = TAKE_PTR(final);
+        return 0;
+}
+
+/* snapshot.json (bytes: what what_dir holds) and the rename; tmp is gone on failure. */
+static int snap_finish(const char *tmp, const char *final, const char *snap, const char *kind, const char *what_dir,
+                       struct ctr_snapshot_info *ret, struct ctr_error *err)
+{
+        struct ctr_snapshot_info i = {0};
         snprintf(i.name, sizeof(i.name), "%s", snap);
         now(i.created, sizeof(i.created), NULL);
-        snprintf(i.kind, sizeof(i.kind), "%s", is_overlay(cfg) ? "overlay-upper" : "full-copy");
-        i.bytes = du(tree);
-        if ((r = write_meta(tmp, &i, err)) < 0)
-                goto fail;
-        if (rename(tmp, final) < 0) {
+        snprintf(i.kind, sizeof(i.kind), "%s", kind);
+        i.bytes = du(what_dir);
+        int r = write_meta(tmp, &i, err);
+        if (r == 0 && rename(tmp, final) < 0)
                 r = ctr_err_sys(err, errno, "snapshot", "rename to %s", final);
-                goto fail;
+        if (r < 0) {
+                ctr_rm_rf(tmp);
+                return r;
         }
         if (ret)
                 *ret = i;
         return 0;
-fail:
-        ctr_rm_rf(tmp);
-        return r;
+}
+
+static char *disk_of(const struct ctr_paths *p, const char *name)
+{
+        _cleanup_free_ char *dir = ctr_path_container(p, name);
+        return xasprintf("%s/disk.img", dir);
+}
+
+/* Copy the tree and the config (and a VM's disk) into snapshots/SNAP. Called with the
+ * container's lock held. */
+static int take(const struct ctr_paths *p, const char *name, const struct ctr_config *cfg, const char *snap,
+                struct ctr_snapshot_info *ret, struct ctr_error *err)
+{
+        _cleanup_free_ char *tmp = NULL, *final = NULL, *src = tree_of(p, name, cfg);
+        int r = snap_begin(p, name, snap, &tmp, &final, err);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *tree = xasprintf("%s/tree", tmp);
+        if (mkdir(tree, 0755) < 0)
+                r = ctr_err_sys(err, errno, "snapshot", "create %s", tree);
+        else
+                r = ctr_cache_copy(src, tree, err);
+        _cleanup_free_ char *disk = disk_of(p, name), *ddst = xasprintf("%s/" CTR_VMSTATE_DISK, tmp);
+        if (r == 0 && cfg->vm && access(disk, F_OK) == 0 && (r = ctr_file_clone_path(disk, ddst)) < 0)
+                r = ctr_err_sys(err, -r, "snapshot", "copy %s", disk);
+        if (r < 0) {
+                ctr_rm_rf(tmp);
+                return r;
+        }
+        return snap_finish(tmp, final, snap, is_overlay(cfg) ? "overlay-upper" : "full-copy", cfg->vm ? tmp : tree, ret,
+                           err);
 }
 
 /* The container's config, its lock, and whether it runs. */
@@ -190,6 +228,18 @@ static int open_container(const struct ctr_paths *p, const char *name, struct ct
         return 0;
 }
 
+/* SNAP as given, or one from the time. */
+static int pick_name(const char **snap, char gen[64], struct ctr_error *err)
+{
+        if (!*snap) {
+                now(gen, 64, "snap");
+                *snap = gen;
+        }
+        if (!ctr_snapshot_name_valid(*snap))
+                return ctr_err(err, EINVAL, "snapshot", "'%s' is not a valid snapshot name (1-100 of A-Z a-z 0-9 _ . -)", *snap);
+        return 0;
+}
+
 int ctr_snapshot_create(const struct ctr_paths *p, const char *name, const char *snap, bool freeze,
                         struct ctr_snapshot_info *ret, struct ctr_error *err)
 {
@@ -197,12 +247,8 @@ int ctr_snapshot_create(const struct ctr_paths *p, const char *name, const char 
         _cleanup_close_ int lock = -1;
         enum ctr_status status;
         char gen[64];
-        if (!snap) {
-                now(gen, sizeof(gen), "snap");
-                snap = gen;
-        }
-        if (!ctr_snapshot_name_valid(snap))
-                return ctr_err(err, EINVAL, "snapshot", "'%s' is not a valid snapshot name (1-100 of A-Z a-z 0-9 _ . -)", snap);
+        if (pick_name(&snap, gen, err) < 0)
+                return -err->errnum;
         int r = open_container(p, name, &cfg, &lock, &status, err);
         if (r < 0)
                 goto out;
@@ -335,6 +381,46 @@ static int swap_tree(const char *src, const char *dst, struct ctr_error *err)
         return 0;
 }
 
+/* A live snapshot: VM state and disk, no tree. */
+static bool live_only(const char *dir)
+{
+        _cleanup_free_ char *tree = xasprintf("%s/tree", dir), *state = xasprintf("%s/" CTR_VMSTATE_FILE, dir);
+        return access(tree, F_OK) < 0 && access(state, F_OK) == 0;
+}
+
+/* pre-restore-TIME: the container's state before a restore, as a snapshot. */
+static int backup(const struct ctr_paths *p, const char *name, const struct ctr_config *cfg, char ret_backup[128],
+                  struct ctr_error *err)
+{
+        char b[80];
+        now(b, sizeof(b), "pre-restore");
+        for (int i = 2; i < 100; i++) {
+                _cleanup_free_ char *bdir = snap_dir(p, name, b);
+                if (access(bdir, F_OK) < 0)
+                        break;
+                char nb[80];
+                snprintf(nb, sizeof(nb), "%.60s-%d", b, i);
+                snprintf(b, sizeof(b), "%s", nb);
+        }
+        int r = take(p, name, cfg, b, NULL, err);
+        if (r < 0) {
+                ctr_err_prefix(err, "restore: the backup of the current state failed, nothing changed");
+                return r;
+        }
+        snprintf(ret_backup, 128, "%s", b);
+        return 0;
+}
+
+/* A snapshot's settings, with the name and the identity the container has now. */
+static void identity_now(struct ctr_config *scfg, const struct ctr_config *cfg)
+{
+        free(scfg->name);
+        scfg->name = xstrdup(cfg->name);
+        free(scfg->uuid);
+        scfg->uuid = cfg->uuid ? xstrdup(cfg->uuid) : NULL;
+        scfg->idmap = cfg->idmap;
+}
+
 static int restore_locked(const struct ctr_paths *p, const char *name, const char *snap, bool no_backup,
                           char ret_backup[128], struct ctr_config *cfg, struct ctr_config *scfg, struct ctr_error *err)
 {
@@ -343,6 +429,8 @@ static int restore_locked(const struct ctr_paths *p, const char *name, const cha
         _cleanup_free_ char *cfgpath = ctr_path_config(p, name);
         if (access(dir, F_OK) < 0)
                 return ctr_err(err, ENOENT, "restore", "%s has no snapshot %s", name, snap);
+        if (live_only(dir))
+                return ctr_err(err, EINVAL, "restore", "snapshot %s is a live VM snapshot: restore it with --live", snap);
         int r = ctr_config_load(scfgpath, scfg, err);
         if (r < 0)
                 return r;
@@ -350,25 +438,13 @@ static int restore_locked(const struct ctr_paths *p, const char *name, const cha
             (is_overlay(cfg) && (!scfg->storage_lower || strcmp(scfg->storage_lower, cfg->storage_lower))))
                 return ctr_err(err, EINVAL, "restore", "snapshot %s was taken on other storage (%s) than the container has now",
                                snap, scfg->storage_driver);
-        if (!no_backup) {
-                char b[80];
-                now(b, sizeof(b), "pre-restore");
-                for (int i = 2; i < 100; i++) {
-                        _cleanup_free_ char *bdir = snap_dir(p, name, b);
-                        if (access(bdir, F_OK) < 0)
-                                break;
-                        char nb[80];
-                        snprintf(nb, sizeof(nb), "%.60s-%d", b, i);
-                        snprintf(b, sizeof(b), "%s", nb);
-                }
-                if ((r = take(p, name, cfg, b, NULL, err)) < 0) {
-                        ctr_err_prefix(err, "restore: the backup of the current state failed, nothing changed");
-                        return r;
-                }
-                snprintf(ret_backup, 128, "%s", b);
-        }
+        if (!no_backup && (r = backup(p, name, cfg, ret_backup, err)) < 0)
+                return r;
+        _cleanup_free_ char *sdisk = xasprintf("%s/" CTR_VMSTATE_DISK, dir), *disk = disk_of(p, name);
         if ((r = swap_tree(stree, tree, err)) < 0)
                 return r;
+        if (cfg->vm && access(sdisk, F_OK) == 0 && (r = ctr_file_clone_path(sdisk, disk)) < 0)
+                return ctr_err_sys(err, -r, "restore", "put the snapshot's disk in place as %s", disk);
         if (is_overlay(cfg)) {
                 /* overlayfs wants its work directory empty of the old upper's leftovers. */
                 _cleanup_free_ char *cdir = ctr_path_container(p, name), *work = xasprintf("%s/work", cdir);
@@ -376,11 +452,7 @@ static int restore_locked(const struct ctr_paths *p, const char *name, const cha
                 mkdir(work, 0700);
         }
         /* The settings go back too, with the name and the identity of now. */
-        free(scfg->name);
-        scfg->name = xstrdup(cfg->name);
-        free(scfg->uuid);
-        scfg->uuid = cfg->uuid ? xstrdup(cfg->uuid) : NULL;
-        scfg->idmap = cfg->idmap;
+        identity_now(scfg, cfg);
         return ctr_config_save(cfgpath, scfg, err);
 }
 
@@ -401,6 +473,154 @@ int ctr_snapshot_restore(const struct ctr_paths *p, const char *name, const char
                 r = restore_locked(p, name, snap, no_backup, ret_backup, &cfg, &scfg, err);
         ctr_config_free(&cfg);
         ctr_config_free(&scfg);
+        return r;
+}
+
+/* A --vm container, locked, running for a live snapshot or stopped for its restore. */
+static int open_vm(const struct ctr_paths *p, const char *name, struct ctr_config *cfg, int *ret_lock,
+                   enum ctr_status want, const char *op, struct ctr_error *err)
+{
+        enum ctr_status status;
+        int r = open_container(p, name, cfg, ret_lock, &status, err);
+        if (r < 0)
+                return r;
+        if (!cfg->vm)
+                return ctr_err(err, EINVAL, op, "--live is for VMs; %s is not a --vm container", name);
+        if (status != want && want == CTR_RUNNING)
+                return ctr_err(err, EBUSY, op, "the container is %s; --live snapshots a running VM (stopped: leave out --live)",
+                               ctr_status_name(status));
+        if (status != want)
+                return ctr_err(err, EBUSY, op, "the container is %s; stop it first (a restore replaces its VM)",
+                               ctr_status_name(status));
+        return 0;
+}
+
+int ctr_snapshot_create_live(const struct ctr_paths *p, const char *name, const char *snap,
+                             struct ctr_snapshot_info *ret, unsigned *ret_paused_ms, struct ctr_error *err)
+{
+        struct ctr_config cfg = {0};
+        _cleanup_close_ int lock = -1, fd = -1;
+        _cleanup_free_ char *tmp = NULL, *final = NULL;
+        char gen[64], reply[600] = "";
+        if (pick_name(&snap, gen, err) < 0)
+                return -err->errnum;
+        int r = open_vm(p, name, &cfg, &lock, CTR_RUNNING, "snapshot", err);
+        if (r < 0 || (r = snap_begin(p, name, snap, &tmp, &final, err)) < 0)
+                goto out;
+        char abs[PATH_MAX];
+        if (!realpath(tmp, abs))
+                r = ctr_err_sys(err, errno, "snapshot", "resolve %s", tmp);
+        else if ((r = ctr_ctl_connect(p, name, &fd, err)) == 0)
+                r = ctr_ctl_request_data(fd, CTR_CTL_VM_SNAPSHOT, 0, 0, abs, strlen(abs), reply, sizeof(reply),
+                                         "snapshot", err);
+        if (r < 0) {
+                ctr_rm_rf(tmp);
+                goto out;
+        }
+        if (ret_paused_ms)
+                *ret_paused_ms = (unsigned)((strtoul(reply, NULL, 10) + 500) / 1000);
+        r = snap_finish(tmp, final, snap, "vm-live", tmp, ret, err);
+out:
+        ctr_config_free(&cfg);
+        return r;
+}
+
+/* Put the live snapshot at dir in place (disk, settings) and start the VM from it; anything
+ * that fails puts the container back as it was. */
+static int restore_live_locked(const struct ctr_paths *p, const char *name, const char *snap, const char *dir,
+                               struct ctr_config *cfg, int *lock, struct ctr_error *err)
+{
+        _cleanup_free_ char *scfgpath = xasprintf("%s/config.json", dir), *cfgpath = ctr_path_config(p, name);
+        _cleanup_free_ char *sdisk = xasprintf("%s/" CTR_VMSTATE_DISK, dir), *disk = disk_of(p, name);
+        _cleanup_free_ char *fresh = xasprintf("%s.restore-%d", disk, (int)getpid());
+        _cleanup_free_ char *old = xasprintf("%s.old-%d", disk, (int)getpid()), *oldcfg = NULL;
+        struct ctr_config scfg = {0};
+        size_t oldcfg_len = 0;
+        int r = ctr_config_load(scfgpath, &scfg, err);
+        if (r < 0)
+                return r;
+        if (!scfg.vm) {
+                ctr_config_free(&scfg);
+                return ctr_err(err, EINVAL, "restore", "snapshot %s holds the settings of a container that is not a VM", snap);
+        }
+        identity_now(&scfg, cfg);
+        if ((r = ctr_read_file(cfgpath, 1 << 20, &oldcfg, &oldcfg_len)) < 0) {
+                ctr_config_free(&scfg);
+                return ctr_err_sys(err, -r, "restore", "read %s", cfgpath);
+        }
+        if ((r = ctr_file_clone_path(sdisk, fresh)) < 0) {
+                ctr_config_free(&scfg);
+                return ctr_err_sys(err, -r, "restore", "copy the snapshot's disk %s", sdisk);
+        }
+        if (rename(disk, old) < 0 || rename(fresh, disk) < 0) {
+                r = ctr_err_sys(err, errno, "restore", "put the snapshot's disk in place as %s", disk);
+                rename(old, disk);
+                unlink(fresh);
+                ctr_config_free(&scfg);
+                return r;
+        }
+        r = ctr_config_save(cfgpath, &scfg, err);
+        ctr_config_free(&scfg);
+        if (r == 0) {
+                /* The start takes the lock itself. */
+                close(*lock);
+                *lock = -1;
+                char abs[PATH_MAX];
+                int code = 0;
+                if (!realpath(dir, abs))
+                        r = ctr_err_sys(err, errno, "restore", "resolve %s", dir);
+                else {
+                        setenv("CTR_VM_RESTORE", abs, 1);
+                        r = ctr_container_start(p, name, false, &code, err);
+                        unsetenv("CTR_VM_RESTORE");
+                }
+                struct ctr_error e2 = {0};
+                if (r < 0 && ctr_lock_container(p, name, lock, &e2) < 0)
+                        return r; /* the files stay as the failed start left them */
+        }
+        if (r < 0) {
+                rename(old, disk);
+                ctr_write_atomic(cfgpath, oldcfg, oldcfg_len, 0600);
+                return r;
+        }
+        unlink(old);
+        return 0;
+}
+
+int ctr_snapshot_restore_live(const struct ctr_paths *p, const char *name, const char *snap, bool no_backup,
+                              char ret_backup[128], struct ctr_error *err)
+{
+        struct ctr_config cfg = {0};
+        _cleanup_close_ int lock = -1;
+        ret_backup[0] = 0;
+        if (!ctr_snapshot_name_valid(snap))
+                return ctr_err(err, EINVAL, "restore", "'%s' is not a valid snapshot name", snap);
+        int r = open_vm(p, name, &cfg, &lock, CTR_STOPPED, "restore", err);
+        _cleanup_free_ char *dir = snap_dir(p, name, snap), *state = xasprintf("%s/" CTR_VMSTATE_FILE, dir);
+        if (r < 0)
+                goto out;
+        if (access(dir, F_OK) < 0)
+                r = ctr_err(err, ENOENT, "restore", "%s has no snapshot %s", name, snap);
+        else if (access(state, F_OK) < 0)
+                r = ctr_err(err, EINVAL, "restore", "snapshot %s is not a live snapshot (leave out --live)", snap);
+        if (r < 0)
+                goto out;
+        /* The whole state file is checked before anything changes. */
+        struct ctr_vmstate vs;
+        _cleanup_free_ char *text = NULL;
+        if ((r = ctr_vmstate_load(dir, &vs, &text, err)) < 0)
+                goto out;
+        ctr_vmstate_free(&vs);
+        if (!no_backup && (r = backup(p, name, &cfg, ret_backup, err)) < 0)
+                goto out;
+        if ((r = restore_live_locked(p, name, snap, dir, &cfg, &lock, err)) < 0 && *ret_backup) {
+                /* Nothing changed: the backup goes too. */
+                _cleanup_free_ char *bdir = snap_dir(p, name, ret_backup);
+                ctr_rm_rf(bdir);
+                ret_backup[0] = 0;
+        }
+out:
+        ctr_config_free(&cfg);
         return r;
 }
 
@@ -454,6 +674,8 @@ static int clone_locked(const struct ctr_paths *p, const char *src, const char *
                 _cleanup_free_ char *sd = snap_dir(p, src, snap), *scfg = xasprintf("%s/config.json", sd);
                 if (access(sd, F_OK) < 0)
                         return ctr_err(err, ENOENT, "clone", "%s has no snapshot %s", src, snap);
+                if (live_only(sd))
+                        return ctr_err(err, EINVAL, "clone", "snapshot %s is a live VM snapshot, without a tree to clone", snap);
                 ctr_config_free(cfg);
                 if ((r = ctr_config_load(scfg, cfg, err)) < 0)
                         return r;

@@ -12,7 +12,7 @@
 struct ctr_snapshot_info {
         char name[128];
         char created[32];  /* RFC 3339, UTC */
-        char kind[32];     /* "overlay-upper" (cheap: the lower is shared) or "full-copy" */
+        char kind[32];     /* "overlay-upper" (cheap: the lower is shared), "full-copy" or "vm-live" */
         uint64_t bytes;    /* what the snapshot holds on disk */
 };
 
@@ -20,6 +20,15 @@ struct ctr_snapshot_info {
  * (frozen for the copy, thawed after). *ret gets what was made. */
 int ctr_snapshot_create(const struct ctr_paths *p, const char *name, const char *snap, bool freeze,
                         struct ctr_snapshot_info *ret, struct ctr_error *err);
+/* A live snapshot of a running --vm container (kind "vm-live": vmstate, memory, disk.img and the
+ * config), taken by its VMM with the vCPUs paused (for *ret_paused_ms). */
+int ctr_snapshot_create_live(const struct ctr_paths *p, const char *name, const char *snap,
+                             struct ctr_snapshot_info *ret, unsigned *ret_paused_ms, struct ctr_error *err);
+/* Start the stopped VM container from its live snapshot SNAP: the snapshot's disk and settings
+ * put in place (the state before backed up unless no_backup, as for a restore), the VM resumed
+ * where it was. Any failure leaves the container as it was. */
+int ctr_snapshot_restore_live(const struct ctr_paths *p, const char *name, const char *snap, bool no_backup,
+                              char ret_backup[128], struct ctr_error *err);
 int ctr_snapshot_list(const struct ctr_paths *p, const char *name, struct ctr_snapshot_info **ret, size_t *ret_n,
                       struct ctr_error *err);
 int ctr_snapshot_delete(const struct ctr_paths *p, const char *name, const char *snap, struct ctr_error *err);

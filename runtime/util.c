@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -472,4 +474,52 @@ char *ctr_uuid_new(void)
         b[8] = (b[8] & 0x3f) | 0x80;
         return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
                          b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+int ctr_file_clone(int src, int dst)
+{
+        if (ioctl(dst, FICLONE, src) == 0)
+                return 0;
+        struct stat st;
+        if (fstat(src, &st) < 0 || ftruncate(dst, st.st_size) < 0)
+                return -errno;
+        off_t pos = 0;
+        while (pos < st.st_size) {
+                off_t data = lseek(src, pos, SEEK_DATA);
+                if (data < 0)
+                        break; /* a hole to the end */
+                off_t hole = lseek(src, data, SEEK_HOLE);
+                if (hole < 0)
+                        hole = st.st_size;
+                off_t in = data, out = data;
+                while (in < hole) {
+                        ssize_t k = copy_file_range(src, &in, dst, &out, (size_t)(hole - in), 0);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k <= 0)
+                                return k < 0 ? -errno : -EIO;
+                }
+                pos = hole;
+        }
+        return 0;
+}
+
+int ctr_file_clone_path(const char *src, const char *dst)
+{
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp-%d", dst, (int)getpid());
+        _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+                return -errno;
+        int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (out < 0)
+                return -errno;
+        int r = ctr_file_clone(in, out);
+        if (r == 0 && fsync(out) < 0)
+                r = -errno;
+        close(out);
+        if (r == 0 && rename(tmp, dst) < 0)
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        return r;
 }

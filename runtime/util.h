@@ -97,3 +97,8 @@ int ctr_fd_set_cloexec(int fd);
 int ctr_fd_set_nonblock(int fd, bool on);
 /* write() all of it, retrying on EINTR/short writes. */
 ssize_t ctr_write_all(int fd, const void *buf, size_t len);
+/* dst (empty, open for writing) becomes a copy of src: a reflink where the filesystem shares
+ * blocks, else src's data extents copied in the kernel, holes kept. -errno on failure. */
+int ctr_file_clone(int src, int dst);
+/* The same by path, through dst.tmp-PID renamed over dst (mode 0600). */
+int ctr_file_clone_path(const char *src, const char *dst);

@@ -22,47 +22,6 @@
 
 #include "../runtime/util.h"
 
-struct vcpu {
-        struct ctr_vm *vm;
-        unsigned id;
-        int fd;
-        struct kvm_run *run;
-        pthread_t thread;
-        bool started;
-        bool check;     /* the I/O thread asks for a halt check */
-        bool dead_halt; /* last check: halted with interrupts off (or never started) */
-};
-
-struct ctr_vm {
-        int kvm, vm;
-        size_t run_size;
-        struct ctr_vm_memory mem;
-        unsigned ncpus;
-        struct vcpu cpu[CTR_VM_MAX_VCPUS];
-        uint32_t cpu_signature, cpu_features;
-        bool irqchip;   /* in-kernel PIC, IOAPIC, LAPIC and PIT */
-        pthread_mutex_t lock; /* the UART, the PCI address latch, the end */
-        struct ctr_uart uart;
-        struct ctr_rtc rtc;
-        struct ctr_i8042 i8042;
-        bool uart_irq;  /* the level last put on the UART's line */
-        int console_in; /* bytes for the UART's receiver, or -1 */
-        uint32_t pci_addr;
-        struct ctr_virtio *dev[CTR_VM_MAX_PCI];
-        int dev_rx_fd[CTR_VM_MAX_PCI]; /* the backend the I/O thread reads for the device, or -1 */
-        unsigned ndev;
-        int wake_fd; /* eventfd: receive buffers posted, or the VM ended */
-        bool ended;
-        struct ctr_vm_result res;
-        struct ctr_error err;
-        int rc;
-        uint64_t entry;
-        int owned[4]; /* fds handed to the VM with ctr_vm_adopt_fd, closed by ctr_vm_free */
-        unsigned nowned;
-};
-
-#define UART_IRQ 4
-#define KICK_SIGNAL SIGUSR1
 
 const char *ctr_vm_end_name(enum ctr_vm_end e)
 {
@@ -109,6 +68,8 @@ void ctr_vm_free(struct ctr_vm *vm)
         if (vm->kvm >= 0)
                 close(vm->kvm);
         pthread_mutex_destroy(&vm->lock);
+        pthread_mutex_destroy(&vm->pause_lock);
+        pthread_cond_destroy(&vm->pause_cond);
         free(vm);
 }
 
@@ -267,10 +228,12 @@ struct ctr_vm *ctr_vm_new(unsigned mem_mb, unsigned vcpus, int out_fd, struct ct
         struct ctr_vm *vm = calloc(1, sizeof(*vm));
         if (!vm)
                 abort();
-        vm->kvm = vm->vm = vm->wake_fd = vm->console_in = -1;
+        vm->kvm = vm->vm = vm->wake_fd = vm->console_in = vm->control_fd = -1;
         for (unsigned i = 0; i < CTR_VM_MAX_VCPUS; i++)
                 vm->cpu[i].fd = -1;
         pthread_mutex_init(&vm->lock, NULL);
+        pthread_mutex_init(&vm->pause_lock, NULL);
+        pthread_cond_init(&vm->pause_cond, NULL);
         ctr_uart_init(&vm->uart, out_fd);
         ctr_rtc_init(&vm->rtc);
         ctr_i8042_init(&vm->i8042);
@@ -673,6 +636,19 @@ static void halt_check(struct vcpu *c)
         __atomic_store_n(&c->check, false, __ATOMIC_RELEASE);
 }
 
+/* Wait out a pause, counted among the parked. */
+static void park(struct vcpu *c)
+{
+        struct ctr_vm *vm = c->vm;
+        pthread_mutex_lock(&vm->pause_lock);
+        vm->parked++;
+        pthread_cond_broadcast(&vm->pause_cond);
+        while (vm->pause && !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
+                pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+        vm->parked--;
+        pthread_mutex_unlock(&vm->pause_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
         struct vcpu *c = arg;
@@ -681,9 +657,15 @@ static void *vcpu_thread(void *arg)
         for (;;) {
                 if (__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
                         return NULL;
+                if (c->settled && __atomic_load_n(&vm->pause, __ATOMIC_ACQUIRE)) {
+                        park(c);
+                        continue;
+                }
+                c->settled = false;
                 if (ioctl(c->fd, KVM_RUN, 0) < 0) {
                         if (errno == EINTR || errno == EAGAIN) {
                                 c->run->immediate_exit = 0;
+                                c->settled = true;
                                 if (__atomic_load_n(&c->check, __ATOMIC_ACQUIRE))
                                         halt_check(c);
                                 continue;
@@ -737,6 +719,60 @@ static void kick(struct vcpu *c)
         pthread_kill(c->thread, KICK_SIGNAL);
 }
 
+/* A kick makes KVM_RUN return at once (immediate_exit), after completing an I/O exit the
+ * thread was handling: once back with EINTR the vCPU's state is whole, and it parks. */
+int ctr_vm_pause(struct ctr_vm *vm, struct ctr_error *err)
+{
+        unsigned want = 0;
+        pthread_mutex_lock(&vm->pause_lock);
+        __atomic_store_n(&vm->pause, true, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&vm->pause_lock);
+        for (unsigned i = 0; i < vm->ncpus; i++)
+                if (vm->cpu[i].started) {
+                        kick(&vm->cpu[i]);
+                        want++;
+                }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
+        int r = 0;
+        pthread_mutex_lock(&vm->pause_lock);
+        while (vm->parked < want && !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE) && r == 0)
+                r = pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &until);
+        bool ok = vm->parked >= want && !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE);
+        unsigned parked = vm->parked;
+        pthread_mutex_unlock(&vm->pause_lock);
+        if (!ok) {
+                ctr_vm_resume(vm);
+                return ctr_err(err, ETIMEDOUT, "pause", "%u of %u vCPUs stopped within 5 s", parked, want);
+        }
+        return 0;
+}
+
+void ctr_vm_resume(struct ctr_vm *vm)
+{
+        pthread_mutex_lock(&vm->pause_lock);
+        __atomic_store_n(&vm->pause, false, __ATOMIC_RELEASE);
+        pthread_cond_broadcast(&vm->pause_cond);
+        pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void ctr_vm_sync_irqs(struct ctr_vm *vm)
+{
+        pthread_mutex_lock(&vm->lock);
+        if (vm->uart_irq)
+                set_irq_line(vm, UART_IRQ, true);
+        pthread_mutex_unlock(&vm->lock);
+        for (unsigned i = 0; i < vm->ndev; i++)
+                if (vm->dev[i]->isr & 1)
+                        set_irq_line(vm, vm->dev[i]->gsi, true);
+}
+
+void ctr_vm_set_control(struct ctr_vm *vm, int fd)
+{
+        vm->control_fd = fd;
+}
+
 /* Feed the UART's receiver from console_in, as much as it has room for. */
 static void console_input(struct ctr_vm *vm)
 {
@@ -766,7 +802,7 @@ int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *res, struct ctr_error *e
         uint8_t slots[CTR_VM_MAX_PCI];
         for (unsigned i = 0; i < vm->ndev; i++)
                 slots[i] = vm->dev[i]->slot;
-        if (vm->irqchip && !ctr_vm_mptable(vm->mem.base + CTR_VM_MPTABLE, CTR_VM_MPTABLE, 0x400, vm->ncpus, slots,
+        if (vm->irqchip && !vm->restored && !ctr_vm_mptable(vm->mem.base + CTR_VM_MPTABLE, CTR_VM_MPTABLE, 0x400, vm->ncpus, slots,
                                            vm->ndev, vm->cpu_signature, vm->cpu_features))
                 return ctr_err(err, E2BIG, "vm", "the MP table for %u vCPUs does not fit", vm->ncpus);
 
@@ -798,11 +834,15 @@ int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *res, struct ctr_error *e
 
         unsigned dead_rounds = 0;
         while (!r && !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE)) {
-                struct pollfd p[2 + CTR_VM_MAX_PCI];
-                int map[2 + CTR_VM_MAX_PCI];
+                struct pollfd p[3 + CTR_VM_MAX_PCI];
+                int map[3 + CTR_VM_MAX_PCI];
                 unsigned n = 0;
                 p[n] = (struct pollfd){.fd = vm->wake_fd, .events = POLLIN};
                 map[n++] = -1;
+                if (vm->control_fd >= 0) {
+                        p[n] = (struct pollfd){.fd = vm->control_fd, .events = POLLIN};
+                        map[n++] = -3;
+                }
                 if (vm->console_in >= 0) {
                         p[n] = (struct pollfd){.fd = vm->console_in, .events = POLLIN};
                         map[n++] = -2;
@@ -827,6 +867,9 @@ int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *res, struct ctr_error *e
                                 }
                         } else if (map[j] == -2) {
                                 console_input(vm);
+                        } else if (map[j] == -3) {
+                                if (!ctr_vm_control(vm))
+                                        vm->control_fd = -1; /* the monitor went away */
                         } else {
                                 struct ctr_virtio *d = vm->dev[map[j]];
                                 int x = d->type == 1 ? ctr_virtio_net_rx(d) : ctr_virtio_console_rx(d);
@@ -851,8 +894,11 @@ int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *res, struct ctr_error *e
                         }
                 }
         }
-        /* Stop every vCPU thread: the ended flag, then a kick out of KVM_RUN. */
+        /* Stop every vCPU thread: the ended flag, then a kick out of KVM_RUN (or out of a pause). */
         __atomic_store_n(&vm->ended, true, __ATOMIC_RELEASE);
+        pthread_mutex_lock(&vm->pause_lock);
+        pthread_cond_broadcast(&vm->pause_cond);
+        pthread_mutex_unlock(&vm->pause_lock);
         for (unsigned i = 0; i < vm->ncpus; i++)
                 if (vm->cpu[i].started)
                         kick(&vm->cpu[i]);

@@ -69,8 +69,51 @@ int ctr_vm_initramfs(const char *kernel_opt, const char *config_text, char **ret
         return initramfs_for(moddir, config_text, ret, ret_len, err);
 }
 
+/* The VM's disk, agent and console, as both a boot and a restore have them. */
+static int add_devices(struct ctr_vm *vm, const struct ctr_vm_boot_opts *o, struct ctr_error *err)
+{
+        /* The VM keeps the disk's fd (ctr_vm_free closes it): nothing else holds it open. */
+        int r = 0, disk = open(o->disk, (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (disk < 0)
+                r = ctr_err_sys(err, errno, "disk", "open %s", o->disk);
+        else if ((r = ctr_vm_adopt_fd(vm, disk)) < 0)
+                ctr_err_sys(err, -r, "disk", "keep %s open", o->disk);
+        if (r >= 0)
+                r = ctr_vm_add_disk(vm, disk, o->readonly, err);
+        if (r >= 0 && o->agent_fd >= 0)
+                r = ctr_vm_add_agent(vm, o->agent_fd, err);
+        if (r >= 0 && o->mac)
+                r = ctr_vm_add_net(vm, o->tap_fd, o->mac, err);
+        if (r >= 0 && o->console_fd >= 0)
+                ctr_vm_set_console_input(vm, o->console_fd);
+        if (r >= 0 && o->control_fd >= 0)
+                ctr_vm_set_control(vm, o->control_fd);
+        return r;
+}
+
+/* A VM resumed from a live snapshot: the sizes its state names, the same devices, its state. */
+static struct ctr_vm *restore_prepare(const struct ctr_vm_boot_opts *o, struct ctr_error *err)
+{
+        struct ctr_vmstate s;
+        _cleanup_free_ char *text = NULL;
+        if (ctr_vmstate_load(o->restore, &s, &text, err) < 0)
+                return NULL;
+        unsigned mem_mb = (unsigned)(s.h.mem_size >> 20), vcpus = s.h.ncpus;
+        ctr_vmstate_free(&s);
+        struct ctr_vm *vm = ctr_vm_new(mem_mb, vcpus, o->console_fd, err);
+        if (!vm)
+                return NULL;
+        if (add_devices(vm, o, err) < 0 || ctr_vm_restore(vm, o->restore, err) < 0) {
+                ctr_vm_free(vm);
+                return NULL;
+        }
+        return vm;
+}
+
 struct ctr_vm *ctr_vm_boot_prepare(const struct ctr_vm_boot_opts *o, struct ctr_error *err)
 {
+        if (o->restore)
+                return restore_prepare(o, err);
         _cleanup_free_ char *kernel = NULL, *moddir = NULL, *image = NULL, *initrd = NULL;
         size_t image_len = 0, initrd_len = 0;
         int r = ctr_vm_kernel_find(o->kernel, &kernel, &moddir, err);
@@ -89,20 +132,7 @@ struct ctr_vm *ctr_vm_boot_prepare(const struct ctr_vm_boot_opts *o, struct ctr_
         struct ctr_vm *vm = ctr_vm_new(mem_mb, o->vcpus, o->console_fd, err);
         if (!vm)
                 return NULL;
-        /* The VM keeps the disk's fd (ctr_vm_free closes it): nothing else holds it open. */
-        int disk = open(o->disk, (o->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-        if (disk < 0)
-                r = ctr_err_sys(err, errno, "disk", "open %s", o->disk);
-        else if ((r = ctr_vm_adopt_fd(vm, disk)) < 0)
-                ctr_err_sys(err, -r, "disk", "keep %s open", o->disk);
-        if (r >= 0)
-                r = ctr_vm_add_disk(vm, disk, o->readonly, err);
-        if (r >= 0 && o->agent_fd >= 0)
-                r = ctr_vm_add_agent(vm, o->agent_fd, err);
-        if (r >= 0 && o->mac)
-                r = ctr_vm_add_net(vm, o->tap_fd, o->mac, err);
-        if (r >= 0 && o->console_fd >= 0)
-                ctr_vm_set_console_input(vm, o->console_fd);
+        r = add_devices(vm, o, err);
         if (r >= 0) {
                 _cleanup_free_ char *cmdline = xasprintf("%s%s%s", CMDLINE_BASE, o->cmdline_extra ? " " : "",
                                                          o->cmdline_extra ? o->cmdline_extra : "");

@@ -150,6 +150,11 @@ static void blk_config(struct ctr_virtio *d, uint8_t *cfg, size_t cap)
 
 static const struct ctr_virtio_ops blk_ops = {.notify = blk_notify, .config = blk_config};
 
+int ctr_virtio_blk_fd(const struct ctr_virtio *d)
+{
+        return d->type == 2 ? ((const struct blk *)d->priv)->fd : -1;
+}
+
 struct ctr_virtio *ctr_virtio_blk_new(int fd, bool readonly, const char *serial, struct ctr_error *err)
 {
         struct stat st;

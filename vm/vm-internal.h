@@ -3,6 +3,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -108,6 +109,8 @@ bool ctr_virtio_driver_ok(const struct ctr_virtio *d);
 
 /* Devices. Each returns NULL with err set. */
 struct ctr_virtio *ctr_virtio_blk_new(int fd, bool readonly, const char *serial, struct ctr_error *err);
+/* The image a block device reads and writes, or -1 for another type. */
+int ctr_virtio_blk_fd(const struct ctr_virtio *d);
 /* A byte stream to and from the guest's /dev/hvc0: guest output is written to fd; input read
  * from fd by ctr_virtio_console_rx when the guest has buffers posted. */
 struct ctr_virtio *ctr_virtio_console_new(int fd, struct ctr_error *err);
@@ -119,3 +122,65 @@ int ctr_virtio_net_rx(struct ctr_virtio *d);
 /* Room in the guest's receive queue (the I/O thread polls the backend only then). */
 bool ctr_virtio_rx_room(struct ctr_virtio *d, unsigned queue);
 void ctr_virtio_free(struct ctr_virtio *d);
+
+struct kvm_run;
+
+/* The VM itself (vm/kvm.c), shared with the live snapshot code (vm/live.c). */
+struct vcpu {
+        struct ctr_vm *vm;
+        unsigned id;
+        int fd;
+        struct kvm_run *run;
+        pthread_t thread;
+        bool started;
+        bool check;     /* the I/O thread asks for a halt check */
+        bool dead_halt; /* last check: halted with interrupts off (or never started) */
+        bool settled;   /* back from KVM_RUN by a kick: no exit half handled (safe to pause) */
+};
+
+struct ctr_vm {
+        int kvm, vm;
+        size_t run_size;
+        struct ctr_vm_memory mem;
+        unsigned ncpus;
+        struct vcpu cpu[CTR_VM_MAX_VCPUS];
+        uint32_t cpu_signature, cpu_features;
+        bool irqchip;   /* in-kernel PIC, IOAPIC, LAPIC and PIT */
+        pthread_mutex_t lock; /* the UART, the PCI address latch, the end */
+        struct ctr_uart uart;
+        struct ctr_rtc rtc;
+        struct ctr_i8042 i8042;
+        bool uart_irq;  /* the level last put on the UART's line */
+        int console_in; /* bytes for the UART's receiver, or -1 */
+        uint32_t pci_addr;
+        struct ctr_virtio *dev[CTR_VM_MAX_PCI];
+        int dev_rx_fd[CTR_VM_MAX_PCI]; /* the backend the I/O thread reads for the device, or -1 */
+        unsigned ndev;
+        int wake_fd; /* eventfd: receive buffers posted, or the VM ended */
+        bool ended;
+        struct ctr_vm_result res;
+        struct ctr_error err;
+        int rc;
+        uint64_t entry;
+        int owned[4]; /* fds handed to the VM with ctr_vm_adopt_fd, closed by ctr_vm_free */
+        unsigned nowned;
+        int control_fd; /* requests (ctr_vm_set_control), or -1 */
+        bool restored;  /* state came from a snapshot: the guest's memory is not ours to lay out */
+        /* Pausing: vCPU threads park on pause_cond while pause is set; parked counts them. */
+        pthread_mutex_t pause_lock;
+        pthread_cond_t pause_cond;
+        bool pause;
+        unsigned parked;
+};
+
+#define UART_IRQ 4
+#define KICK_SIGNAL SIGUSR1
+
+/* Stop every started vCPU outside KVM_RUN, with no exit half handled (an I/O exit completes
+ * first), and wait until all are parked; resume lets them go. From the I/O thread only. */
+int ctr_vm_pause(struct ctr_vm *vm, struct ctr_error *err);
+void ctr_vm_resume(struct ctr_vm *vm);
+/* Put the interrupt lines at the levels the devices' state asks for (after a restore). */
+void ctr_vm_sync_irqs(struct ctr_vm *vm);
+/* Handle one request on the control channel (vm/live.c); false when the channel ended. */
+bool ctr_vm_control(struct ctr_vm *vm);

@@ -133,6 +133,8 @@ struct ctr_vm_boot_opts {
         int agent_fd;              /* the agent's stream, or -1 */
         const uint8_t *mac;        /* a virtio-net card with this MAC over tap_fd, or NULL: none */
         int tap_fd;
+        int control_fd;            /* the VM's control channel (ctr_vm_set_control), or -1 */
+        const char *restore;       /* a live snapshot's directory to resume instead of booting */
 };
 int ctr_vm_boot(const struct ctr_vm_boot_opts *o, struct ctr_vm_result *res, struct ctr_error *err);
 /* ctr_vm_boot in two steps, so that everything that can fail before the guest runs (kernel,
@@ -176,3 +178,131 @@ int ctr_elf_parse(const void *image, size_t len, struct ctr_elf *ret, struct ctr
  * payload), e820 map of mem_size bytes of RAM, command line and initrd placement. */
 void ctr_vm_zero_page(uint8_t *zp, const void *image, uint64_t mem_size, uint32_t cmdline_gpa, uint32_t initrd_gpa,
                       uint32_t initrd_len);
+
+/* Live snapshots (vm/vmstate.c, vm/live.c). A snapshot directory holds three files: "vmstate"
+ * (the VM's and devices' state, versioned and checksummed), "memory" (guest RAM, sparse, exactly
+ * mem_size bytes) and "disk.img" (the root disk, copied while the vCPUs were paused). */
+#define CTR_VMSTATE_FILE "vmstate"
+#define CTR_VMSTATE_MEMORY "memory"
+#define CTR_VMSTATE_DISK "disk.img"
+#define CTR_VMSTATE_MAGIC "CTRVMSNP"
+#define CTR_VMSTATE_VERSION 1u
+
+/* The file: a header, then sections (tag, index, length, payload padded to 8 bytes); the
+ * checksum (FNV-1a 64) covers the whole file, its own field counted as zero. Little-endian, this host's layout of
+ * the KVM structures (a snapshot restores on the machine type it was taken on). */
+struct ctr_vmstate_header {
+        char magic[8];
+        uint32_t version;
+        uint32_t header_size;
+        uint64_t file_size;
+        uint64_t mem_size;
+        uint32_t ncpus;
+        uint32_t nsections;
+        uint64_t checksum;
+};
+
+enum ctr_vmstate_tag {
+        CTR_VMS_CLOCK = 1,   /* struct kvm_clock_data */
+        CTR_VMS_IRQCHIP,     /* index: chip id (PIC master, slave, IOAPIC); struct kvm_irqchip */
+        CTR_VMS_PIT,         /* struct kvm_pit_state2 */
+        CTR_VMS_PLATFORM,    /* struct ctr_vms_platform */
+        CTR_VMS_VIRTIO,      /* index: device; struct ctr_vms_virtio */
+        CTR_VMS_REGS = 16,   /* per vCPU (index): struct kvm_regs */
+        CTR_VMS_SREGS,       /* struct kvm_sregs */
+        CTR_VMS_FPU,         /* struct kvm_fpu (hosts without XSAVE) */
+        CTR_VMS_XSAVE,       /* struct kvm_xsave, or the larger KVM_GET_XSAVE2 area */
+        CTR_VMS_XCRS,        /* struct kvm_xcrs */
+        CTR_VMS_MSRS,        /* struct kvm_msr_entry[] */
+        CTR_VMS_LAPIC,       /* struct kvm_lapic_state */
+        CTR_VMS_EVENTS,      /* struct kvm_vcpu_events */
+        CTR_VMS_MPSTATE,     /* struct kvm_mp_state */
+        CTR_VMS_DEBUGREGS,   /* struct kvm_debugregs */
+};
+
+/* The VMM's own devices, in a fixed layout of their own. */
+struct ctr_vms_platform {
+        uint8_t uart_ier, uart_lcr, uart_mcr, uart_scr, uart_dll, uart_dlm, uart_fcr, uart_thre_pending;
+        uint32_t uart_rx_head, uart_rx_len;
+        uint8_t uart_rx[256];
+        uint8_t uart_irq;
+        uint8_t rtc_index;
+        uint8_t rtc_ram[128];
+        uint8_t kbd_ctr, kbd_out, kbd_pending, kbd_out_full, kbd_last_cmd;
+        uint8_t pad[3];
+        uint32_t pci_addr;
+        uint32_t ndev;
+};
+
+struct ctr_vms_queue {
+        uint64_t desc, avail, used;
+        uint16_t size, last_avail;
+        uint8_t ready;
+        uint8_t pad[3];
+};
+
+struct ctr_vms_virtio {
+        uint16_t type, nq;
+        uint32_t dfsel, gfsel;
+        uint16_t qsel;
+        uint8_t status, isr, generation, bar0_sizing, slot;
+        uint8_t pad;
+        uint32_t bar0;
+        uint64_t features, driver_features;
+        uint8_t pci[256];
+        struct ctr_vms_queue q[4];
+};
+
+/* Building a state file in memory. */
+struct ctr_vmstate_buf {
+        uint8_t *data;
+        size_t len, cap;
+        uint32_t nsections;
+};
+void ctr_vmstate_begin(struct ctr_vmstate_buf *b, uint64_t mem_size, uint32_t ncpus);
+void ctr_vmstate_add(struct ctr_vmstate_buf *b, uint32_t tag, uint32_t index, const void *data, uint64_t len);
+/* Header filled in (sizes, checksum): b->data[0..b->len) is the file. */
+void ctr_vmstate_finish(struct ctr_vmstate_buf *b);
+void ctr_vmstate_buf_free(struct ctr_vmstate_buf *b);
+
+/* A checked state file: every section within the file, the checksum right, magic and version
+ * ours. name is what errors call the file. */
+struct ctr_vmstate_section {
+        uint32_t tag, index;
+        uint64_t len;
+        const uint8_t *data;
+};
+struct ctr_vmstate {
+        struct ctr_vmstate_header h;
+        struct ctr_vmstate_section *sec;
+        size_t nsec;
+};
+int ctr_vmstate_parse(const void *data, size_t len, const char *name, struct ctr_vmstate *ret, struct ctr_error *err);
+void ctr_vmstate_free(struct ctr_vmstate *s);
+/* The section (tag, index), or NULL. */
+const struct ctr_vmstate_section *ctr_vmstate_find(const struct ctr_vmstate *s, uint32_t tag, uint32_t index);
+/* Read and check DIR/vmstate and that DIR/memory has the size it names; *ret_text keeps the
+ * bytes the parsed sections point into (free both). */
+int ctr_vmstate_load(const char *dir, struct ctr_vmstate *ret, char **ret_text, struct ctr_error *err);
+
+/* The control channel of a running VM (a SOCK_SEQPACKET fd the I/O loop polls): requests are
+ * struct ctr_vm_ctl_req, each answered with one struct ctr_vm_ctl_reply. */
+enum { CTR_VM_CTL_SNAPSHOT = 1 };
+struct ctr_vm_ctl_req {
+        uint32_t op;
+        char dir[4092]; /* SNAPSHOT: the (existing, empty) directory the three files go to */
+};
+struct ctr_vm_ctl_reply {
+        int32_t errnum;
+        uint32_t paused_us; /* how long the vCPUs stood still */
+        char op[64];
+        char msg[448];
+};
+void ctr_vm_set_control(struct ctr_vm *vm, int fd);
+/* Pause every vCPU, write DIR/vmstate, DIR/memory and a copy of the VM's first disk (when it
+ * has one), resume. */
+int ctr_vm_snapshot(struct ctr_vm *vm, const char *dir, uint32_t *ret_paused_us, struct ctr_error *err);
+/* Before ctr_vm_run, instead of loading a kernel: guest memory, KVM and device state from a
+ * snapshot directory (its disk is the caller's to put in place); the VM must have the devices
+ * the snapshot was taken with, in the same order. */
+int ctr_vm_restore(struct ctr_vm *vm, const char *dir, struct ctr_error *err);

@@ -13,26 +13,15 @@ RUNS=${3:-3}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$here"
 
-hw_kvm() { [ -c /dev/kvm ] && { [ -d /sys/module/kvm_amd ] || [ -d /sys/module/kvm_intel ]; }; }
-if ! hw_kvm; then
-        [ "${CTR_BENCH_IN_VM:-}" != 1 ] || { echo "vm-boot bench: no hardware KVM even in the lane, skipped"; exit 0; }
-        exec env PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 1200 -k irqbypass,kvm,kvm_amd \
-                -e CTR_BENCH_IN_VM=1 -- tests/bench/vm-boot.sh "$CTR" "$SMOKE" "$RUNS"
-fi
+. tests/bench/vm-lib.sh
+bench_vm_lane vm-boot tests/bench/vm-boot.sh "$CTR" "$SMOKE" "$RUNS"
 command -v qemu-system-x86_64 >/dev/null || { echo "vm-boot bench: no qemu-system-x86_64, skipped"; exit 0; }
 
 root=$(mktemp -d /tmp/ctr-bench-vm.XXXXXX)
 n=benchvm$$
 trap '"$CTR" --root "$root" destroy --force "$n" >/dev/null 2>&1 || true; rm -rf "$root"' EXIT
 "$CTR" --root "$root" -q create "$n" -t busybox --vm --net none --vm-memory 256M
-# The kernel ctr finds by itself (vm.kernel null), in its order: the running release's, the newest
-# in /boot, the lane's cache. The initramfs comes from the same code ctr start runs.
-bz=$(ls /boot/vmlinuz-"$(uname -r)" 2>/dev/null || ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1 ||
-        true)
-[ -n "$bz" ] || bz=$(ls /var/cache/ctr-vmlane/linux-image-*/boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
-[ -n "$bz" ] || { echo "vm-boot bench: no guest kernel, skipped"; exit 0; }
-printf 'root=/dev/vda\nfstype=ext4\nagent=/dev/hvc0\ninit=/sbin/init\nhostname=%s\n' "$n" >"$root/guest.cfg"
-"$SMOKE" --write-initramfs "$bz" "$root/guest.cfg" "$root/initrd"
+bench_vm_guest vm-boot "$SMOKE" "$root" "$n"
 
 python3 - "$CTR" "$root" "$n" "$bz" "$RUNS" <<'PY'
 import json, os, select, shutil, socket, struct, subprocess, sys, time

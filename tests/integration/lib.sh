@@ -122,3 +122,12 @@ need_v2_controller() {
                 exit 0
         fi
 }
+
+# Replace /etc/init.d/rcS in a stopped VM's ext4 disk image ($1) with the file $2, executable.
+vm_disk_put_rcs() {
+        debugfs -w -R "rm /etc/init.d/rcS" "$1" >/dev/null 2>&1
+        debugfs -w -f - "$1" >/dev/null 2>&1 <<EOF2 || fail "debugfs could not write rcS into $1"
+write $2 /etc/init.d/rcS
+set_inode_field /etc/init.d/rcS mode 0100755
+EOF2
+}

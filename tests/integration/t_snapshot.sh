@@ -27,6 +27,13 @@ ctr start "$n"
 assert_eq "$(ctr exec "$n" -- cat /root/after)" after "restoring the backup"
 ctr stop "$n" --kill
 assert_eq "$(ctr snapshot list -q "$n" | wc -l)" 2 "--no-backup made no new snapshot"
+# --live is for VMs (tests/vm-nested/t_vm_live.sh): refused here, nothing made.
+expect_125 "snapshot --live of a container that is not a VM" ctr snapshot --live "$n" s9 | grep -q "not a --vm container" ||
+        fail "snapshot --live message"
+expect_125 "restore --live of a container that is not a VM" ctr restore --live "$n" s1 | grep -q "not a --vm container" ||
+        fail "restore --live message"
+expect_125 "--live with --freeze" ctr snapshot --live --freeze "$n" s9 >/dev/null
+assert_eq "$(ctr snapshot list -q "$n" | wc -l)" 2 "the refused --live made nothing"
 
 # Clone: a new identity.
 c=$(cname snapc)

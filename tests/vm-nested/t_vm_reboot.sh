@@ -34,11 +34,7 @@ echo "VM-DATE=$(date +%s)"
 [ "$c" = 1 ] && exec reboot -f
 echo "$(hostname): busybox init up"
 RCS
-debugfs -w -R "rm /etc/init.d/rcS" "$disk" >/dev/null 2>&1
-debugfs -w -f - "$disk" >/dev/null 2>&1 <<EOF2 || fail "debugfs could not write rcS"
-write $tmp/rcS /etc/init.d/rcS
-set_inode_field /etc/init.d/rcS mode 0100755
-EOF2
+vm_disk_put_rcs "$disk" "$tmp/rcS"
 [ "$(debugfs -R "cat /etc/init.d/rcS" "$disk" 2>/dev/null | grep -c VM-BOOT-COUNT)" = 1 ] || fail "rcS not in the image"
 
 log=$T_ROOT/log/$n.log

@@ -6,7 +6,10 @@
  *   vm-smoke --write-initramfs KERNEL CONFIG OUT   (the initramfs ctr start builds, for benchmarks)
  * OPTIONS: --vcpus N; --disk IMAGE (virtio-blk, read-write); --agent-log FILE (virtio-console:
  * the driver answers the guest's first bytes with "PING\n" and writes everything the guest sends to FILE);
- * --tap NAME (virtio-net over a new TAP device NAME, up, MAC 02:63:00:00:00:01; gone with vm-smoke). */
+ * --tap NAME (virtio-net over a new TAP device NAME, up, MAC 02:63:00:00:00:01; gone with vm-smoke);
+ * --live DIR with --live-at MS: a live snapshot into DIR (empty) MS milliseconds into the run; after
+ * the VM ends, a second VM resumed from DIR runs to its own end: its output follows a line
+ * "--- resumed ---", its end on stderr as "resumed end=... code=...". */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +22,46 @@
 #include "../../netns/netns.h"
 #include "../../runtime/util.h"
 #include "../../vm/vm.h"
+
+struct live {
+        int fd;
+        unsigned at_ms;
+        struct ctr_vm_ctl_req req;
+        struct ctr_vm_ctl_reply rep;
+        bool answered;
+};
+
+static void *live_thread(void *arg)
+{
+        struct live *l = arg;
+        usleep(l->at_ms * 1000u);
+        if (send(l->fd, &l->req, sizeof(l->req), MSG_NOSIGNAL) == sizeof(l->req))
+                l->answered = recv(l->fd, &l->rep, sizeof(l->rep), 0) == sizeof(l->rep);
+        return NULL;
+}
+
+/* The second run: a VM of the same size resumed from the snapshot the first one took. */
+static int resume(const struct live *l, unsigned mem_mb, unsigned vcpus)
+{
+        struct ctr_error err = {0};
+        struct ctr_vm_result res;
+        if (!l->answered || l->rep.errnum) {
+                fprintf(stderr, "vm-smoke: live snapshot: %s\n", l->answered ? l->rep.msg : "the VM ended before it");
+                return 125;
+        }
+        printf("\n--- resumed ---\n");
+        fflush(stdout);
+        struct ctr_vm *vm = ctr_vm_new(mem_mb, vcpus, 1, &err);
+        if (!vm || ctr_vm_restore(vm, l->req.dir, &err) < 0 || ctr_vm_run(vm, &res, &err) < 0) {
+                fprintf(stderr, "vm-smoke: resume: %s: %s\n", err.op, err.msg);
+                ctr_vm_free(vm);
+                return 125;
+        }
+        fflush(stdout);
+        fprintf(stderr, "resumed end=%s code=%d paused_us=%u\n", ctr_vm_end_name(res.end), res.code, l->rep.paused_us);
+        ctr_vm_free(vm);
+        return 0;
+}
 
 struct agent_log {
         int fd, out;
@@ -55,7 +98,8 @@ int main(int argc, char **argv)
         _cleanup_free_ char *image = NULL;
         size_t len = 0;
         unsigned vcpus = 1;
-        const char *disk = NULL, *agent_log = NULL, *tap = NULL;
+        const char *disk = NULL, *agent_log = NULL, *tap = NULL, *live_dir = NULL;
+        struct live live = {.fd = -1, .req = {.op = CTR_VM_CTL_SNAPSHOT}};
         int i = 1;
         for (; i + 1 < argc; i += 2) {
                 if (!strcmp(argv[i], "--vcpus"))
@@ -66,6 +110,10 @@ int main(int argc, char **argv)
                         agent_log = argv[i + 1];
                 else if (!strcmp(argv[i], "--tap"))
                         tap = argv[i + 1];
+                else if (!strcmp(argv[i], "--live"))
+                        live_dir = argv[i + 1];
+                else if (!strcmp(argv[i], "--live-at"))
+                        live.at_ms = (unsigned)atoi(argv[i + 1]);
                 else
                         break;
         }
@@ -120,7 +168,8 @@ int main(int argc, char **argv)
                 return 125;
         }
         int mem_arg = kernel ? 5 : 2;
-        struct ctr_vm *vm = ctr_vm_new(argc > mem_arg ? atoi(argv[mem_arg]) : (kernel ? 512 : 64), vcpus, 1, &err);
+        unsigned mem_mb = argc > mem_arg ? (unsigned)atoi(argv[mem_arg]) : (kernel ? 512 : 64);
+        struct ctr_vm *vm = ctr_vm_new(mem_mb, vcpus, 1, &err);
         int r = vm ? 0 : -1;
         int disk_fd = -1, sp[2] = {-1, -1};
         struct agent_log al = {-1, -1};
@@ -158,6 +207,19 @@ int main(int argc, char **argv)
                 if (!r)
                         r = ctr_vm_add_net(vm, tap_fd, mac, &err);
         }
+        int lsp[2];
+        pthread_t live_th;
+        bool live_started = false;
+        if (!r && live_dir) {
+                snprintf(live.req.dir, sizeof(live.req.dir), "%s", live_dir);
+                if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lsp) < 0)
+                        r = ctr_err(&err, 5, "live", "socketpair");
+                else {
+                        ctr_vm_set_control(vm, lsp[0]);
+                        live.fd = lsp[1];
+                        live_started = pthread_create(&live_th, NULL, live_thread, &live) == 0;
+                }
+        }
         struct ctr_vm_result res;
         if (!r)
                 r = kernel ? ctr_vm_load_kernel(vm, image, len, argv[4], initrd, initrd_len, &err)
@@ -175,6 +237,11 @@ int main(int argc, char **argv)
         if (agent_started) {
                 shutdown(sp[0], SHUT_RDWR);
                 pthread_join(agent, NULL);
+        }
+        if (live_started) {
+                shutdown(lsp[1], SHUT_RDWR); /* a request the VM never read ends unanswered */
+                pthread_join(live_th, NULL);
+                return resume(&live, mem_mb, vcpus);
         }
         return 0;
 }
