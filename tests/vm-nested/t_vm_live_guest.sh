@@ -13,7 +13,8 @@ g=${VM_GUESTS:-$(dirname "$VM_SMOKE")/vmguest}
 tmp=$(mktemp -d /var/tmp/ctr-vmlive-guest.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/snap"
-out=$("$VM_SMOKE" --vcpus 2 --live "$tmp/snap" --live-at 350 "$g/count.bin" 64 2>"$tmp/err") ||
+# Bounded: a hang shows as this test's failure, not as the lane's timeout.
+out=$(timeout 120 "$VM_SMOKE" --vcpus 2 --live "$tmp/snap" --live-at 350 "$g/count.bin" 64 2>"$tmp/err") ||
         fail "vm-smoke --live: $(cat "$tmp/err")"
 echo "$(tr '\n' ' ' <<<"$out")| $(tr '\n' ' ' <"$tmp/err")"
 first=$(sed -n 1p <<<"$out")

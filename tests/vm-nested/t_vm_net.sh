@@ -52,6 +52,18 @@ want=$(ctr exec "$v" -- md5sum /www/blob | cut -d' ' -f1)
 got=$(fetch "http://$v4/blob" | md5sum | cut -d' ' -f1)
 assert_eq "$got" "$want" "1 MiB from the guest over the bridge"
 
+# A live snapshot of the bridged VM, resumed: its card comes back on a new TAP of the same name,
+# its address and routes go on, and it answers on the bridge again.
+out=$(ctr snapshot --live "$v" s1 2>&1) || fail "live snapshot of a bridged VM: $out"
+ctr stop "$v" -t 60 >/dev/null || fail "stop before the restore"
+out=$(ctr restore --live --no-backup "$v" s1 2>&1) || fail "restore --live of a bridged VM: $out"
+assert_eq "$(ctr info "$v" --format json | json_field 'd["ipv4"]')" "$v4" "the resumed VM's lease"
+ip link show "$tap" | grep -q "master ctrbr0" || fail "no TAP on the bridge after the restore"
+ok=0
+for _ in $(seq 10); do busybox ping -c1 -W2 "$v4" >/dev/null 2>&1 && { ok=1; break; }; done
+[ "$ok" = 1 ] || fail "the resumed VM does not answer on the bridge"
+assert_eq "$(ctr exec "$c" -- wget -q -O- "http://$v4/")" "served by the VM" "its server, resumed, over the bridge"
+
 ctr stop "$v" -t 60 >/dev/null || fail "stop"
 if ip link show "$tap" >/dev/null 2>&1; then fail "the TAP $tap is left after stop"; fi
 if nft list chain inet ctr ports 2>/dev/null | grep -q "dnat ip to $v4:80"; then fail "the VM's forward is left after stop"; fi
