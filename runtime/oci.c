@@ -974,11 +974,13 @@ static int create_common(const struct ctr_oci *o, const char *id, const struct c
 
 int ctr_oci_create(const struct ctr_oci *o, const char *id, const struct ctr_oci_create_opts *c, struct ctr_error *err)
 {
-        struct ctr_oci_spec s;
+        struct ctr_oci_spec s = {0};
         struct created cr = {0};
         int r = create_common(o, id, c, &cr, &s, err);
-        if (r < 0)
+        if (r < 0) {
+                ctr_oci_spec_free(&s); /* loaded, then a later step failed */
                 return r;
+        }
         close(cr.pidfd);
         free(cr.cgroup);
         ctr_oci_spec_free(&s);
@@ -1249,13 +1251,13 @@ int ctr_oci_list(const struct ctr_oci *o, char **ret_json, struct ctr_error *err
 int ctr_oci_run(const struct ctr_oci *o, const char *id, const struct ctr_oci_create_opts *c, bool detach,
                 int *ret_status, struct ctr_error *err)
 {
-        struct ctr_oci_spec s;
+        struct ctr_oci_spec s = {0};
         struct created cr = {0};
         *ret_status = 125;
         int r = create_common(o, id, c, &cr, &s, err);
+        ctr_oci_spec_free(&s);
         if (r < 0)
                 return r;
-        ctr_oci_spec_free(&s);
         r = ctr_oci_start(o, id, err);
         if (r < 0 || detach) {
                 if (r < 0) {

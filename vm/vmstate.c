@@ -61,7 +61,8 @@ void ctr_vmstate_add(struct ctr_vmstate_buf *b, uint32_t tag, uint32_t index, co
         struct sec_hdr s = {tag, index, len};
         grow(b, sizeof(s) + PAD8(len));
         memcpy(b->data + b->len, &s, sizeof(s));
-        memcpy(b->data + b->len + sizeof(s), data, len);
+        if (len) /* an empty section may come with no data pointer */
+                memcpy(b->data + b->len + sizeof(s), data, len);
         memset(b->data + b->len + sizeof(s) + len, 0, PAD8(len) - len);
         b->len += sizeof(s) + PAD8(len);
         b->nsections++;
