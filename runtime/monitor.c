@@ -802,6 +802,9 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
         m->init_pidfd = pidfd;
         m->agent_fd = sp[0];
         m->agent_ready = false;
+        struct epoll_event aev = {.events = EPOLLIN, .data.fd = m->agent_fd};
+        epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->agent_fd, &aev);
+        m->agent_events = EPOLLIN;
         if (m->vmm_ctl >= 0) {
                 epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->vmm_ctl, NULL);
                 close(m->vmm_ctl);
@@ -957,8 +960,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
         m->st.started_at = time(NULL);
 
         struct epoll_event ev = {.events = EPOLLIN};
-        int fds[] = {m->sfd, m->tfd, m->lfd, m->master, m->nfd, m->rtfd, run && run->tty ? STDIN_FILENO : -1,
-                     m->agent_fd};
+        int fds[] = {m->sfd, m->tfd, m->lfd, m->master, m->nfd, m->rtfd, run && run->tty ? STDIN_FILENO : -1};
         for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
                 if (fds[i] < 0)
                         continue;
@@ -966,7 +968,6 @@ static int setup(struct monitor *m, struct ctr_error *err)
                 if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0)
                         return ctr_err_sys(err, errno, "monitor", "epoll");
         }
-        m->agent_events = m->agent_fd >= 0 ? EPOLLIN : 0;
         if (save_state(m, CTR_RUNNING) < 0)
                 return ctr_err(err, EIO, "state", "cannot write state under %s", m->rundir);
         /* From here on the state file speaks for the container: other verbs may take the lock. */
@@ -1020,11 +1021,6 @@ static int respawn(struct monitor *m, struct ctr_error *err)
         int r = m->cfg->vm ? spawn_vmm(m, cgfd, err) : spawn_init(m, rootfs, cgfd, m->console_path, NULL, err);
         if (r < 0)
                 return r;
-        if (m->cfg->vm) {
-                struct epoll_event ev = {.events = EPOLLIN, .data.fd = m->agent_fd};
-                epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->agent_fd, &ev);
-                m->agent_events = EPOLLIN;
-        }
         m->init_exited = false;
         m->init_status = 0;
         m->st.init_pid = m->init;

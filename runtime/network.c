@@ -722,9 +722,7 @@ int ctr_network_attach_tap(struct ctr_net_run *n, const struct ctr_config *cfg, 
 void ctr_network_vm_mac(const struct ctr_net_run *n, uint8_t mac[6])
 {
         /* Locally administered, unicast, stable for the container (from its rule tag). */
-        uint32_t h = 2166136261u;
-        for (const char *c = n->tag; c && *c; c++)
-                h = (h ^ (unsigned char)*c) * 16777619u;
+        uint32_t h = fnv32(n->tag ? n->tag : "", "");
         mac[0] = 0x02, mac[1] = 0x63;
         for (int i = 0; i < 4; i++)
                 mac[2 + i] = (uint8_t)(h >> (8 * i));

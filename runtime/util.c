@@ -431,11 +431,16 @@ void ctr_signal_name(int sig, char *buf, size_t len)
                 snprintf(buf, len, "%d", sig);
 }
 
-uint64_t ctr_now_ms(void)
+uint64_t ctr_now_us(void)
 {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+uint64_t ctr_now_ms(void)
+{
+        return ctr_now_us() / 1000;
 }
 
 int ctr_fd_set_cloexec(int fd)

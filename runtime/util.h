@@ -93,6 +93,7 @@ void ctr_signal_name(int sig, char *buf, size_t len);
 
 /* Monotonic time in milliseconds. */
 uint64_t ctr_now_ms(void);
+uint64_t ctr_now_us(void);
 int ctr_fd_set_cloexec(int fd);
 int ctr_fd_set_nonblock(int fd, bool on);
 /* write() all of it, retrying on EINTR/short writes. */

@@ -17,19 +17,11 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../runtime/util.h"
 
 #define MSR_IA32_TSC_DEADLINE 0x6e0
-
-static uint64_t now_us(void)
-{
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (uint64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
 
 /* The size of the XSAVE area KVM hands out: KVM_CAP_XSAVE2's (dynamic features such as AMX), the
  * classic 4 KiB, or 0 without XSAVE (the legacy FPU state then). */
@@ -234,7 +226,7 @@ int ctr_vm_snapshot(struct ctr_vm *vm, const char *dir, uint32_t *ret_paused_us,
             (disk >= 0 && (r = write_file(dir, CTR_VMSTATE_DISK, &diskfd, err)) < 0) ||
             (r = write_file(dir, CTR_VMSTATE_FILE, &statefd, err)) < 0)
                 return r;
-        uint64_t t0 = now_us();
+        uint64_t t0 = ctr_now_us();
         if ((r = ctr_vm_pause(vm, err)) < 0)
                 return r;
         r = save_state(vm, &b, err);
@@ -243,7 +235,7 @@ int ctr_vm_snapshot(struct ctr_vm *vm, const char *dir, uint32_t *ret_paused_us,
         if (r >= 0 && disk >= 0 && (r = ctr_file_clone(disk, diskfd)) < 0)
                 ctr_err_sys(err, -r, "snapshot", "copy the disk");
         ctr_vm_resume(vm);
-        *ret_paused_us = (uint32_t)(now_us() - t0);
+        *ret_paused_us = (uint32_t)(ctr_now_us() - t0);
         if (r >= 0 && ctr_write_all(statefd, b.data, b.len) < 0)
                 r = ctr_err_sys(err, errno, "snapshot", "write the state file");
         if (r >= 0 && (fsync(statefd) < 0 || fsync(memfd) < 0 || (diskfd >= 0 && fsync(diskfd) < 0)))

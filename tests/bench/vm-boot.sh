@@ -6,15 +6,7 @@
 # without its guest's RAM. On a host with hardware KVM it runs here; on a kvm_pvm host (no stock
 # kernel boots there) inside the nested lane: QEMU TCG with kvm_amd loaded in the guest.
 # Usage: tests/bench/vm-boot.sh PATH-TO-CTR PATH-TO-VM-SMOKE [RUNS]   (root)
-set -euo pipefail
-CTR=${1:?usage: vm-boot.sh CTR VM-SMOKE [RUNS]}
-SMOKE=${2:?usage: vm-boot.sh CTR VM-SMOKE [RUNS]}
-RUNS=${3:-3}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$here"
-
-. tests/bench/vm-lib.sh
-bench_vm_lane vm-boot tests/bench/vm-boot.sh "$CTR" "$SMOKE" "$RUNS"
+. "$(dirname "$0")/vm-lib.sh" "$@"
 command -v qemu-system-x86_64 >/dev/null || { echo "vm-boot bench: no qemu-system-x86_64, skipped"; exit 0; }
 
 root=$(mktemp -d /tmp/ctr-bench-vm.XXXXXX)

@@ -1,4 +1,12 @@
-# Sourced by the VM benches (vm-boot.sh, vm-live.sh), from the repository's top directory.
+# Sourced by the VM benches (vm-boot.sh, vm-live.sh) as `. "$(dirname "$0")/vm-lib.sh" "$@"`: takes
+# their arguments (CTR VM-SMOKE [RUNS], into CTR, SMOKE and RUNS), moves to the repository's top
+# directory, and runs the bench again in the nested lane when this host has no hardware KVM.
+set -euo pipefail
+bench_name=$(basename "$0" .sh)
+CTR=${1:?usage: $bench_name.sh CTR VM-SMOKE [RUNS]}
+SMOKE=${2:?usage: $bench_name.sh CTR VM-SMOKE [RUNS]}
+RUNS=${3:-3}
+cd "$(dirname "$0")/../.."
 
 # On a host without hardware KVM (kvm_pvm boots no stock kernel) run the calling bench again
 # inside the nested lane: QEMU TCG with kvm_amd loaded in the guest. bench_vm_lane WHAT SCRIPT ARGS...
@@ -25,3 +33,5 @@ bench_vm_guest() {
         printf 'root=/dev/vda\nfstype=ext4\nagent=/dev/hvc0\ninit=/sbin/init\nhostname=%s\n' "$host" >"$root/guest.cfg"
         "$smoke" --write-initramfs "$bz" "$root/guest.cfg" "$root/initrd"
 }
+
+bench_vm_lane "$bench_name" "tests/bench/$bench_name.sh" "$CTR" "$SMOKE" "$RUNS"

@@ -6,15 +6,7 @@
 # -incoming, the closest QEMU has to a snapshot of a raw-disk VM (savevm needs qcow2). On a
 # kvm_pvm host it runs inside the nested lane, as vm-boot.sh does.
 # Usage: tests/bench/vm-live.sh PATH-TO-CTR PATH-TO-VM-SMOKE [RUNS]   (root)
-set -euo pipefail
-CTR=${1:?usage: vm-live.sh CTR VM-SMOKE [RUNS]}
-SMOKE=${2:?usage: vm-live.sh CTR VM-SMOKE [RUNS]}
-RUNS=${3:-3}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$here"
-
-. tests/bench/vm-lib.sh
-bench_vm_lane vm-live tests/bench/vm-live.sh "$CTR" "$SMOKE" "$RUNS"
+. "$(dirname "$0")/vm-lib.sh" "$@"
 
 root=$(mktemp -d /var/tmp/ctr-bench-live.XXXXXX)
 n=benchlive$$
