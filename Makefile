@@ -143,19 +143,20 @@ check:
 # systemd as PID 1 (vmrun.sh -S) for the tests of ctr@.service under a real service manager.
 vm-check: ctr $(PROBE_BIN) debian-fixture
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
-	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 900 -d 64 -e CTR=$(CURDIR)/ctr \
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -r -t 900 -d 64 -e CTR=$(CURDIR)/ctr \
 	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e CTR_CI_CACHE=$(CI_CACHE) \
 	    -- tests/integration/run.sh tests/vm
-	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -S -t 600 -e CTR=$(CURDIR)/ctr -e PROBE=$(CURDIR)/$(PROBE_BIN) \
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -r -S -t 600 -e CTR=$(CURDIR)/ctr -e PROBE=$(CURDIR)/$(PROBE_BIN) \
 	    -e CTR_CI_CACHE=$(CI_CACHE) -e T_ONLY=t_unit -- tests/integration/run.sh tests/vm
 
 # Nested KVM in the lane (kvm_amd under TCG -cpu max): vm/'s VMM boots Debian's kernel, checks its
 # devices from inside, and runs a --vm container from create to a guest power-off.
 vm-nested-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS)
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
-	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -t 600 -k irqbypass,kvm,kvm_amd,tun,bridge,veth,nf_tables,nft_chain_nat,nft_nat,nft_masq,nft_ct,nft_fib_inet -e CTR=$(CURDIR)/ctr \
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -r -t 900 -k irqbypass,kvm,kvm_amd,tun,bridge,veth,nf_tables,nft_chain_nat,nft_nat,nft_masq,nft_ct,nft_fib_inet -e CTR=$(CURDIR)/ctr \
 	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) \
-	    -e VM_GUESTS=$(CURDIR)/$(BUILD)/vmguest -e "T_ONLY=$(T_ONLY)" -- tests/integration/run.sh tests/vm-nested
+	    -e VM_GUESTS=$(CURDIR)/$(BUILD)/vmguest -e "T_ONLY=$(T_ONLY)" -e T_TIMEOUT=180 \
+	    -- tests/integration/run.sh tests/vm-nested
 
 asan-check:
 	$(MAKE) deps

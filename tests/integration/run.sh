@@ -16,6 +16,19 @@ work=$(mktemp -d /tmp/ctr-it.XXXXXX)
 pass=0 failed=0 skipped=0
 failures=()
 only=${T_ONLY:-}
+# Each test's time limit; at the limit the runner shows what the test's processes were waiting
+# in (ps wchan) before it kills them, so a hang is named rather than just timed out.
+limit=${T_TIMEOUT:-600}
+[[ $limit =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: T_TIMEOUT must be a positive number of seconds: $limit" >&2; exit 2; }
+
+watch_at() { # watch_at SECS FILE: at SECS, the process table (no kernel threads) with wait channels into FILE
+        local s
+        sleep "$1" &
+        s=$!
+        trap 'kill $s 2>/dev/null; exit 0' TERM
+        wait $s
+        ps -eo pid,ppid,stat,wchan:32,etimes,args 2>&1 | awk '$1 != 2 && $2 != 2' | cut -c1-200 >"$2"
+}
 
 # The test network namespaces' own mounts (/run/netns/...) come and go with the runner.
 mount_count() { grep -vc ' /run/netns' /proc/self/mountinfo; }
@@ -101,12 +114,22 @@ for t in "$tests"/t_*.sh; do
                 failed=$((failed + 1)) failures+=("$name")
                 continue
         fi
+        watch_at $((limit > 5 ? limit - 3 : limit)) "$work/$name.ps" &
+        watch=$!
         # User namespaces (ctr run's default) take their ranges from private subuid/subgid
         # files: the host's /etc stays as it is.
         out=$(T_ROOT="$root" T_PREFIX="it$$" T_HERE="$here" T_NETNS="$ns" CTR="$CTR" PROBE="$PROBE" \
                 CTR_SUBUID="$work/$name.subuid" CTR_SUBGID="$work/$name.subgid" \
-                timeout 600 nsenter --net="/run/netns/$ns" bash -c ". '$here/lib.sh'; set -e; . '$t'" 2>&1)
+                timeout -k 10 "$limit" nsenter --net="/run/netns/$ns" bash -c ". '$here/lib.sh'; set -e; . '$t'" 2>&1)
         rc=$?
+        kill "$watch" 2>/dev/null
+        wait "$watch" 2>/dev/null
+        if [ $rc = 124 ] || [ $rc = 137 ]; then
+                out="$out
+timed out after ${limit}s; the processes then:
+$(cat "$work/$name.ps" 2>/dev/null)"
+        fi
+        rm -f "$work/$name.ps"
         ms=$((($(date +%s%N) - start) / 1000000))
         dur=$((ms / 1000)).$(((ms % 1000) / 100))
         leaked=$(leaks "$root"; netns_leaks "$ns")
@@ -126,7 +149,9 @@ sanitizer reports: $(cat "$SANITIZER_REPORTS"/* | head -40)"
                 pass=$((pass + 1))
         else
                 echo "FAIL $name (exit $rc, ${dur}s)"
-                printf '%s\n' "$out" | tail -25 | sed 's/^/    /'
+                lines=25
+                { [ $rc = 124 ] || [ $rc = 137 ]; } && lines=70 # the process table too
+                printf '%s\n' "$out" | tail -$lines | sed 's/^/    /'
                 [ -n "$leaked" ] && printf '%s\n' "$leaked" | sed 's/^/    LEAK: /'
                 failed=$((failed + 1))
                 failures+=("$name")

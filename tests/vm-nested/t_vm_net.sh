@@ -45,11 +45,14 @@ ctr exec "$v" -- ping -c1 -W5 "$c4" >/dev/null || fail "the VM cannot ping the c
 # TCP: a server in the guest through the port forward and directly; 1 MiB comes back intact.
 ctr exec "$v" -- sh -c 'mkdir -p /www && echo "served by the VM" > /www/index.html &&
         head -c 1048576 /dev/urandom > /www/blob && httpd -p 80 -h /www' || fail "httpd in the guest"
-fetch() { python3 -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=10).read())' "$1"; }
+# Under nested KVM in TCG a guest can go quiet for seconds: 30 s per socket read before a
+# transfer counts as stalled, and then the TAP's counters show where the frames went.
+fetch() { python3 -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=30).read())' "$1"; }
 assert_eq "$(fetch http://127.0.0.1:8080/)" "served by the VM" "forward on 127.0.0.1 to the VM"
 assert_eq "$(ctr exec "$c" -- wget -q -O- "http://$v4/")" "served by the VM" "container to VM over TCP"
 want=$(ctr exec "$v" -- md5sum /www/blob | cut -d' ' -f1)
 got=$(fetch "http://$v4/blob" | md5sum | cut -d' ' -f1)
+[ "$got" = "$want" ] || echo "the TAP after the transfer: $(ip -s link show "$tap")"
 assert_eq "$got" "$want" "1 MiB from the guest over the bridge"
 
 # A live snapshot of the bridged VM, resumed: its card comes back on a new TAP of the same name,

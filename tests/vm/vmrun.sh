@@ -2,7 +2,7 @@
 # vmrun.sh - run one command as root inside a throwaway QEMU VM whose kernel has a pure
 # cgroup v2 hierarchy (cgroup_no_v1=all, every controller enabled at the root).
 #
-#   tests/vm/vmrun.sh [-t SECS] [-m MB] [-c CPUS] [-k MOD,MOD] [-d MB] [-e VAR[=VAL]]... -- CMD ARGS...
+#   tests/vm/vmrun.sh [-t SECS] [-m MB] [-c CPUS] [-k MOD,MOD] [-d MB] [-S] [-r] [-e VAR[=VAL]]... -- CMD ARGS...
 #
 #   -t SECS    kill the VM after SECS seconds (default 1800); exit status 124
 #   -m MB      guest memory (default 2048)
@@ -10,6 +10,8 @@
 #   -k MODS    extra kernel modules to load in the guest, comma separated (deps resolved)
 #   -d MB      a blank scratch disk of MB megabytes as virtio-blk /dev/vda (for I/O limit tests)
 #   -S         boot the host's systemd as PID 1 and run CMD as a unit (ctr-lane.service)
+#   -r         boot once more if the VM stops without CMD's status (timeout, or no guest
+#              heartbeat for 240 s: CTR_VM_STALL)
 #   -e VAR     pass VAR from our environment (or VAR=VAL) to CMD; otherwise CMD gets only
 #              PATH, HOME, USER, LOGNAME, LANG, TERM=dumb and CTR_VM=1
 #
@@ -22,14 +24,15 @@
 # CTR_VM_VERBOSE=1 prints timings and the kernel console to stderr. See tests/vm/README.md.
 set -euo pipefail
 
-TIMEOUT=1800 MEM=2048 CPUS=$(nproc) EXTRA_MODS= DISK_MB= SYSTEMD=0
+TIMEOUT=1800 MEM=2048 CPUS=$(nproc) EXTRA_MODS= DISK_MB= SYSTEMD=0 RETRY=0
+STALL=${CTR_VM_STALL:-240} # -r: seconds without a guest heartbeat that count as a stall
 ENVS=()
 CACHE=${CTR_VM_CACHE:-/var/cache/ctr-vmlane}
 VERBOSE=${CTR_VM_VERBOSE:-0}
 
 die() { echo "vmrun: $*" >&2; exit 125; }
-usage() { sed -n '5,14s/^# \{0,1\}//p' "$0" >&2; exit 125; } # exit 125: vmrun's own failure
-while getopts t:m:c:k:d:e:Sh opt; do
+usage() { sed -n '5,16s/^# \{0,1\}//p' "$0" >&2; exit 125; } # exit 125: vmrun's own failure
+while getopts t:m:c:k:d:e:Srh opt; do
 	case $opt in
 	t) TIMEOUT=$OPTARG ;;
 	m) MEM=$OPTARG ;;
@@ -37,13 +40,14 @@ while getopts t:m:c:k:d:e:Sh opt; do
 	k) EXTRA_MODS+=" ${OPTARG//,/ }" ;;
 	d) DISK_MB=$OPTARG EXTRA_MODS+=" virtio_blk" ;;
 	S) SYSTEMD=1 ;;
+	r) RETRY=1 ;;
 	e) ENVS+=("$OPTARG") ;;
 	*) usage ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -gt 0 ] || usage
-for n in "$TIMEOUT" "$MEM" "$CPUS" ${DISK_MB:+"$DISK_MB"}; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive number: $n"; done
+for n in "$TIMEOUT" "$STALL" "$MEM" "$CPUS" ${DISK_MB:+"$DISK_MB"}; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "not a positive number: $n"; done
 [ "$(id -u)" = 0 ] || die "needs root (9p passthrough, apt-get, $CACHE)"
 
 # ---- host packages, installed only when missing
@@ -176,6 +180,28 @@ LANE
 	exec switch_root $R /lib/systemd/systemd --unit=ctr-lane.service --log-target=kmsg
 fi
 
+# A heartbeat on the kernel console every 60 s: the lane's uptime and each task waiting
+# uninterruptibly (D state) with its wait channel. When a lane times out, the console tail
+# tells a stalled guest (the beats stop) from a task stuck in the kernel (9p, KVM) from a
+# command that only waits. Bash builtins only, so a stalled 9p share cannot stop it.
+cat >$R/run/lane-heartbeat <<'BEAT'
+mkfifo /run/lane-heartbeat.fifo && exec 9<>/run/lane-heartbeat.fifo || exit 0
+while ! read -t 60 -u 9 _; do
+	read -r up _ </proc/uptime
+	d=
+	for s in /proc/[0-9]*/stat; do
+		read -r l <"$s" 2>/dev/null || continue
+		st=${l##*) }
+		[ "${st%% *}" = D ] || continue
+		p=${s#/proc/}; p=${p%/stat}
+		read -r w <"/proc/$p/wchan" 2>/dev/null
+		c=${l#* (}
+		d="$d ${c%%) *}[$p]:$w"
+	done
+	echo "<3>lane heartbeat: up ${up}s; in D state:${d:- none}" >/dev/kmsg
+done
+BEAT
+
 # switch_root (not chroot) leaves the overlay as the real root mount, so pivot_root(2) works
 # for containers started in the guest. The host's bash becomes PID 1: it makes / shared
 # like systemd does, sets the clock to the host's (from a file the host just created: no make
@@ -186,6 +212,7 @@ exec switch_root $R /bin/bash -c '
 	mount --make-rshared /
 	: >/run/ctr-vm/clock && date -s "@$(stat -c %.9Y /run/ctr-vm/clock)" >/dev/null # RTC: whole s
 	read -r up _ </proc/uptime; echo "$up" >/run/ctr-vm/t_start
+	/bin/bash /run/lane-heartbeat </dev/null >/dev/null 2>&1 &
 	exec 3> >(exec >/dev/hvc0; /bin/busybox stty raw -echo <&1; exec /bin/busybox cat) # raw: no CRLF
 	out=$!
 	/bin/bash /run/ctr-vm/cmd </dev/null >&3 2>&3
@@ -277,11 +304,13 @@ fi
 APPEND="console=ttyS0 quiet panic=-1 cgroup_no_v1=all rdinit=/init tsc=reliable mitigations=off 8250.nr_uarts=1"
 q() { echo "${1//,/,,}"; } # QEMU option values double their commas
 DISK=()
-if [ -n "$DISK_MB" ]; then # sparse, thrown away with the state directory
-	truncate -s "${DISK_MB}M" "$STATE/disk.raw"
-	DISK=(-drive "file=$(q "$STATE/disk.raw"),if=none,format=raw,id=scratch,cache=unsafe"
-		-device virtio-blk-pci,drive=scratch)
-fi
+[ -z "$DISK_MB" ] || DISK=(-drive "file=$(q "$STATE/disk.raw"),if=none,format=raw,id=scratch,cache=unsafe"
+	-device virtio-blk-pci,drive=scratch)
+# -r: a VM that stops without CMD's status (the timeout, or an end without one) is an emulator
+# stall, not CMD's result: boot it once more from a clean state and report that run.
+for try in 1 2; do
+rm -f "$STATE/rc" "$STATE/t_start" "$STATE/t_end" "$STATE/console" "$STATE/disk.raw" "$STATE/stalled"
+[ -z "$DISK_MB" ] || truncate -s "${DISK_MB}M" "$STATE/disk.raw" # sparse, thrown away with the state directory
 T0=$(date +%s%N)
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M q35 "${ACCEL[@]}" -m "$MEM" -smp "$CPUS" \
 	-nodefaults -no-user-config -display none -no-reboot \
@@ -296,9 +325,31 @@ timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -M q35 "${ACCEL[@]}" -m "$MEM" -smp "
 	-device virtio-serial-pci -chardev stdio,id=out -device virtconsole,chardev=out \
 	</dev/null &
 QPID=$!
+WPID=
+# -r: the guest's heartbeat reaches the console every 60 s; when none has come for STALL
+# seconds the guest has stopped dead (seen under TCG with nested KVM): end QEMU now rather
+# than at the timeout, and boot once more. Not with -S, whose PID 1 does not beat.
+if [ "$RETRY" = 1 ] && [ "$SYSTEMD" = 0 ]; then
+	(
+		n=0 last=$SECONDS
+		while kill -0 $QPID 2>/dev/null; do
+			sleep 5
+			c=$(grep -c 'lane heartbeat' "$STATE/console" 2>/dev/null) || c=0
+			if [ "$c" != "$n" ]; then
+				n=$c last=$SECONDS
+			elif [ $((SECONDS - last)) -ge "$STALL" ]; then
+				echo "$((SECONDS - last))" >"$STATE/stalled"
+				kill $QPID 2>/dev/null
+				exit 0
+			fi
+		done
+	) &
+	WPID=$!
+fi
 QRC=0
 wait $QPID || QRC=$?
 QPID=
+[ -z "$WPID" ] || { kill $WPID 2>/dev/null || true; wait $WPID 2>/dev/null || true; }
 T1=$(date +%s%N)
 
 if [ "$VERBOSE" = 1 ]; then
@@ -306,11 +357,19 @@ if [ "$VERBOSE" = 1 ]; then
 	echo "vmrun: ${ACCEL[1]} wall=$(((T1 - T0) / 1000000))ms guest uptime at CMD start=$(cat "$STATE/t_start" 2>/dev/null)s end=$(cat "$STATE/t_end" 2>/dev/null)s" >&2
 fi
 if [ -s "$STATE/rc" ]; then exit "$(cat "$STATE/rc")"; fi
-if [ $QRC = 124 ]; then
+if [ -s "$STATE/stalled" ]; then
+	echo "vmrun: no heartbeat from the guest for $(cat "$STATE/stalled")s: QEMU ended as stalled; kernel console tail:" >&2
+	tail -n 30 "$STATE/console" >&2
+	rc=124
+elif [ $QRC = 124 ]; then
 	echo "vmrun: timed out after ${TIMEOUT}s; kernel console tail:" >&2
 	tail -n 30 "$STATE/console" >&2
-	exit 124
+	rc=124
+else
+	echo "vmrun: VM ended (qemu exit $QRC) without reporting CMD's status; kernel console tail:" >&2
+	tail -n 40 "$STATE/console" >&2
+	rc=125
 fi
-echo "vmrun: VM ended (qemu exit $QRC) without reporting CMD's status; kernel console tail:" >&2
-tail -n 40 "$STATE/console" >&2
-exit 125
+{ [ "$RETRY" = 1 ] && [ $try = 1 ]; } || exit $rc
+echo "vmrun: the VM stopped without CMD's status (exit $rc): booting it once more (-r)" >&2
+done
