@@ -153,7 +153,7 @@ vm-check: ctr $(PROBE_BIN) debian-fixture
 # devices from inside, and runs a --vm container from create to a guest power-off.
 vm-nested-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS)
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
-	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -r -t 900 -k irqbypass,kvm,kvm_amd,tun,bridge,veth,nf_tables,nft_chain_nat,nft_nat,nft_masq,nft_ct,nft_fib_inet -e CTR=$(CURDIR)/ctr \
+	PATH=/usr/sbin:/usr/bin:/sbin:/bin tests/vm/vmrun.sh -r -t 900 -k irqbypass,kvm,kvm_amd,loop,ext4,tun,bridge,veth,nf_tables,nft_chain_nat,nft_nat,nft_masq,nft_ct,nft_fib_inet -e CTR=$(CURDIR)/ctr \
 	    -e PROBE=$(CURDIR)/$(PROBE_BIN) -e VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) \
 	    -e VM_GUESTS=$(CURDIR)/$(BUILD)/vmguest -e "T_ONLY=$(T_ONLY)" -e T_TIMEOUT=180 \
 	    -- tests/integration/run.sh tests/vm-nested

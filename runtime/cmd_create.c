@@ -18,7 +18,7 @@
 enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO,
        OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE, OPT_CAP_ADD, OPT_CAP_DROP, OPT_NNP,
        OPT_SECCOMP, OPT_SECCOMP_ALLOW, OPT_SECCOMP_DENY, OPT_USERNS, OPT_NO_USERNS, OPT_VM, OPT_VCPUS, OPT_VM_MEMORY,
-       OPT_KERNEL, OPT_INITRD };
+       OPT_VM_DISK, OPT_KERNEL, OPT_INITRD };
 
 
 static int bad_flag(struct ctr_create_args *a, const char *flag, const char *v, const char *want)
@@ -102,6 +102,11 @@ int ctr_create_on_opt(int c, const char *arg, void *ud)
                 if (ctr_parse_size(arg, &sz) < 0 || sz < (64ull << 20) || sz > (3072ull << 20))
                         return bad_flag(a, "--vm-memory", arg, "a size from 64M to 3G");
                 a->cfg.vm_memory = sz;
+                return 0;
+        case OPT_VM_DISK:
+                if (ctr_parse_size(arg, &sz) < 0 || sz < (16ull << 20) || sz > (1ull << 40))
+                        return bad_flag(a, "--vm-disk", arg, "a size from 16M to 1T");
+                a->cfg.vm_disk = sz;
                 return 0;
         case OPT_KERNEL:
         case OPT_INITRD: {
@@ -266,7 +271,8 @@ const struct option ctr_create_longopts[] = {
         {"seccomp-deny", required_argument, NULL, OPT_SECCOMP_DENY}, {"userns", no_argument, NULL, OPT_USERNS},
         {"no-userns", no_argument, NULL, OPT_NO_USERNS},
         {"vm", no_argument, NULL, OPT_VM}, {"vcpus", required_argument, NULL, OPT_VCPUS},
-        {"vm-memory", required_argument, NULL, OPT_VM_MEMORY}, {"kernel", required_argument, NULL, OPT_KERNEL},
+        {"vm-memory", required_argument, NULL, OPT_VM_MEMORY}, {"vm-disk", required_argument, NULL, OPT_VM_DISK},
+        {"kernel", required_argument, NULL, OPT_KERNEL},
         {"initrd", required_argument, NULL, OPT_INITRD},
         {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
 

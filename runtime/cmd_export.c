@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "../rootfs/rootfs.h"
+#include "../vm/image.h"
 #include "cli.h"
 #include "config.h"
 #include "container.h"
@@ -31,17 +34,53 @@ static bool zst(const char *file)
         return n > 4 && !strcmp(file + n - 4, ".zst");
 }
 
-/* Run argv; in a private mount namespace with the overlay mounted first when overlay is set. */
-static int run_tool(char *const argv[], const char *overlay, const char *target, struct ctr_error *err)
+/* Mount the ext4 image read-only on target through a free loop device that goes away with the
+ * mount (autoclear); the journal is not replayed, so nothing is written to the image. */
+static int mount_image_ro(const char *image, const char *target)
+{
+        _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+        _cleanup_close_ int img = open(image, O_RDONLY | O_CLOEXEC);
+        if (ctl < 0 || img < 0)
+                return -errno;
+        for (int tries = 0; tries < 16; tries++) {
+                int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+                if (n < 0)
+                        return -errno;
+                char dev[32];
+                snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+                _cleanup_close_ int lfd = open(dev, O_RDONLY | O_CLOEXEC);
+                if (lfd < 0)
+                        return -errno;
+                struct loop_config lc = {.fd = (unsigned)img,
+                                         .info = {.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR}};
+                if (ioctl(lfd, LOOP_CONFIGURE, &lc) < 0) {
+                        if (errno == EBUSY) /* taken by another user between the two calls */
+                                continue;
+                        return -errno;
+                }
+                return mount(dev, target, "ext4", MS_RDONLY | MS_NODEV | MS_NOSUID, "noload") < 0 ? -errno : 0;
+        }
+        return -EBUSY;
+}
+
+/* Run argv; in a private mount namespace with the overlay (or a VM's disk image) mounted on
+ * target first when overlay (or image) is set. */
+static int run_tool_in(char *const argv[], const char *overlay, const char *image, const char *target,
+                       struct ctr_error *err)
 {
         pid_t pid = fork();
         if (pid < 0)
                 return ctr_err_sys(err, errno, "export", "fork");
         if (pid == 0) {
-                if (overlay) {
+                if (overlay || image) {
                         if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-                            mount("overlay", target, "overlay", MS_RDONLY, overlay) < 0) {
+                            (overlay && mount("overlay", target, "overlay", MS_RDONLY, overlay) < 0)) {
                                 fprintf(stderr, "ctr: mount the overlay on %s: %m\n", target);
+                                _exit(126);
+                        }
+                        int r = image ? mount_image_ro(image, target) : 0;
+                        if (r < 0) {
+                                fprintf(stderr, "ctr: mount the VM's disk %s on %s: %s\n", image, target, strerror(-r));
                                 _exit(126);
                         }
                 }
@@ -59,6 +98,11 @@ static int run_tool(char *const argv[], const char *overlay, const char *target,
         return 0;
 }
 
+static int run_tool(char *const argv[], const char *overlay, const char *target, struct ctr_error *err)
+{
+        return run_tool_in(argv, overlay, NULL, target, err);
+}
+
 static int do_export(struct ctr_paths *p, const char *name, const char *file, struct ctr_error *err)
 {
         struct ctr_config cfg = {0};
@@ -73,6 +117,8 @@ static int do_export(struct ctr_paths *p, const char *name, const char *file, st
         _cleanup_free_ char *tree = xasprintf("%s/rootfs.tar", tmp), *cfgcopy = xasprintf("%s/config.json", tmp);
         _cleanup_free_ char *manifest = xasprintf("%s/ctr-export.json", tmp), *out = xasprintf("%s.tmp-%d", file, (int)getpid());
         _cleanup_free_ char *overlay = NULL, *cfgpath = ctr_path_config(p, name), *text = NULL;
+        _cleanup_free_ char *disk = xasprintf("%s/disk.img", dir);
+        const char *image = NULL;
         _cleanup_json_gen_ struct ctr_json_gen *g = NULL;
         if ((r = ctr_lock_container(p, name, &lock, err)) < 0 || (r = ctr_state_probe(p, name, &st, &stale, err)) < 0)
                 goto out;
@@ -91,10 +137,18 @@ static int do_export(struct ctr_paths *p, const char *name, const char *file, st
                 goto out;
         }
         if (!strcmp(cfg.storage_driver, "overlay"))
-                overlay = xasprintf("lowerdir=%s:%s/upper", cfg.storage_lower, dir);
+                overlay = xasprintf("lowerdir=%s/upper:%s", dir, cfg.storage_lower); /* leftmost is the top layer */
+        /* A VM's tree is its root disk (the guest wrote there), read through a loop mount; an
+         * import builds a new disk from it. */
+        if (cfg.vm && access(disk, F_OK) == 0)
+                image = disk;
         /* rootfs.tar: the whole tree as the container sees it, owners as numbers. */
-        char *tar1[] = {"tar", "--numeric-owner", "--xattrs", "--acls", "-C", rootfs, "-cf", tree, ".", NULL};
-        if ((r = run_tool(tar1, overlay, rootfs, err)) < 0)
+        char *tar1[12] = {"tar", "--numeric-owner", "--xattrs", "--acls"};
+        size_t n = 4;
+        if (image) /* the image's own lost+found is not the container's */
+                tar1[n++] = "--exclude=./lost+found";
+        tar1[n++] = "-C", tar1[n++] = rootfs, tar1[n++] = "-cf", tar1[n++] = tree, tar1[n++] = ".", tar1[n] = NULL;
+        if ((r = run_tool_in(tar1, overlay, image, rootfs, err)) < 0)
                 goto fail;
         size_t len;
         if ((r = ctr_read_file(cfgpath, 1 << 20, &text, &len)) < 0 || (r = ctr_write_atomic(cfgcopy, text, len, 0600)) < 0) {
@@ -247,6 +301,10 @@ static int import_into(struct ctr_paths *p, const char *file, const char *want, 
         cfg.autostart = false;
         if (cfg.userns)
                 r = ctr_userns_allocate(p, &cfg, tmp, err);
+        if (r == 0 && cfg.vm) { /* the root disk, built for this machine from the imported tree */
+                _cleanup_free_ char *disk = xasprintf("%s/disk.img", tmp);
+                r = ctr_vm_disk_build(rootfs, disk, cfg.vm_disk, err);
+        }
         if (r == 0 && (r = ctr_config_validate(&cfg, err)) == 0)
                 r = ctr_config_save(cfgpath, &cfg, err);
         ctr_config_free(&cfg);

@@ -731,6 +731,8 @@ static int parse_vm(const ctr_json *o, struct ctr_config *c, struct ctr_error *e
                         c->vm_vcpus = x;
                 } else if (!strcmp(k, "memory"))
                         r = get_size(v, "vm.memory", &c->vm_memory, err);
+                else if (!strcmp(k, "disk"))
+                        r = get_size(v, "vm.disk", &c->vm_disk, err);
                 else if (!strcmp(k, "kernel"))
                         r = get_string(v, "vm.kernel", true, &c->vm_kernel, err);
                 else if (!strcmp(k, "initrd"))
@@ -924,6 +926,8 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
                 return ctr_err(err, EINVAL, "config", "key 'vm.vcpus': %u is outside 1-32", c->vm_vcpus);
         if (c->vm_memory < (64ull << 20) || c->vm_memory > (3072ull << 20))
                 return ctr_err(err, EINVAL, "config", "key 'vm.memory': must be from 64M to 3G");
+        if (c->vm_disk && (c->vm_disk < (16ull << 20) || c->vm_disk > (1ull << 40)))
+                return ctr_err(err, EINVAL, "config", "key 'vm.disk': must be from 16M to 1T, or null");
         if (c->vm && (c->net_mode == CTR_NET_HOST || c->net_mode == CTR_NET_NETNS))
                 return ctr_err(err, EINVAL, "config", "a VM cannot share a network namespace (network mode %s)",
                                ctr_net_mode_name(c->net_mode));
@@ -1098,6 +1102,7 @@ char *ctr_config_to_json(const struct ctr_config *c)
         ctr_json_key_(g, "vcpus");
         ctr_json_int_(g, c->vm_vcpus);
         gen_size(g, "memory", c->vm_memory);
+        gen_size(g, "disk", c->vm_disk);
         gen_str_or_null(g, "kernel", c->vm_kernel);
         gen_str_or_null(g, "initrd", c->vm_initrd);
         ctr_json_obj_close(g);

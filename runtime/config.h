@@ -84,6 +84,7 @@ struct ctr_config {
         bool vm;             /* "mode": "vm": a KVM virtual machine (vm/) instead of namespaces */
         unsigned vm_vcpus;   /* "vm.vcpus" */
         uint64_t vm_memory;  /* "vm.memory", bytes */
+        uint64_t vm_disk;    /* "vm.disk", bytes of the root disk; 0: sized from the tree */
         char *vm_kernel;     /* "vm.kernel": NULL = found on the host (ctr-vm(7)) */
         char *vm_initrd;     /* "vm.initrd": NULL = generated at each start */
 };

@@ -355,7 +355,7 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
         }
         if (cfg->vm) {
                 _cleanup_free_ char *disk = xasprintf("%s/disk.img", tmp);
-                r = ctr_vm_disk_build(rootfs, disk, 0, err);
+                r = ctr_vm_disk_build(rootfs, disk, cfg->vm_disk, err);
                 if (r < 0)
                         goto fail;
         }

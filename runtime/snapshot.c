@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../rootfs/rootfs.h"
+#include "../vm/image.h"
 #include "../vm/vm.h"
 #include "config.h"
 #include "control.h"
@@ -626,7 +627,7 @@ out:
 
 /* Fill the new container's directory tmp from the tree at from. */
 static int clone_fill(const struct ctr_paths *p, struct ctr_config *cfg, const char *tmp, const char *from,
-                      struct ctr_error *err)
+                      const char *disk_from, struct ctr_error *err)
 {
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", tmp), *upper = xasprintf("%s/upper", tmp),
                             *work = xasprintf("%s/work", tmp), *cfgpath = xasprintf("%s/config.json", tmp);
@@ -650,11 +651,34 @@ static int clone_fill(const struct ctr_paths *p, struct ctr_config *cfg, const c
                 has_etc = stat(le, &st) == 0;
         }
         if (has_etc) {
-                ctr_mkdir_p(etc, 0755);
+                /* The tree is the container's: its etc (or a symlink there) resolves inside it, never
+                 * on the host; machine-id and hostname are replaced by rename, not written through. */
+                _cleanup_close_ int rootfd = open(into, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (rootfd >= 0 && mkdirat(rootfd, "etc", 0755) < 0 && errno != EEXIST)
+                        return ctr_err_sys(err, errno, "clone", "create %s", etc);
+                _cleanup_close_ int etcfd = rootfd < 0 ? -errno : ctr_rootfs_open_in_root(rootfd, "etc", O_PATH | O_DIRECTORY);
+                if (etcfd < 0)
+                        return ctr_err_sys(err, -etcfd, "clone", "open %s inside the tree", etc);
+                free(mid);
+                mid = xasprintf("/proc/self/fd/%d/machine-id", etcfd);
                 if ((r = ctr_write_atomic(mid, "", 0, 0444)) < 0)
-                        return ctr_err_sys(err, -r, "clone", "reset %s", mid);
-                _cleanup_free_ char *hn = xasprintf("%s/etc/hostname", into), *line = xasprintf("%s\n", cfg->hostname);
-                ctr_write_atomic(hn, line, strlen(line), 0644);
+                        return ctr_err_sys(err, -r, "clone", "reset %s/machine-id", etc);
+                _cleanup_free_ char *hn = xasprintf("/proc/self/fd/%d/hostname", etcfd),
+                                    *line = xasprintf("%s\n", cfg->hostname);
+                if ((r = ctr_write_atomic(hn, line, strlen(line), 0644)) < 0)
+                        return ctr_err_sys(err, -r, "clone", "write %s/hostname", etc);
+        }
+        /* A VM's state is its root disk: the clone gets a copy (a reflink where the filesystem
+         * has them) with its own identity inside, or one built from the tree if there is none. */
+        if (cfg->vm) {
+                _cleanup_free_ char *disk = xasprintf("%s/disk.img", tmp);
+                if (disk_from && access(disk_from, F_OK) == 0) {
+                        if ((r = ctr_file_clone_path(disk_from, disk)) < 0)
+                                return ctr_err_sys(err, -r, "clone", "copy %s", disk_from);
+                        if ((r = ctr_vm_disk_set_identity(disk, cfg->hostname, err)) < 0)
+                                return r;
+                } else if ((r = ctr_vm_disk_build(rootfs, disk, cfg->vm_disk, err)) < 0)
+                        return r;
         }
         if ((r = ctr_config_validate(cfg, err)) < 0)
                 return r;
@@ -666,7 +690,7 @@ static int clone_locked(const struct ctr_paths *p, const char *src, const char *
 {
         _cleanup_free_ char *final = ctr_path_container(p, dst);
         _cleanup_free_ char *tmp = xasprintf("%s/.%s.create-%d", p->containers, dst, (int)getpid());
-        _cleanup_free_ char *from = NULL, *old_default = ctr_config_default_hostname(src);
+        _cleanup_free_ char *from = NULL, *disk_from = NULL, *old_default = ctr_config_default_hostname(src);
         int r;
         if (access(final, F_OK) == 0)
                 return ctr_err(err, EEXIST, "clone", "a container named %s already exists", dst);
@@ -680,15 +704,19 @@ static int clone_locked(const struct ctr_paths *p, const char *src, const char *
                 if ((r = ctr_config_load(scfg, cfg, err)) < 0)
                         return r;
                 from = xasprintf("%s/tree", sd);
+                disk_from = xasprintf("%s/disk.img", sd);
         } else {
                 if (status != CTR_STOPPED)
                         return ctr_err(err, EBUSY, "clone", "%s is %s; stop it, or clone one of its snapshots (--snapshot)",
                                        src, ctr_status_name(status));
                 from = tree_of(p, src, cfg);
+                disk_from = disk_of(p, src);
         }
         if (cfg->userns && cfg->idmap.chowned)
                 return ctr_err(err, EOPNOTSUPP, "clone",
-                               "%s's tree was chowned to its own id range; clone it by export and import", src);
+                               "%s's tree was chowned to its own id range, which a copy cannot keep; create the new "
+                               "container from the template",
+                               src);
         /* The new identity: name, hostname (when it was the old default), uuid, an address of its
          * own (a fixed one would clash), a new id range. */
         free(cfg->name);
@@ -709,7 +737,7 @@ static int clone_locked(const struct ctr_paths *p, const char *src, const char *
         if ((r = ctr_mkdir_p(p->containers, 0700)) < 0)
                 return ctr_err_sys(err, -r, "clone", "create %s", p->containers);
         ctr_rm_rf(tmp);
-        if ((r = clone_fill(p, cfg, tmp, from, err)) < 0) {
+        if ((r = clone_fill(p, cfg, tmp, from, disk_from, err)) < 0) {
                 ctr_rm_rf(tmp);
                 return r;
         }

@@ -44,6 +44,10 @@ int ctr_vm_initramfs_build(const char *const *module_paths, const void *init, si
  * tree. size 0 sizes it from the tree's usage; a size the tree does not fit is -ENOSPC. The image
  * is replaced only when the new one is complete. */
 int ctr_vm_disk_build(const char *rootfs, const char *image, uint64_t size, struct ctr_error *err);
+/* A clone's new identity inside its copy of the root disk: an empty /etc/machine-id (systemd
+ * makes a new one at first boot) and /etc/hostname set to hostname. debugfs edits the stopped
+ * image; its paths resolve inside the image's filesystem only. */
+int ctr_vm_disk_set_identity(const char *image, const char *hostname, struct ctr_error *err);
 
 /* "512M", "2G", "1048576" (bytes) for a disk size; zero, junk and overflow are -EINVAL/-ERANGE. */
 int ctr_vm_disk_size_parse(const char *s, uint64_t *ret, struct ctr_error *err);

@@ -68,6 +68,22 @@ ctr destroy "$n"
 ctr destroy "$c"
 ctr destroy "$c2"
 
+# A tree whose etc is a symlink out (made by root inside, or brought by an archive): the
+# clone's new machine-id and hostname resolve inside the tree, never at the link's host
+# target. The target here is a test directory, so a broken check writes only there.
+x=$(cname snaps)
+mk "$x" --net none
+mkdir "$T_ROOT/outside"
+mv "$T_ROOT/containers/$x/rootfs/etc" "$T_ROOT/containers/$x/rootfs/etc.real"
+ln -s "$T_ROOT/outside" "$T_ROOT/containers/$x/rootfs/etc"
+before=$(root_fingerprint)
+expect_125 "clone of a tree whose etc leads out" ctr clone "$x" "$(cname snapy)" | grep -q "inside the tree" ||
+        fail "clone through a symlinked etc: message"
+[ -z "$(ls -A "$T_ROOT/outside")" ] || fail "clone wrote through the tree's etc symlink: $(ls "$T_ROOT/outside")"
+assert_eq "$(root_fingerprint)" "$before" "the refused clone left something"
+ctr destroy "$x"
+rmdir "$T_ROOT/outside"
+
 # Overlay storage (the debian tree): a snapshot is the upper layer, not the whole system.
 if ! ls -d "$CTR_CI_CACHE"/templates/debian-*/current >/dev/null 2>&1; then
         echo "skipped: no debian fixture in $CTR_CI_CACHE (make debian-fixture)"
@@ -80,6 +96,19 @@ assert_match "$(ctr snapshot "$d" s)" "the overlay's upper layer" "overlay snaps
 size=$(ctr snapshot list "$d" --format json | json_field 'd[0]["bytes"]')
 [ "$size" -lt 20000000 ] || fail "an overlay snapshot took $size bytes: the lower was copied"
 rm "$T_ROOT/containers/$d/upper/root/marker"
+echo after > "$T_ROOT/containers/$d/upper/root/after"
 ctr restore --no-backup "$d" s >/dev/null
 [ -f "$T_ROOT/containers/$d/upper/root/marker" ] || fail "restore did not bring the upper layer back"
+[ ! -e "$T_ROOT/containers/$d/upper/root/after" ] || fail "a file written after the snapshot survived the restore"
+# An overlay export is the merged tree as the container sees it: the upper layer's changes
+# (a changed file, a deletion's whiteout) win over the template below.
+echo changed > "$T_ROOT/containers/$d/upper/etc/debian_version"
+mknod "$T_ROOT/containers/$d/upper/etc/issue" c 0 0
+ctr export "$d" "$T_ROOT/d.tar"
+tar -xOf "$T_ROOT/d.tar" rootfs.tar >"$T_ROOT/d-rootfs.tar"
+assert_eq "$(tar -xOf "$T_ROOT/d-rootfs.tar" ./etc/debian_version)" changed "the export has the upper layer's version of a file"
+tar -tf "$T_ROOT/d-rootfs.tar" | grep -qx './root/marker' || fail "the export lacks a file only in the upper layer"
+! tar -tf "$T_ROOT/d-rootfs.tar" | grep -qx './etc/issue' || fail "a file deleted in the container came back in the export"
+tar -tf "$T_ROOT/d-rootfs.tar" | grep -qx './etc/passwd' || fail "the export lacks the template's files"
+rm -f "$T_ROOT/d.tar" "$T_ROOT/d-rootfs.tar"
 ctr destroy "$d"

@@ -20,7 +20,15 @@ ctr info "$n" >/dev/null 2>&1 && fail "a refused create left a container"
 rc=0; out=$(ctr create "$n" -t busybox --vm --vcpus 0 2>&1) || rc=$?
 assert_eq "$rc" 125 "--vcpus 0 refused"
 
-ctr create "$n" -t busybox --vm --net none --vcpus 2 --vm-memory 256M >/dev/null || fail "create --vm"
+rc=0; out=$(ctr create "$n" -t busybox --vm --vm-disk 1M 2>&1) || rc=$?
+assert_eq "$rc" 125 "--vm-disk 1M refused"
+assert_match "$out" "vm-disk" "the error names the flag"
+[ ! -e "$T_ROOT/containers/$n" ] || fail "a refused create left $n"
+
+ctr create "$n" -t busybox --vm --net none --vcpus 2 --vm-memory 256M --vm-disk 24M >/dev/null || fail "create --vm"
+assert_eq "$(stat -c %s "$T_ROOT/containers/$n/disk.img")" $((24 << 20)) "the disk has the --vm-disk size"
+assert_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vm"]["disk"])' "$T_ROOT/containers/$n/config.json")" \
+        24M "vm.disk recorded"
 assert_eq "$(ctr config "$n" get vm.vcpus)" 2 "vm.vcpus recorded"
 [ -s "$T_ROOT/containers/$n/disk.img" ] || fail "no disk image at create"
 t0=$(date +%s)
