@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -208,19 +207,9 @@ static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
                         close(slave);
         }
 
-        /* The same confinement as init: the bounding set and the seccomp filter while still root
-         * (a filter needs CAP_SYS_ADMIN or no_new_privs to load, and a user switch takes the
-         * capability away), the user, then the capability sets and no_new_privs. */
-        ctr_capmask caps = c->caps;
-        if (ctr_caps_bound(caps, &err) < 0 || ctr_seccomp_load(c->prog, &err) < 0)
+        /* The same confinement as init, in the same order (ctr_confine). */
+        if (ctr_confine(c->cfg, c->caps, c->prog, &u, &err) < 0)
                 ctr_sync_die(c->sock, &err, 125);
-        if (setgroups(0, NULL) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0)
-                ctr_err_sys(&err, errno, "user", "switch to %u:%u", (unsigned)u.uid, (unsigned)u.gid),
-                        ctr_sync_die(c->sock, &err, 125);
-        if (ctr_caps_set(caps, &err) < 0)
-                ctr_sync_die(c->sock, &err, 125);
-        if (c->cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                ctr_err_sys(&err, errno, "no_new_privs", "prctl"), ctr_sync_die(c->sock, &err, 125);
         syscall(SYS_close_range, 3, ~0U, 1U << 2 /* CLOSE_RANGE_CLOEXEC */);
         ctr_reset_signals();
         environ = env;

@@ -229,7 +229,7 @@ int main(int argc, char **argv)
         base = base ? base + 1 : argv[0];
         if (!strcmp(base, "ctr-oci")) {
                 struct ctr_error err = {0};
-                if (!getenv("CTR_NO_SEALED_EXE") && ctr_exe_reexec_sealed(argv, &err) < 0)
+                if (ctr_exe_reexec_sealed(argv, &err) < 0)
                         return ctr_cli_fail("oci", NULL, &err);
                 return ctr_oci_main(argc, argv);
         }
@@ -259,7 +259,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
                 if (!strcmp(verbs[i].name, verb)) {
                         /* The verb sees argv starting at itself, with getopt reset. */
-                        if (verbs[i].sealed && !getenv("CTR_NO_SEALED_EXE")) {
+                        if (verbs[i].sealed) {
                                 struct ctr_error err = {0};
                                 if (ctr_exe_reexec_sealed(argv, &err) < 0)
                                         return ctr_cli_fail(verb, NULL, &err);

@@ -247,17 +247,24 @@ static int write_guest_file(const char *path, const char *need_dir, const char *
 }
 
 int ctr_confine(const struct ctr_config *cfg, ctr_capmask caps, const struct ctr_seccomp_prog *prog,
-                struct ctr_error *err)
+                const struct ctr_user *user, struct ctr_error *err)
 {
-        /* Loading a filter takes no_new_privs or CAP_SYS_ADMIN: without either after the drop,
-         * the filter goes in first, while the capability is still there. */
-        if (!cfg->no_new_privs && !(caps & ((ctr_capmask)1 << CAP_SYS_ADMIN)))
-                return ctr_seccomp_load(prog, err) < 0 ? -EPERM : ctr_caps_set(caps, err);
+        /* Loading a filter takes no_new_privs or an effective CAP_SYS_ADMIN. Without
+         * no_new_privs, when the capability sets will not keep it or the switch to a non-root
+         * user clears them all, the filter goes in first, while the capability is still there. */
+        bool root = !user || user->uid == 0;
+        bool seccomp_first = !cfg->no_new_privs && (!root || !(caps & ((ctr_capmask)1 << CAP_SYS_ADMIN)));
+        if (ctr_caps_bound(caps, err) < 0 || (seccomp_first && ctr_seccomp_load(prog, err) < 0))
+                return -EPERM;
+        /* Before the capability sets: they are for root only, and a switch from root to another
+         * uid clears them (no PR_SET_KEEPCAPS), so such a user keeps none. */
+        if (user && (setgroups(0, NULL) < 0 || setgid(user->gid) < 0 || setuid(user->uid) < 0))
+                return ctr_err_sys(err, errno, "user", "switch to %u:%u", (unsigned)user->uid, (unsigned)user->gid);
         if (ctr_caps_set(caps, err) < 0)
                 return -EPERM;
         if (cfg->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return ctr_err_sys(err, errno, "no_new_privs", "prctl");
-        return ctr_seccomp_load(prog, err);
+        return seccomp_first ? 0 : ctr_seccomp_load(prog, err);
 }
 
 int ctr_confine_prepare(const struct ctr_config *cfg, ctr_capmask *ret_caps, struct ctr_seccomp_prog *ret_prog,
@@ -270,19 +277,15 @@ int ctr_confine_prepare(const struct ctr_config *cfg, ctr_capmask *ret_caps, str
         return ctr_seccomp_compile(&sc, ret_prog, err);
 }
 
-/* -u USER for ctr run: looked up in the rootfs's /etc/passwd (after pivot_root). */
-static int run_user(const struct ctr_run_opts *run, char ***env, struct ctr_error *err)
+/* -u USER for ctr run: looked up in the rootfs's /etc/passwd (after pivot_root); ctr_confine
+ * switches to it. */
+static int run_user(const struct ctr_run_opts *run, struct ctr_user *ret, char ***env, struct ctr_error *err)
 {
-        if (!run->user)
-                return 0;
         _cleanup_free_ char *passwd = NULL;
-        struct ctr_user u = {0};
         ctr_read_file("/etc/passwd", 1 << 20, &passwd, NULL);
-        if (ctr_user_lookup(passwd ? passwd : "", run->user, &u, err) < 0)
+        if (ctr_user_lookup(passwd ? passwd : "", run->user, ret, err) < 0)
                 return -EINVAL;
-        if (setgroups(0, NULL) < 0 || setgid(u.gid) < 0 || setuid(u.uid) < 0)
-                return ctr_err_sys(err, errno, "user", "switch to %u:%u", (unsigned)u.uid, (unsigned)u.gid);
-        _cleanup_free_ char *home = xasprintf("HOME=%s", *u.home ? u.home : "/");
+        _cleanup_free_ char *home = xasprintf("HOME=%s", *ret->home ? ret->home : "/");
         ctr_config_env_set(env, home, NULL);
         return 0;
 }
@@ -364,11 +367,12 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
         /* Nothing of the monitor's leaks into the container: every other fd closes at exec. */
         syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 
-        /* Last, in this order: capabilities, no_new_privs, seccomp, then exec. A ctr run user
-         * switch comes between the bounding set and the rest, as for exec. */
+        /* Last: capabilities, no_new_privs, seccomp, then exec (ctr_confine, as for exec). */
         char **env = init_environment(s->cfg, s->notify_dir != NULL);
-        if (ctr_caps_bound(caps, &err) < 0 || (s->run && run_user(s->run, &env, &err) < 0) ||
-            ctr_confine(s->cfg, caps, prog, &err) < 0)
+        struct ctr_user user = {0};
+        bool switch_user = s->run && s->run->user;
+        if ((switch_user && run_user(s->run, &user, &env, &err) < 0) ||
+            ctr_confine(s->cfg, caps, prog, switch_user ? &user : NULL, &err) < 0)
                 ctr_sync_die(sock, &err, 1);
         if (s->run && s->run->cwd && chdir(s->run->cwd) < 0)
                 ctr_err_sys(&err, errno, "workdir", "chdir %s", s->run->cwd), ctr_sync_die(sock, &err, 1);

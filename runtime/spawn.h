@@ -84,10 +84,13 @@ int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const
  * capability set and the compiled seccomp filter. */
 int ctr_confine_prepare(const struct ctr_config *cfg, ctr_capmask *ret_caps, struct ctr_seccomp_prog *ret_prog,
                         struct ctr_error *err);
-/* The last steps before execve, in the child: capability sets (the bounding set is already
- * dropped), no_new_privs, the seccomp filter. */
+/* The last steps before execve, in the child, for init and every exec alike: the bounding set,
+ * the switch to user (none when NULL), the capability sets, no_new_privs, the seccomp filter.
+ * Without no_new_privs the filter needs CAP_SYS_ADMIN to load, so it goes in right after the
+ * bounding set instead when the capability sets drop SYS_ADMIN or the user is not root. */
+struct ctr_user;
 int ctr_confine(const struct ctr_config *cfg, ctr_capmask caps, const struct ctr_seccomp_prog *prog,
-                struct ctr_error *err);
+                const struct ctr_user *user, struct ctr_error *err);
 
 /* Create the container's init. On success the child has exec'd init. */
 int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, struct ctr_error *err);

@@ -43,8 +43,9 @@ static const struct group groups[] = {
         G("@reboot", "kexec_file_load", "kexec_load", "reboot"),
         G("@swap", "swapoff", "swapon"),
         /* Calls that only a privileged process may make, as systemd's set (less @chown/@setuid,
-         * which every distribution's login path needs and capabilities already govern). */
-        G("@privileged", "_sysctl", "acct", "capset", "chroot", "fanotify_init", "open_by_handle_at",
+         * which every distribution's login path needs and capabilities already govern). bpf is in
+         * systemd's set too, and needs CAP_BPF or CAP_SYS_ADMIN. */
+        G("@privileged", "_sysctl", "acct", "bpf", "capset", "chroot", "fanotify_init", "open_by_handle_at",
           "quotactl", "quotactl_fd", "setdomainname", "sethostname", "vhangup", "@clock", "@module", "@raw-io",
           "@reboot", "@swap"),
 };

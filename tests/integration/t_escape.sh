@@ -11,10 +11,13 @@ mp=$(monitor_pid "$n")
 assert_eq "$(ctr exec "$n" -- ctr-probe seccomp)" "seccomp=2" "exec runs under a seccomp filter"
 assert_eq "$(ctr exec "$n" -- grep Seccomp: /proc/1/status | awk '{print $2}')" 2 "init runs under a seccomp filter"
 
+# The container's mounts under /proc, to see that the procfs probes leave none behind.
+procmounts() { ctr exec "$1" -- cat /proc/self/mountinfo | awk '$5 ~ "^/proc(/|$)" {print $5}' | sort; }
+pm_before=$(procmounts "$n")
 # fact -> the errnos that may stop it (ENOENT where a kernel may lack the file altogether).
 out=$(ctr exec "$n" -- ctr-probe escape:module escape:kexec escape:handle escape:mknod escape:sysrq \
         escape:sys-write escape:sys-rw escape:reboot escape:ptrace="$mp" escape:devmem escape:kcore escape:bpf \
-        escape:keyctl escape:perf settime escape:newproc-sys)
+        escape:keyctl escape:perf settime escape:newproc-sys escape:proc1)
 check() { # check FACT ERRNO-REGEX
         local line
         line=$(printf '%s\n' "$out" | grep "^$1=") || fail "no answer for $1 in: $out"
@@ -40,6 +43,10 @@ check settime EPERM
 # for writing is refused.
 check escape:newproc-sys 'EACCES|EPERM|EROFS'
 assert_match "$(ctr exec "$n" -- cat /proc/self/uid_map)" "^ *0 +[1-9][0-9]* +65536" "a default container is user-namespaced"
+# A fresh procfs over /proc/1 goes through too (systemd's ProtectProc= needs it; ctr-security(7));
+# the probe takes it off again, so the container's mount table is as it was.
+assert_eq "$(printf '%s\n' "$out" | grep '^escape:proc1=')" "escape:proc1=ok" "a procfs over /proc/1, user-namespaced"
+assert_eq "$(procmounts "$n")" "$pm_before" "the probe's /proc/1 mount is gone"
 assert_match "$(printf '%s\n' "$out" | grep '^escape:mknod=')" 'escape:mknod=mknod:EPERM|escape:mknod=mknod:ok,open:EPERM' \
         "a block device node cannot be made and opened"
 # The i386 ABI cannot go around the filter: busybox's own "kexec" is 64-bit, so the unit tests
@@ -120,11 +127,18 @@ u=$(cname escu)
 mk "$u" --no-userns
 ctr start "$u"
 assert_eq "$(ctr exec "$u" -- cat /proc/self/uid_map | awk '{print $1 $2 $3}')" "004294967295" "no user namespace"
+pm_before=$(procmounts "$u")
 out=$(ctr exec "$u" -- ctr-probe escape:module escape:kexec escape:handle escape:sys-rw escape:sys-write settime \
-        escape:reboot escape:bpf escape:keyctl)
+        escape:reboot escape:bpf escape:keyctl escape:proc1 escape:newproc-sys)
 for f in escape:module escape:kexec escape:handle escape:sys-rw escape:sys-write settime escape:reboot escape:bpf \
         escape:keyctl; do
         assert_match "$(printf '%s\n' "$out" | grep "^$f=")" "^$f=error:E[A-Z]+\$" "$f under --no-userns"
 done
+# What ctr-security(7) says such a root can still do: mount a fresh procfs, over /proc/1 or
+# anywhere, and open its /proc/sys for writing (the probe never writes, and unmounts at once).
+assert_eq "$(printf '%s\n' "$out" | grep '^escape:proc1=')" "escape:proc1=ok" "a procfs over /proc/1 under --no-userns"
+assert_eq "$(printf '%s\n' "$out" | grep '^escape:newproc-sys=')" "escape:newproc-sys=ok" \
+        "a fresh procfs's /proc/sys under --no-userns"
+assert_eq "$(procmounts "$u")" "$pm_before" "the probes' procfs mounts are gone"
 ctr stop "$u" --kill
 ctr destroy "$u"

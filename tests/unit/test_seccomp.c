@@ -21,7 +21,7 @@
 /* The probes: each returns 0 on success or the errno. Arguments are invalid on purpose, so the
  * kernel answers with EFAULT/EINVAL/ENOENT and only the filter answers EPERM. */
 enum { P_GETPID, P_KEXEC, P_PERF, P_KEYCTL, P_BPF, P_REMOUNT, P_BIND_REMOUNT, P_GETPPID, P_I386_GETPID, P_I386_PERF,
-       P_X32_PERF, P_HANDLE, N_PROBES };
+       P_X32_GETPID, P_X32_PERF, P_HANDLE, N_PROBES };
 
 static long i386_call(long nr, long a1)
 {
@@ -72,6 +72,8 @@ static void run_probes(int *res)
                 res[P_I386_PERF] = r < 0 ? (int)-r : 0;
         } else
                 res[P_I386_GETPID] = res[P_I386_PERF] = ENOSYS;
+        /* x32 numbers are the x86_64 ones with bit 30 set (__X32_SYSCALL_BIT). */
+        res[P_X32_GETPID] = err_of(syscall(0x40000000 | 39));
         res[P_X32_PERF] = err_of(syscall(0x40000000 | 298, NULL, 0, -1, -1, 0));
         res[P_HANDLE] = err_of(syscall(SYS_open_by_handle_at, AT_FDCWD, NULL, 0));
 }
@@ -131,13 +133,50 @@ Test(seccomp, default_profile_behaviour)
         /* A bind remount reaches the kernel (systemd's sandboxing needs it). */
         cr_assert_eq(res[P_BIND_REMOUNT], control[P_BIND_REMOUNT]);
         cr_assert_neq(res[P_BIND_REMOUNT], EPERM);
-        /* The i386 ABI gets the same rules, numbered its own way; x32 is refused outright. */
+        /* The i386 ABI gets the same rules, numbered its own way (x32: the test below). */
         if (control[P_I386_GETPID] == 0) {
                 cr_assert_eq(res[P_I386_GETPID], 0);
                 cr_assert_neq(control[P_I386_PERF], EPERM);
                 cr_assert_eq(res[P_I386_PERF], EPERM);
         }
+}
+
+Test(seccomp, x32_refused)
+{
+        need_control();
+        /* A kernel without CONFIG_X86_X32_ABI (or booted with x32 off) answers ENOSYS with no
+         * filter at all: there, ENOSYS under the filter would prove nothing. */
+        if (control[P_X32_GETPID] != 0)
+                cr_skip_test("this kernel has no x32 ABI (an unfiltered x32 getpid fails with errno %d)",
+                             control[P_X32_GETPID]);
+        int res[N_PROBES];
+        probe(&(struct ctr_seccomp_spec){0}, res);
+        cr_assert_eq(res[P_GETPID], 0);
+        /* Refused outright, even a call the x86_64 rules allow, as on a kernel without x32. */
+        cr_assert_eq(res[P_X32_GETPID], ENOSYS, "x32 getpid: errno %d under the default profile", res[P_X32_GETPID]);
+        cr_assert_eq(res[P_X32_PERF], ENOSYS, "x32 perf_event_open: errno %d", res[P_X32_PERF]);
+        /* Allowing a call back is for the native ABIs: x32 stays refused. */
+        char *allow[] = {"perf_event_open", "@privileged", NULL};
+        probe(&(struct ctr_seccomp_spec){.allow = allow}, res);
+        cr_assert_eq(res[P_X32_GETPID], ENOSYS);
         cr_assert_eq(res[P_X32_PERF], ENOSYS);
+}
+
+Test(seccomp, privileged_group_has_bpf)
+{
+        /* ctr-security(7) and systemd's @privileged both include bpf. */
+        bool bpf = false;
+        for (const char *const *c = ctr_seccomp_group("@privileged"); *c; c++)
+                bpf = bpf || !strcmp(*c, "bpf");
+        cr_assert(bpf, "@privileged lacks bpf");
+        need_control();
+        int res[N_PROBES];
+        char *allow[] = {"@privileged", NULL};
+        probe(&(struct ctr_seccomp_spec){.allow = allow}, res);
+        cr_assert_eq(res[P_BPF], control[P_BPF], "--seccomp-allow @privileged: bpf errno %d", res[P_BPF]);
+        cr_assert_neq(res[P_BPF], EPERM);
+        cr_assert_eq(res[P_HANDLE], control[P_HANDLE]);
+        cr_assert_eq(res[P_PERF], EPERM, "perf_event_open is @debug, not @privileged");
 }
 
 Test(seccomp, allow_and_deny_change_the_default)
