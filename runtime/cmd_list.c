@@ -56,6 +56,20 @@ static const char *address(const struct view *v)
         return v->addr4[0] ? v->addr4 : "-";
 }
 
+/* The MODE column in one word, so the table stays split by blanks: "container", or a VM's shape,
+ * "vm/2cpu/512M". */
+static const char *mode_text(const struct view *v, char *buf, size_t len)
+{
+        char mem[32];
+        if (!v->cfg_ok)
+                return "-";
+        if (!v->cfg.vm)
+                return "container";
+        ctr_format_size(v->cfg.vm_memory, mem, sizeof(mem));
+        snprintf(buf, len, "vm/%ucpu/%s", v->cfg.vm_vcpus, mem);
+        return buf;
+}
+
 static bool live(const struct view *v)
 {
         return v->st.status != CTR_STOPPED && v->st.init_pid > 0;
@@ -179,6 +193,14 @@ static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const st
         ctr_json_str(g, v->addr6[0] ? v->addr6 : NULL);
         ctr_json_key_(g, "template");
         ctr_json_str(g, v->cfg_ok ? v->cfg.template_name : NULL);
+        ctr_json_key_(g, "mode");
+        ctr_json_str(g, v->cfg_ok ? (v->cfg.vm ? "vm" : "container") : NULL);
+        if (v->cfg_ok && v->cfg.vm) {
+                ctr_json_key_(g, "vcpus");
+                ctr_json_int_(g, v->cfg.vm_vcpus);
+                ctr_json_key_(g, "vm_memory");
+                ctr_json_int_(g, (int64_t)v->cfg.vm_memory);
+        }
         if (!v->cfg_ok) {
                 ctr_json_key_(g, "error");
                 ctr_json_str(g, v->err.msg);
@@ -225,14 +247,6 @@ static void gen_view(struct ctr_json_gen *g, const struct ctr_paths *p, const st
                 ctr_json_arr_close(g);
                 ctr_json_key_(g, "rootfs");
                 ctr_json_str(g, rootfs);
-                ctr_json_key_(g, "mode");
-                ctr_json_str(g, v->cfg.vm ? "vm" : "container");
-                if (v->cfg.vm) {
-                        ctr_json_key_(g, "vcpus");
-                        ctr_json_int_(g, v->cfg.vm_vcpus);
-                        ctr_json_key_(g, "vm_memory");
-                        ctr_json_int_(g, (int64_t)v->cfg.vm_memory);
-                }
                 ctr_json_key_(g, "network");
                 _cleanup_free_ char *mode = ctr_config_net_mode_text(&v->cfg);
                 ctr_json_str(g, mode);
@@ -303,7 +317,7 @@ int cmd_list(int argc, char **argv)
         if (arg_format == CTR_FORMAT_JSON)
                 ctr_json_arr_open(g);
         else if (!arg_quiet)
-                printf("%-24s %-9s %-8s %-18s %s\n", "NAME", "STATE", "PID", "ADDRESS", "TEMPLATE");
+                printf("%-24s %-9s %-8s %-18s %-12s %s\n", "NAME", "STATE", "PID", "ADDRESS", "TEMPLATE", "MODE");
         for (char **n = names; *n; n++) {
                 struct view v;
                 if (arg_quiet && arg_format != CTR_FORMAT_JSON) {
@@ -314,11 +328,14 @@ int cmd_list(int argc, char **argv)
                 if (arg_format == CTR_FORMAT_JSON)
                         gen_view(g, &p, &v, false);
                 else {
-                        char pid[16] = "-";
+                        char pid[16] = "-", mode[48];
                         if (live(&v))
                                 snprintf(pid, sizeof(pid), "%d", (int)v.st.init_pid);
-                        printf("%-24s %-9s %-8s %-18s %s\n", *n, v.cfg_ok ? ctr_status_name(v.st.status) : "broken",
-                               pid, address(&v), v.cfg_ok && v.cfg.template_name ? v.cfg.template_name : "-");
+                        /* MODE last: scripts that cut the first five columns keep working. */
+                        printf("%-24s %-9s %-8s %-18s %-12s %s\n", *n,
+                               v.cfg_ok ? ctr_status_name(v.st.status) : "broken", pid, address(&v),
+                               v.cfg_ok && v.cfg.template_name ? v.cfg.template_name : "-",
+                               mode_text(&v, mode, sizeof(mode)));
                 }
                 view_free(&v);
         }

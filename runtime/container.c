@@ -554,6 +554,9 @@ int ctr_container_start(const struct ctr_paths *p, const char *name, bool foregr
         r = start_prepare(p, name, &cfg, &lock, err);
         if (r < 0)
                 goto out;
+        /* A VM that cannot boot here is refused before the cgroup, network and monitor exist. */
+        if (cfg.vm && (r = ctr_vm_host_check(err)) < 0)
+                goto out;
         r = ctr_mkdir_p(p->log, 0750);
         if (r < 0) {
                 r = ctr_err_sys(err, -r, "start", "create %s", p->log);

@@ -755,12 +755,9 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
                                 tcsetattr(m->slave, TCSANOW, &t);
                         }
                 }
-                bool pvm = false;
-                if (ctr_vm_probe(&pvm, &e) < 0) {
-                        if (pvm)
-                                ctr_err_prefix(&e, "this host's KVM is kvm_pvm, which cannot boot a stock kernel");
+                /* Again here, not only in ctr start: a reboot boots afresh. */
+                if (ctr_vm_host_check(&e) < 0)
                         ctr_sync_die(sync[1], &e, 125);
-                }
                 struct ctr_vm_boot_opts o = {
                         .vcpus = m->cfg->vm_vcpus,
                         .memory = m->cfg->vm_memory,

@@ -44,6 +44,28 @@ int ctr_vm_probe(bool *ret_pvm, struct ctr_error *err)
         return 0;
 }
 
+int ctr_vm_pvm_check(bool pvm, const char *allow, struct ctr_error *err)
+{
+        /* kvm_pvm runs the guest's ring 0 through an interpreter: tiny guests get through, a
+         * distribution kernel's boot does not finish. Refused unless the user asked for it. */
+        if (!pvm || (allow && !strcmp(allow, "1")))
+                return 0;
+        return ctr_err(err, ENOTSUP, "kvm",
+                       "/dev/kvm is kvm_pvm (software nested virtualisation), under which a distribution kernel "
+                       "cannot boot; set CTR_VM_ALLOW_PVM=1 to boot anyway");
+}
+
+int ctr_vm_host_check(struct ctr_error *err)
+{
+        bool pvm = false;
+        if (ctr_vm_probe(&pvm, err) < 0) {
+                if (pvm)
+                        ctr_err_prefix(err, "this host's KVM is kvm_pvm, which cannot boot a stock kernel");
+                return -err->errnum;
+        }
+        return ctr_vm_pvm_check(pvm, getenv("CTR_VM_ALLOW_PVM"), err);
+}
+
 
 void ctr_vm_free(struct ctr_vm *vm)
 {

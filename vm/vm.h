@@ -83,6 +83,11 @@ struct ctr_vm;
 
 /* /dev/kvm usable? ENOENT/EACCES with a message; notes a PVM host in *ret_pvm. */
 int ctr_vm_probe(bool *ret_pvm, struct ctr_error *err);
+/* What a booted kernel may run on: 0 unless pvm, then -ENOTSUP with the reason unless allow is
+ * "1" (CTR_VM_ALLOW_PVM, for the project's own tiny guests). Pure, for the tests. */
+int ctr_vm_pvm_check(bool pvm, const char *allow, struct ctr_error *err);
+/* ctr_vm_probe, then ctr_vm_pvm_check with CTR_VM_ALLOW_PVM: the check before a VM start. */
+int ctr_vm_host_check(struct ctr_error *err);
 /* A VM with mem_mb of RAM at guest physical 0 and vcpus vCPUs; console (UART) output to out_fd. */
 struct ctr_vm *ctr_vm_new(unsigned mem_mb, unsigned vcpus, int out_fd, struct ctr_error *err);
 unsigned ctr_vm_vcpus(const struct ctr_vm *vm);

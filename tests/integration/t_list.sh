@@ -5,13 +5,15 @@ mk "$a"
 mk "$b" --net host
 ctr start "$a"
 out=$(ctr list)
-assert_match "$(printf '%s' "$out" | head -1)" "^NAME +STATE +PID +ADDRESS +TEMPLATE" "table header"
-assert_match "$out" "$a +running +[0-9]+ +10\.57\.[0-9]+\.[0-9]+ +busybox" "running row with its address"
-assert_match "$out" "$b +stopped +- +host +busybox" "stopped row"
+assert_match "$(printf '%s' "$out" | head -1)" "^NAME +STATE +PID +ADDRESS +TEMPLATE +MODE$" "table header"
+assert_match "$out" "$a +running +[0-9]+ +10\.57\.[0-9]+\.[0-9]+ +busybox +container" "running row with its address"
+assert_match "$out" "$b +stopped +- +host +busybox +container" "stopped row"
 assert_eq "$(ctr list -q | tr '\n' ' ')" "$a $b " "list -q"
 js=$(ctr list --format json)
 assert_eq "$(printf '%s' "$js" | json_field 'len(d)')" 2 "json length"
 assert_eq "$(printf '%s' "$js" | json_field '[c["state"] for c in d if c["name"]=="'"$a"'"][0]')" running "json state"
+assert_eq "$(printf '%s' "$js" | json_field '[c["mode"] for c in d if c["name"]=="'"$a"'"][0]')" container "json mode"
+assert_eq "$(printf '%s' "$js" | json_field '"vcpus" in d[0] or "vm_memory" in d[0]')" False "no VM shape for a container"
 info=$(ctr info "$a" --format json)
 pid=$(printf '%s' "$info" | json_field 'd["pid"]')
 [ -d "/proc/$pid" ] || fail "info pid $pid does not exist"

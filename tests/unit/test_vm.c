@@ -307,3 +307,23 @@ Test(legacy, i8042_protocol)
         cr_assert_eq(ctr_i8042_read(&k, 0x64) & 0x01, 0, "and nothing answers it");
         cr_assert(ctr_i8042_write(&k, 0x64, 0xfe), "reset pulse");
 }
+
+/* kvm_pvm interprets ring 0: ctr start refuses it unless CTR_VM_ALLOW_PVM=1 says the guest is one
+ * of ours. */
+Test(kvm, pvm_policy)
+{
+        struct ctr_error err = {0};
+        cr_assert_eq(ctr_vm_pvm_check(false, NULL, &err), 0, "hardware KVM");
+        cr_assert_eq(ctr_vm_pvm_check(false, "0", &err), 0, "hardware KVM, whatever the variable says");
+        cr_assert_eq(ctr_vm_pvm_check(true, "1", &err), 0, "kvm_pvm allowed");
+        static const char *const refused[] = {NULL, "", "0", "yes", "1 "};
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+                memset(&err, 0, sizeof(err));
+                cr_assert_eq(ctr_vm_pvm_check(true, refused[i], &err), -ENOTSUP, "kvm_pvm with '%s'",
+                             refused[i] ? refused[i] : "(unset)");
+                cr_assert_str_eq(err.op, "kvm");
+                cr_assert(strstr(err.msg, "/dev/kvm is kvm_pvm (software nested virtualisation)"), "%s", err.msg);
+                cr_assert(strstr(err.msg, "CTR_VM_ALLOW_PVM=1"), "names the override: %s", err.msg);
+                cr_assert_null(strchr(err.msg, '\n'), "one line");
+        }
+}

@@ -44,7 +44,9 @@ grep -q "busybox init up" "$log" 2>/dev/null ||
 grep -q "guest agent ready" "$mlog" || fail "no agent; monitor: $(tail -5 "$mlog")"
 echo "booted to init and agent in $(($(date +%s) - t0)) s"
 out=$(ctr list 2>&1) || fail "list: $out"
-assert_match "$out" "$n" "listed"
+assert_match "$out" "$n +running .* vm/2cpu/256M" "listed with its VM shape"
+assert_eq "$(ctr list --format json | json_field '[(c["mode"], c["vcpus"], c["vm_memory"]) for c in d if c["name"]=="'"$n"'"][0]')" \
+        "('vm', 2, 268435456)" "list json shows the VM shape"
 out=$(ctr stop "$n" -t 90 2>&1) || fail "stop: $out; monitor: $(tail -5 "$mlog")"
 assert_no_match "$(cat "$mlog")" "killing the container" "the guest powered off on its own"
 assert_match "$(ctr info "$n" --format json)" '"state": *"stopped"' "stopped"
