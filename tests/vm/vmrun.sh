@@ -10,7 +10,7 @@
 #   -k MODS    extra kernel modules to load in the guest, comma separated (deps resolved)
 #   -d MB      a blank scratch disk of MB megabytes as virtio-blk /dev/vda (for I/O limit tests)
 #   -S         boot the host's systemd as PID 1 and run CMD as a unit (ctr-lane.service)
-#   -r         boot once more if the VM stops without CMD's status (timeout, or no guest
+#   -r         boot again (up to 3 boots) if the VM stops without CMD's status (timeout, or no guest
 #              heartbeat for 240 s: CTR_VM_STALL)
 #   -e VAR     pass VAR from our environment (or VAR=VAL) to CMD; otherwise CMD gets only
 #              PATH, HOME, USER, LOGNAME, LANG, TERM=dumb and CTR_VM=1
@@ -307,8 +307,8 @@ DISK=()
 [ -z "$DISK_MB" ] || DISK=(-drive "file=$(q "$STATE/disk.raw"),if=none,format=raw,id=scratch,cache=unsafe"
 	-device virtio-blk-pci,drive=scratch)
 # -r: a VM that stops without CMD's status (the timeout, or an end without one) is an emulator
-# stall, not CMD's result: boot it once more from a clean state and report that run.
-for try in 1 2; do
+# stall, not CMD's result: boot it again from a clean state (3 boots at most) and report that run.
+for try in 1 2 3; do
 rm -f "$STATE/rc" "$STATE/t_start" "$STATE/t_end" "$STATE/console" "$STATE/disk.raw" "$STATE/stalled"
 [ -z "$DISK_MB" ] || truncate -s "${DISK_MB}M" "$STATE/disk.raw" # sparse, thrown away with the state directory
 T0=$(date +%s%N)
@@ -328,7 +328,7 @@ QPID=$!
 WPID=
 # -r: the guest's heartbeat reaches the console every 60 s; when none has come for STALL
 # seconds the guest has stopped dead (seen under TCG with nested KVM): end QEMU now rather
-# than at the timeout, and boot once more. Not with -S, whose PID 1 does not beat.
+# than at the timeout, and boot again. Not with -S, whose PID 1 does not beat.
 if [ "$RETRY" = 1 ] && [ "$SYSTEMD" = 0 ]; then
 	(
 		n=0 last=$SECONDS
@@ -370,6 +370,6 @@ else
 	tail -n 40 "$STATE/console" >&2
 	rc=125
 fi
-{ [ "$RETRY" = 1 ] && [ $try = 1 ]; } || exit $rc
-echo "vmrun: the VM stopped without CMD's status (exit $rc): booting it once more (-r)" >&2
+{ [ "$RETRY" = 1 ] && [ $try -lt 3 ]; } || exit $rc
+echo "vmrun: the VM stopped without CMD's status (exit $rc): booting it again (-r, boot $((try + 1)) of 3)" >&2
 done
