@@ -95,7 +95,7 @@ $(BUILD)/vmguest/%.bin: tests/vmguest/%.S
 	ld -m elf_x86_64 -Ttext=0x100000 --oformat binary -e _start -o $@ $(@:.bin=.o)
 
 # Freestanding C payloads: no libc, no red zone (no interrupt stack switch), no SSE state.
-$(BUILD)/vmguest/%.bin: tests/vmguest/%.c tests/vmguest/guest.ld
+$(BUILD)/vmguest/%.bin: tests/vmguest/%.c tests/vmguest/guest.ld tests/vmguest/virtio-guest.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -ffreestanding -fno-pic -fno-pie -fno-stack-protector -mno-red-zone -mgeneral-regs-only \
 	    -fno-asynchronous-unwind-tables -Wall -Wextra -Werror -c -o $(@:.bin=.o) $<
