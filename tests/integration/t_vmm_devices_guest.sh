@@ -42,6 +42,12 @@ assert_eq "$(stat -c %s "$d/disk.img")" "1048576" "blkio: the image keeps its si
 # The rest of the image stays zero.
 dd if="$d/disk.img" of="$d/rest" bs=512 skip=2 status=none
 cmp -s "$d/rest" <(head -c $((1048576 - 1024)) /dev/zero) || fail "blkio: sectors past 1 changed"
+# A disk without the pattern: the guest stops at its step 8 and writes nothing.
+truncate -s 1M "$d/blank.img"
+smoke --disk "$d/blank.img" "$g/blkio.bin"
+assert_eq "$end" "end=debug-exit code=8" "blkio: a sector 0 without the pattern is noticed"
+assert_match "$(cat "$d/out")" "blkio: sector 0 does not hold the host's pattern" "blkio: the failing step told"
+cmp -s "$d/blank.img" <(head -c 1048576 /dev/zero) || fail "blkio: the guest wrote after a failed check"
 
 smoke --agent-log "$d/agent.log" "$g/console.bin"
 assert_eq "$end" "end=debug-exit code=1" "console: the guest sent and got PING; console: $(cat "$d/out")"
