@@ -99,9 +99,12 @@ cleanup_root() { # best effort: kill what a failed test left, by pid, then remov
 
 for t in "$tests"/t_*.sh; do
         name=$(basename "$t" .sh)
-        if [ -n "$only" ]; then # T_ONLY: words, each a substring of the names to run
+        if [ -n "$only" ]; then # T_ONLY: words, each a substring of the names to run ("t_x$": that name alone)
                 want=0
-                for w in $only; do [[ "$name" == *"$w"* ]] && want=1; done
+                for w in $only; do
+                        if [[ "$w" == *'$' ]]; then [[ "$name" == "${w%'$'}" ]] && want=1
+                        else [[ "$name" == *"$w"* ]] && want=1; fi
+                done
                 [ $want = 1 ] || continue
         fi
         root="$work/$name"

@@ -29,7 +29,7 @@ assert_eq "$end" "end=shutdown code=0" "triple fault"
 err=$("$VM_SMOKE" "$g/hello.bin" 1 2>&1 >/dev/null) && fail "1 MiB of memory accepted"
 assert_match "$err" "memory 1 MiB is outside 2-3072 MiB" "memory bound"
 err=$("$VM_SMOKE" --bzimage-info "$g/hello.bin" 2>&1) && fail "a raw payload passed as bzImage"
-assert_match "$err" "not a bzImage" "bzImage check"
+assert_match "$err" "neither a bzImage nor an ELF vmlinux" "bzImage check"
 k=$(ls /var/cache/ctr-vmlane/linux-image-*/boot/vmlinuz-* 2>/dev/null | head -1)
 if [ -n "$k" ]; then
         assert_match "$("$VM_SMOKE" --bzimage-info "$k")" "^version=20[c-f] setup_sects=[0-9]+ init_size=[0-9]+" "Debian bzImage header"
