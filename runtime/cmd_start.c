@@ -12,13 +12,14 @@
 #include "spawn.h"
 #include "util.h"
 
-enum { OPT_FOREGROUND = OPT_VERB_BASE, OPT_KILL, OPT_FORCE, OPT_READY_TIMEOUT };
+enum { OPT_FOREGROUND = OPT_VERB_BASE, OPT_KILL, OPT_FORCE, OPT_READY_TIMEOUT, OPT_VM };
 
 struct stop_args {
         int timeout;
         bool kill;
         bool foreground;
         bool force;
+        bool vm;
 };
 
 static int on_opt(int c, const char *arg, void *ud)
@@ -34,6 +35,7 @@ static int on_opt(int c, const char *arg, void *ud)
         case OPT_KILL: a->kill = true; return 0;
         case OPT_FOREGROUND: a->foreground = true; return 0;
         case OPT_FORCE: a->force = true; return 0;
+        case OPT_VM: a->vm = true; return 0;
         case OPT_READY_TIMEOUT: {
                 long t = strtol(arg, &end, 10);
                 if (*end || end == arg || t < 0 || t > 86400)
@@ -50,6 +52,7 @@ static int run(const char *verb, int argc, char **argv)
 {
         static const struct option start_opts[] = {{"foreground", no_argument, NULL, OPT_FOREGROUND},
                                                    {"ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT},
+                                                   {"vm", no_argument, NULL, OPT_VM},
                                                    {}};
         static const struct option stop_opts[] = {
                 {"timeout", required_argument, NULL, 't'}, {"kill", no_argument, NULL, OPT_KILL}, {}};
@@ -97,7 +100,7 @@ static int run(const char *verb, int argc, char **argv)
         else {
                 r = start ? 0 : ctr_container_stop(&p, name, a.timeout, a.kill, &err);
                 if (r >= 0 && !stop)
-                        r = ctr_container_start(&p, name, a.foreground, &code, &err);
+                        r = ctr_container_start_as(&p, name, a.foreground, a.vm, &code, &err);
         }
         ctr_paths_free(&p);
         if (r < 0)

@@ -542,17 +542,97 @@ int ctr_container_run(const struct ctr_paths *p, const char *name, const struct 
         return r;
 }
 
+/* ctr start --vm of a container created without --vm, under the start's lock: its tree becomes
+ * its root disk (built beside the tree as create --vm builds it) and its mode vm, saved only
+ * once the disk is whole. A user namespace's idmapped tree is stored unshifted, as the guest
+ * wants it; the VM needs no id range, so the range is given back. *ret_disk names a disk this
+ * call made, for convert_undo. */
+static int convert_to_vm(const struct ctr_paths *p, struct ctr_config *cfg, char **ret_disk, struct ctr_error *err)
+{
+        *ret_disk = NULL;
+        if (!strcmp(cfg->storage_driver, "overlay"))
+                return ctr_err(err, EINVAL, "vm",
+                               "the tree is an overlay on a template's cache, and a VM boots a disk built from a tree "
+                               "of its own (create it with --storage dir, or with --vm)");
+        if (cfg->userns && cfg->idmap.chowned)
+                return ctr_err(err, EINVAL, "vm",
+                               "the tree was chowned to the user namespace's ids at create, and a VM's disk needs "
+                               "them unshifted (create it with --no-userns, or with --vm)");
+        if (cfg->net_mode == CTR_NET_HOST || cfg->net_mode == CTR_NET_NETNS)
+                return ctr_err(err, EINVAL, "vm", "a VM cannot share a network namespace (network mode %s)",
+                               ctr_net_mode_name(cfg->net_mode));
+        int r = ctr_vm_host_check(err);
+        if (r < 0 || (r = ctr_vm_kernel_check(cfg->vm_kernel, cfg->vm_initrd, err)) < 0)
+                return r;
+        _cleanup_free_ char *rootfs = ctr_path_rootfs(p, cfg->name);
+        _cleanup_free_ char *dir = ctr_path_container(p, cfg->name);
+        _cleanup_free_ char *disk = xasprintf("%s/disk.img", dir);
+        _cleanup_free_ char *cfgpath = ctr_path_config(p, cfg->name);
+        r = ctr_vm_disk_build(rootfs, disk, cfg->vm_disk, err);
+        if (r < 0)
+                return r;
+        struct ctr_idmap idmap = cfg->idmap;
+        bool userns = cfg->userns;
+        cfg->vm = true;
+        cfg->userns = false;
+        cfg->idmap = (struct ctr_idmap){0};
+        r = ctr_config_validate(cfg, err);
+        if (r >= 0)
+                r = ctr_config_save_sync(cfgpath, cfg, true, err);
+        if (r < 0) {
+                cfg->vm = false;
+                cfg->userns = userns;
+                cfg->idmap = idmap;
+                unlink(disk);
+                return r;
+        }
+        *ret_disk = TAKE_PTR(disk);
+        return 0;
+}
+
+/* A start --vm that converted and then failed: the container as it was, a user namespace's ids
+ * taken again as create takes them (the range given back may be another's by now; its tree is
+ * stored unshifted, so any free range serves). */
+static void convert_undo(const struct ctr_paths *p, const char *name, const char *disk, bool userns)
+{
+        struct ctr_config cfg = {0};
+        struct ctr_error e = {0};
+        _cleanup_free_ char *dir = ctr_path_container(p, name);
+        _cleanup_free_ char *cfgpath = ctr_path_config(p, name);
+        if (ctr_container_load(p, name, &cfg, &e) == 0) {
+                cfg.vm = false;
+                cfg.userns = userns;
+                int r = userns ? ctr_userns_allocate(p, &cfg, dir, &e) : ctr_config_save_sync(cfgpath, &cfg, true, &e);
+                if (r == 0)
+                        unlink(disk);
+                else
+                        fprintf(stderr, "ctr: start %s: undo --vm: %s: %s\n", name, e.op, e.msg);
+        }
+        ctr_config_free(&cfg);
+}
+
 int ctr_container_start(const struct ctr_paths *p, const char *name, bool foreground, int *ret_code,
                         struct ctr_error *err)
+{
+        return ctr_container_start_as(p, name, foreground, false, ret_code, err);
+}
+
+int ctr_container_start_as(const struct ctr_paths *p, const char *name, bool foreground, bool to_vm, int *ret_code,
+                           struct ctr_error *err)
 {
         struct ctr_config cfg = {0};
         struct ctr_state st = {0};
         _cleanup_close_ int lock = -1;
+        _cleanup_free_ char *converted = NULL;
+        bool was_userns = false;
         int r;
 
         *ret_code = 0;
         r = start_prepare(p, name, &cfg, &lock, err);
         if (r < 0)
+                goto out;
+        was_userns = cfg.userns;
+        if (to_vm && !cfg.vm && (r = convert_to_vm(p, &cfg, &converted, err)) < 0)
                 goto out;
         /* A VM that cannot boot here is refused before the cgroup, network and monitor exist. */
         if (cfg.vm && (r = ctr_vm_host_check(err)) < 0)
@@ -606,6 +686,8 @@ int ctr_container_start(const struct ctr_paths *p, const char *name, bool foregr
                 r = ctr_err(err, EIO, "monitor", "the monitor died during start (see %s)", logp);
         }
 out:
+        if (r < 0 && converted)
+                convert_undo(p, name, converted, was_userns);
         ctr_state_free(&st);
         ctr_config_free(&cfg);
         return r;

@@ -40,6 +40,10 @@ int ctr_container_create(const struct ctr_paths *p, struct ctr_config *cfg, cons
 /* foreground: run the monitor in this process; *ret_code gets its exit status. */
 int ctr_container_start(const struct ctr_paths *p, const char *name, bool foreground, int *ret_code,
                         struct ctr_error *err);
+/* to_vm (ctr start --vm): a container created without --vm becomes a VM container first (its tree
+ * built into its root disk, its mode vm, for good); undone when this start then fails. */
+int ctr_container_start_as(const struct ctr_paths *p, const char *name, bool foreground, bool to_vm, int *ret_code,
+                           struct ctr_error *err);
 /* ctr run: the monitor in this process with run's settings (run->paths, cfg, foreground,
  * report_fd and lock_fd are filled here); *ret_code gets the command's status. */
 struct ctr_monitor_args;

@@ -33,7 +33,7 @@ static const struct verb {
          "          [-u USER] [-w DIR] [--read-only] [--net none|bridge] [--memory SIZE] [--cpus N] [--pids N]\n"
          "          [--allow-missing-limits] [--timeout S] [--json-status-fd N] -- CMD [ARG]...",
          "run one command in a throwaway container and pass its exit status through", true},
-        {"start", cmd_start, "start NAME [--foreground] [--ready-timeout SECONDS]", "start a container under its own monitor", true},
+        {"start", cmd_start, "start NAME [--foreground] [--ready-timeout SECONDS] [--vm]", "start a container under its own monitor", true},
         {"stop", cmd_stop, "stop NAME [-t SECONDS] [--kill]", "stop gracefully, SIGKILL after the timeout", false},
         {"restart", cmd_restart, "restart NAME [-t SECONDS]", "stop (if running), then start", true},
         {"destroy", cmd_destroy, "destroy NAME [--force]", "remove a container and its files", false},

@@ -772,10 +772,10 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
                         .control_fd = ctl[1],
                         .restore = restore,
                 };
-                /* Kernel, initramfs, disk and memory are ready before the start is reported as
-                 * done: their failures reach ctr start, not just the monitor's log. */
+                /* Kernel, initramfs, disk, memory and the vCPU threads are ready before the start
+                 * is reported as done: their failures reach ctr start, not just the monitor's log. */
                 struct ctr_vm *vm = ctr_vm_boot_prepare(&o, &e);
-                if (!vm)
+                if (!vm || ctr_vm_start_vcpus(vm, &e) < 0)
                         ctr_sync_die(sync[1], &e, 125);
                 ctr_sync_send(sync[1], CTR_SYNC_GO, NULL, 0, -1);
                 close(sync[1]);

@@ -288,7 +288,7 @@ static char *newest(const char *pattern)
         return r;
 }
 
-static const char *cache_root(void)
+const char *ctr_vm_cache_root(void)
 {
         const char *c = getenv("CTR_CACHE");
         return c && *c ? c : "/var/cache/ctr";
@@ -306,7 +306,7 @@ static char *kernel_search(void)
         if (!k)
                 k = newest("/var/cache/ctr-vmlane/linux-image-*/boot/vmlinuz-*");
         if (!k) {
-                _cleanup_free_ char *pattern = xasprintf("%s/kernels/*/boot/vmlinuz-*", cache_root());
+                _cleanup_free_ char *pattern = xasprintf("%s/kernels/*/boot/vmlinuz-*", ctr_vm_cache_root());
                 k = newest(pattern);
         }
         return k;
@@ -356,7 +356,7 @@ int ctr_vm_kernel_find(const char *kernel_opt, char **ret_kernel, char **ret_mod
                         return ctr_err(err, ENOENT, "kernel",
                                        "no guest kernel in /boot, /var/cache/ctr-vmlane or %s/kernels: pass "
                                        "--kernel PATH or install linux-image-amd64",
-                                       cache_root());
+                                       ctr_vm_cache_root());
         }
         int r = kernel_release(kernel, release, sizeof(release), err);
         if (r < 0)

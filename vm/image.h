@@ -24,6 +24,9 @@ int ctr_vm_kernel_version(const void *image, size_t len, char *buf, size_t cap, 
  * none; ret_moddir may be NULL. -ENOEXEC when the kernel is not a bzImage. The caller frees both. */
 int ctr_vm_kernel_find(const char *kernel_opt, char **ret_kernel, char **ret_moddir, struct ctr_error *err);
 
+/* $CTR_CACHE, else /var/cache/ctr: where ctr_vm_kernel_fetch puts kernels and kernel_find looks. */
+const char *ctr_vm_cache_root(void);
+
 /* Download Debian's current linux-image-amd64 dependency with apt-get and extract it into
  * cache_dir/kernels/<package>/ (reused when already there); *ret_kernel is its boot/vmlinuz-*. */
 int ctr_vm_kernel_fetch(const char *cache_dir, char **ret_kernel, struct ctr_error *err);

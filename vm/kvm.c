@@ -35,10 +35,20 @@ int ctr_vm_probe(bool *ret_pvm, struct ctr_error *err)
 {
         *ret_pvm = access("/sys/module/kvm_pvm", F_OK) == 0;
         int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                return ctr_err(err, ENOENT, "kvm",
+                               "no /dev/kvm: this host offers no KVM (hardware virtualisation off, or no kvm_intel "
+                               "or kvm_amd module loaded)");
+        if (fd < 0 && (errno == EACCES || errno == EPERM))
+                return ctr_err(err, errno, "kvm", "/dev/kvm: permission denied (root or the device's group may open it)");
         if (fd < 0)
                 return ctr_err_sys(err, errno, "kvm", "open /dev/kvm");
         int v = ioctl(fd, KVM_GET_API_VERSION, 0);
+        int e = errno;
         close(fd);
+        if (v < 0)
+                return ctr_err(err, ENOTSUP, "kvm", "/dev/kvm is not a KVM device (KVM_GET_API_VERSION: %s)",
+                               strerror(e));
         if (v != KVM_API_VERSION)
                 return ctr_err(err, ENOTSUP, "kvm", "/dev/kvm speaks API %d, not %d", v, KVM_API_VERSION);
         return 0;
@@ -67,10 +77,14 @@ int ctr_vm_host_check(struct ctr_error *err)
 }
 
 
+static void stop_vcpus(struct ctr_vm *vm);
+
 void ctr_vm_free(struct ctr_vm *vm)
 {
         if (!vm)
                 return;
+        if (vm->vcpus_started)
+                stop_vcpus(vm); /* started, never run */
         for (unsigned i = 0; i < vm->ncpus; i++) {
                 if (vm->cpu[i].run)
                         munmap(vm->cpu[i].run, vm->run_size);
@@ -676,6 +690,11 @@ static void *vcpu_thread(void *arg)
         struct vcpu *c = arg;
         struct ctr_vm *vm = c->vm;
         struct ctr_error err = {0};
+        /* Created by ctr_vm_start_vcpus: no guest code before ctr_vm_run. */
+        pthread_mutex_lock(&vm->pause_lock);
+        while (vm->held && !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
+                pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+        pthread_mutex_unlock(&vm->pause_lock);
         for (;;) {
                 if (__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
                         return NULL;
@@ -817,9 +836,31 @@ static void console_input(struct ctr_vm *vm)
         pthread_mutex_unlock(&vm->lock);
 }
 
-int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *res, struct ctr_error *err)
+/* End the vCPU threads: the ended flag, then a kick out of KVM_RUN (or out of a pause or the
+ * start gate), and join them; the caller's signal mask comes back. */
+static void stop_vcpus(struct ctr_vm *vm)
 {
-        memset(res, 0, sizeof(*res));
+        __atomic_store_n(&vm->ended, true, __ATOMIC_RELEASE);
+        pthread_mutex_lock(&vm->pause_lock);
+        pthread_cond_broadcast(&vm->pause_cond);
+        pthread_mutex_unlock(&vm->pause_lock);
+        for (unsigned i = 0; i < vm->ncpus; i++)
+                if (vm->cpu[i].started)
+                        kick(&vm->cpu[i]);
+        for (unsigned i = 0; i < vm->ncpus; i++)
+                if (vm->cpu[i].started) {
+                        pthread_join(vm->cpu[i].thread, NULL);
+                        vm->cpu[i].started = false;
+                }
+        if (vm->vcpus_started)
+                pthread_sigmask(SIG_SETMASK, &vm->old_mask, NULL);
+        vm->vcpus_started = false;
+}
+
+int ctr_vm_start_vcpus(struct ctr_vm *vm, struct ctr_error *err)
+{
+        if (vm->vcpus_started)
+                return 0;
         /* The MP table: CPUs, the IOAPIC, and where each PCI slot's interrupt goes. */
         uint8_t slots[CTR_VM_MAX_PCI];
         for (unsigned i = 0; i < vm->ndev; i++)
@@ -832,27 +873,41 @@ int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *res, struct ctr_error *e
         sigemptyset(&sa.sa_mask);
         if (sigaction(KICK_SIGNAL, &sa, NULL) < 0)
                 return ctr_err_sys(err, errno, "vm", "install the vCPU kick handler");
-        sigset_t block, old;
+        sigset_t block;
         sigemptyset(&block);
         sigaddset(&block, KICK_SIGNAL);
         /* The kick signal goes only to vCPU threads; they unblock it themselves. */
-        pthread_sigmask(SIG_BLOCK, &block, &old);
-        unsigned started = 0;
-        int r = 0;
+        pthread_sigmask(SIG_BLOCK, &block, &vm->old_mask);
+        vm->vcpus_started = true;
+        vm->held = true;
         for (unsigned i = 0; i < vm->ncpus; i++) {
-                sigset_t allow = old;
+                sigset_t allow = vm->old_mask;
                 sigdelset(&allow, KICK_SIGNAL);
                 pthread_sigmask(SIG_SETMASK, &allow, NULL);
                 int e = pthread_create(&vm->cpu[i].thread, NULL, vcpu_thread, &vm->cpu[i]);
                 pthread_sigmask(SIG_BLOCK, &block, NULL);
                 if (e) {
-                        r = ctr_err(err, e, "vm", "start the thread of vCPU %u", i);
-                        end_vm(vm, CTR_VM_END_SHUTDOWN, 0, NULL);
-                        break;
+                        /* EAGAIN under a pids limit: the container's cgroup binds the VMM. */
+                        stop_vcpus(vm);
+                        return ctr_err_sys(err, e, "vm", "start the thread of vCPU %u of %u", i, vm->ncpus);
                 }
                 vm->cpu[i].started = true;
-                started++;
         }
+        return 0;
+}
+
+int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *res, struct ctr_error *err)
+{
+        memset(res, 0, sizeof(*res));
+        if (__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
+                return ctr_err(err, EINVAL, "vm", "this VM has already run");
+        int r = ctr_vm_start_vcpus(vm, err);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&vm->pause_lock);
+        vm->held = false;
+        pthread_cond_broadcast(&vm->pause_cond);
+        pthread_mutex_unlock(&vm->pause_lock);
 
         unsigned dead_rounds = 0;
         while (!r && !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE)) {
@@ -916,20 +971,7 @@ int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *res, struct ctr_error *e
                         }
                 }
         }
-        /* Stop every vCPU thread: the ended flag, then a kick out of KVM_RUN (or out of a pause). */
-        __atomic_store_n(&vm->ended, true, __ATOMIC_RELEASE);
-        pthread_mutex_lock(&vm->pause_lock);
-        pthread_cond_broadcast(&vm->pause_cond);
-        pthread_mutex_unlock(&vm->pause_lock);
-        for (unsigned i = 0; i < vm->ncpus; i++)
-                if (vm->cpu[i].started)
-                        kick(&vm->cpu[i]);
-        for (unsigned i = 0; i < vm->ncpus; i++)
-                if (vm->cpu[i].started) {
-                        pthread_join(vm->cpu[i].thread, NULL);
-                        vm->cpu[i].started = false;
-                }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        stop_vcpus(vm);
         if (r < 0)
                 return r;
         if (vm->rc < 0) {

@@ -28,6 +28,19 @@ int ctr_vm_kernel_check(const char *kernel_opt, const char *initrd, struct ctr_e
         _cleanup_free_ char *kernel = NULL, *image = NULL;
         size_t len = 0;
         int r = ctr_vm_kernel_find(kernel_opt, &kernel, NULL, err);
+        if (r == -ENOENT && !(kernel_opt && *kernel_opt)) {
+                /* No kernel on the host: Debian's, downloaded once into the cache and found there
+                 * by every later create and start. */
+                const char *dir = ctr_vm_cache_root();
+                fprintf(stderr, "ctr: no guest kernel on this host: fetching linux-image-amd64 into %s/kernels\n", dir);
+                *err = (struct ctr_error){0};
+                r = ctr_vm_kernel_fetch(dir, &kernel, err);
+                if (r < 0) {
+                        struct ctr_error why = *err;
+                        return ctr_err(err, why.errnum, "kernel",
+                                       "no guest kernel in /boot or the caches, and fetching one failed: %s", why.msg);
+                }
+        }
         if (r < 0)
                 return r;
         r = ctr_read_file(kernel, 256 << 20, &image, &len);

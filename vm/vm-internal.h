@@ -171,6 +171,10 @@ struct ctr_vm {
         pthread_cond_t pause_cond;
         bool pause;
         unsigned parked;
+        /* ctr_vm_start_vcpus: the threads exist and wait on pause_cond while held is set, until
+         * ctr_vm_run lets them go; the caller's signal mask from before the kick signal was blocked. */
+        bool vcpus_started, held;
+        sigset_t old_mask;
 };
 
 #define UART_IRQ 4

@@ -118,6 +118,10 @@ int ctr_vm_load_elf(struct ctr_vm *vm, const void *image, size_t len, const char
 /* Either of the two, by the file's format; anything else is a clear ENOEXEC. */
 int ctr_vm_load_kernel(struct ctr_vm *vm, const void *image, size_t len, const char *cmdline, const void *initrd,
                        size_t initrd_len, struct ctr_error *err);
+/* The vCPU threads, created and held before any guest code runs, so that a failure to create
+ * one (a pids limit) is known before the start is reported done. ctr_vm_run does it when the
+ * caller did not; from the thread that then calls ctr_vm_run. */
+int ctr_vm_start_vcpus(struct ctr_vm *vm, struct ctr_error *err);
 /* Run until the guest ends (vCPU threads; the I/O loop in the caller's thread); guest errors
  * (internal emulation errors, failed entry) are errors. */
 int ctr_vm_run(struct ctr_vm *vm, struct ctr_vm_result *ret, struct ctr_error *err);

@@ -121,7 +121,7 @@ for t in "$tests"/t_*.sh; do
         watch=$!
         # User namespaces (ctr run's default) take their ranges from private subuid/subgid
         # files: the host's /etc stays as it is.
-        out=$(T_ROOT="$root" T_PREFIX="it$$" T_HERE="$here" T_NETNS="$ns" CTR="$CTR" PROBE="$PROBE" \
+        out=$(T_ROOT="$root" T_PREFIX="it$$" T_HERE="$here" T_NETNS="$ns" T_HOSTNET="/proc/$$/ns/net" CTR="$CTR" PROBE="$PROBE" \
                 CTR_SUBUID="$work/$name.subuid" CTR_SUBGID="$work/$name.subgid" \
                 timeout -k 10 "$limit" nsenter --net="/run/netns/$ns" bash -c ". '$here/lib.sh'; set -e; . '$t'" 2>&1)
         rc=$?

@@ -25,7 +25,18 @@ assert_eq "$rc" 125 "--vm-disk 1M refused"
 assert_match "$out" "vm-disk" "the error names the flag"
 [ ! -e "$T_ROOT/containers/$n" ] || fail "a refused create left $n"
 
-ctr create "$n" -t busybox --vm --net none --vcpus 2 --vm-memory 256M --vm-disk 24M >/dev/null || fail "create --vm"
+# The VMM is in the container's cgroup: a pids limit below its vCPU threads fails the start
+# itself (the threads exist before the start reports done), one line, and leaves it stopped.
+ctr create "$n" -t busybox --vm --net none --vcpus 2 --pids 2 >/dev/null || fail "create --vm --pids 2"
+rc=0; out=$(ctr start "$n" 2>&1) || rc=$?
+assert_eq "$rc" 125 "start of a 2-vCPU VM under pids.max 2"
+assert_match "$out" "^ctr: start $n: vm: start the thread of vCPU [0-9] of 2: Resource temporarily unavailable$" \
+        "the pids limit binds the VMM"
+assert_eq "$(state_of "$n")" stopped "stopped after the refused start"
+ctr destroy "$n" >/dev/null || fail "destroy after the pids check"
+
+ctr create "$n" -t busybox --vm --net none --vcpus 2 --vm-memory 256M --vm-disk 24M --memory 384M --pids 64 >/dev/null ||
+        fail "create --vm"
 assert_eq "$(stat -c %s "$T_ROOT/containers/$n/disk.img")" $((24 << 20)) "the disk has the --vm-disk size"
 assert_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["vm"]["disk"])' "$T_ROOT/containers/$n/config.json")" \
         24M "vm.disk recorded"
@@ -43,6 +54,23 @@ grep -q "busybox init up" "$log" 2>/dev/null ||
         fail "the guest's init did not run from the disk; console: $(tail -c 2000 "$log" 2>/dev/null); monitor: $(tail -5 "$mlog" 2>/dev/null)"
 grep -q "guest agent ready" "$mlog" || fail "no agent; monitor: $(tail -5 "$mlog")"
 echo "booted to init and agent in $(($(date +%s) - t0)) s"
+# The VMM and its vCPU threads in the container's cgroup, under its limits, the guest's memory
+# charged there.
+pid=$(init_pid "$n")
+cg=$(ctr info "$n" --format json | json_field 'd["cgroup"]')
+grep -qx "$pid" "$cg/cgroup.procs" || fail "the VMM $pid is not in $cg: $(cat "$cg/cgroup.procs")"
+assert_eq "$(cat "$cg/memory.max")" $((384 << 20)) "memory.max of the VM's cgroup"
+assert_eq "$(cat "$cg/pids.max")" 64 "pids.max of the VM's cgroup"
+threads=$(ls "/proc/$pid/task" | wc -l)
+[ "$threads" -ge 3 ] || fail "the VMM has $threads threads, not its I/O thread and 2 vCPUs"
+[ "$(cat "$cg/pids.current")" -ge "$threads" ] || fail "pids.current $(cat "$cg/pids.current") < the VMM's $threads threads"
+[ "$(cat "$cg/memory.current")" -ge $((16 << 20)) ] || fail "memory.current $(cat "$cg/memory.current"): guest memory not charged"
+
+# ctr attach: the guest's ttyS0 is the console; a line typed there runs in its shell.
+out=$( (sleep 1; echo 'echo vm-marker-$((6*7))'; sleep 4) | ctr attach "$n" 2>&1) || fail "attach: $out"
+assert_match "$out" "vm-marker-42" "a command typed on the VM's console ran"
+grep -q "vm-marker-42" "$log" || fail "the console log lacks the attach session's output"
+
 out=$(ctr list 2>&1) || fail "list: $out"
 assert_match "$out" "$n +running .* vm/2cpu/256M" "listed with its VM shape"
 assert_eq "$(ctr list --format json | json_field '[(c["mode"], c["vcpus"], c["vm_memory"]) for c in d if c["name"]=="'"$n"'"][0]')" \
