@@ -21,9 +21,10 @@ LDFLAGS += -pie -Wl,-z,relro,-z,now
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-LIB_SRCS := $(wildcard runtime/*.c runtime/security/*.c cgroups/*.c netns/*.c rootfs/*.c vm/*.c)
-LIB_SRCS := $(filter-out runtime/main.c runtime/cmd_%.c,$(LIB_SRCS))
-CLI_SRCS := runtime/main.c $(wildcard runtime/cmd_*.c)
+# Modules bottom up (shared/DESIGN.md): base/ under everything, cli/ (the verbs' argument parsing
+# and printing) over runtime/.
+LIB_SRCS := $(wildcard base/*.c cgroups/*.c netns/*.c rootfs/*.c vm/*.c runtime/*.c runtime/security/*.c)
+CLI_SRCS := $(wildcard cli/*.c)
 
 BUILD   ?= build
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -56,9 +57,9 @@ ctr: $(BUILD)/ctr
 $(BUILD)/ctr: $(LIB_OBJS) $(CLI_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/%.o: %.c $(wildcard */*.h) Makefile
+$(BUILD)/%.o: %.c $(wildcard */*.h */*/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(GEN_CFLAGS) $(PKG_CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(CFLAGS) $(GEN_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 # ctr@.service, as a C string: `ctr config NAME set autostart true` installs it where make
 # install did not.
@@ -80,7 +81,7 @@ $(PROBE_BIN): tests/probe/ctr-probe.c
 
 # It runs from an initramfs with no libraries, so it is static and links only libc and the frame
 # codec (vm/agent.c).
-$(VMINIT_BIN): vm/guest/ctr-vminit.c vm/agent.c vm/agent.h runtime/util.h
+$(VMINIT_BIN): vm/guest/ctr-vminit.c vm/agent.c vm/agent.h base/util.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -Werror -static -o $@ vm/guest/ctr-vminit.c vm/agent.c
 

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270

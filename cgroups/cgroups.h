@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 enum ctr_cg_layout { CTR_CG_UNIFIED, CTR_CG_HYBRID, CTR_CG_LEGACY };
 

@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 #include "cgroups.h"
 
 /* What every container needs: the standard character nodes, the tty, ptys and ptmx. */

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 /* The v1 hierarchies: mount point and the controllers it carries ("cpu,cpuacct"). Named
  * hierarchies (name=systemd) are left alone. */

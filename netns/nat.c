@@ -27,7 +27,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 #define BATCH_SIZE (256 * 1024)
 #define NL_BUF 32768 /* answers are read in pieces of at most this */

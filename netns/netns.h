@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* --- addresses ---------------------------------------------------------------------------- */
 

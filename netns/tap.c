@@ -11,7 +11,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 int ctr_tap_open(const char *name, int *ret_fd, struct ctr_error *err)
 {

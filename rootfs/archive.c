@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 /* --- SHA-256 (FIPS 180-4) ------------------------------------------------------------------- */
 

@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 char *ctr_cache_key(const char *tpl, const char *dist, const char *release, const char *arch)
 {

@@ -18,7 +18,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 int ctr_rootfs_idmap_detached(int fd, const char *path, int userns_fd, bool recursive, struct ctr_error *err)
 {

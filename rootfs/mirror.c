@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 /* ".../debian" or ".../debian/" serves the distribution "debian"; ".../debian-security" does not. */
 static bool uri_serves(const char *uri, const char *dist)

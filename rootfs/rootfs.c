@@ -17,7 +17,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 static struct ctr_mnt_op *plan_add(struct ctr_mount_plan *p, enum ctr_mnt_kind kind, const char *source,
                                    const char *target)

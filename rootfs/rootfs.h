@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 enum ctr_mnt_kind {
         CTR_MNT_MOUNT,    /* mount(source, target, fstype, flags, data) */

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 #ifndef TEMPLATEDIR
 #define TEMPLATEDIR "/usr/local/share/ctr/templates"

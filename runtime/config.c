@@ -12,10 +12,10 @@
 #include <string.h>
 
 #include "../cgroups/cgroups.h"
-#include "json.h"
+#include "../base/json.h"
 #include "security/caps.h"
 #include "security/seccomp.h"
-#include "util.h"
+#include "../base/util.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
 

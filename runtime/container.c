@@ -26,7 +26,7 @@
 #include "network.h"
 #include "spawn.h"
 #include "userns.h"
-#include "util.h"
+#include "../base/util.h"
 #include "../vm/image.h"
 #include "../vm/vm.h"
 
@@ -632,10 +632,11 @@ int ctr_container_start_as(const struct ctr_paths *p, const char *name, bool for
         if (r < 0)
                 goto out;
         was_userns = cfg.userns;
+        /* A VM that cannot boot here is refused before the cgroup, network and monitor exist
+         * (convert_to_vm checked already, before it built the disk). */
         if (to_vm && !cfg.vm && (r = convert_to_vm(p, &cfg, &converted, err)) < 0)
                 goto out;
-        /* A VM that cannot boot here is refused before the cgroup, network and monitor exist. */
-        if (cfg.vm && (r = ctr_vm_host_check(err)) < 0)
+        if (cfg.vm && !converted && (r = ctr_vm_host_check(err)) < 0)
                 goto out;
         r = ctr_mkdir_p(p->log, 0750);
         if (r < 0) {

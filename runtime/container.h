@@ -5,7 +5,7 @@
 #include <stdbool.h>
 
 #include "config.h"
-#include "error.h"
+#include "../base/error.h"
 #include "state.h"
 
 struct ctr_template_event;

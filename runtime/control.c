@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "../base/util.h"
 
 static void sock_addr(struct sockaddr_un *sa, int dirfd)
 {

@@ -30,7 +30,7 @@
 #include "control.h"
 #include "spawn.h"
 #include "security/caps.h"
-#include "util.h"
+#include "../base/util.h"
 
 extern char **environ;
 

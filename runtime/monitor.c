@@ -32,7 +32,7 @@
 #include "network.h"
 #include "relay.h"
 #include "spawn.h"
-#include "util.h"
+#include "../base/util.h"
 #include "../vm/agent.h"
 #include "../vm/vm.h"
 

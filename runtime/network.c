@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "json.h"
-#include "util.h"
+#include "../base/json.h"
+#include "../base/util.h"
 
 /* --- ctr.conf ------------------------------------------------------------------------------- */
 

@@ -29,10 +29,10 @@
 
 #include "../cgroups/cgroups.h"
 #include "../rootfs/rootfs.h"
-#include "json.h"
+#include "../base/json.h"
 #include "security/seccomp.h"
 #include "spawn.h"
-#include "util.h"
+#include "../base/util.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)

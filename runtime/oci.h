@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "../base/error.h"
 #include "oci_spec.h"
 
 struct ctr_oci {

@@ -13,7 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "util.h"
+#include "../base/util.h"
 
 #define BAD(err, ...) ctr_err(err, EINVAL, "config.json", __VA_ARGS__)
 

@@ -8,8 +8,8 @@
 #include <sys/types.h>
 
 #include "../cgroups/cgroups.h"
-#include "error.h"
-#include "json.h"
+#include "../base/error.h"
+#include "../base/json.h"
 #include "security/caps.h"
 
 struct ctr_oci_mount {

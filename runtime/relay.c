@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "control.h"
-#include "util.h"
+#include "../base/util.h"
 
 enum sess_state { S_FREE, S_PENDING, S_RUNNING, S_ORPHAN };
 

@@ -21,9 +21,9 @@
 #include "config.h"
 #include "control.h"
 #include "container.h"
-#include "json.h"
+#include "../base/json.h"
 #include "userns.h"
-#include "util.h"
+#include "../base/util.h"
 
 bool ctr_snapshot_name_valid(const char *s)
 {

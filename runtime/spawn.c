@@ -28,7 +28,7 @@
 #include "security/caps.h"
 #include "userns.h"
 #include "exec.h"
-#include "util.h"
+#include "../base/util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)

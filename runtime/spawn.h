@@ -7,7 +7,7 @@
 #include <sys/types.h>
 
 #include "config.h"
-#include "error.h"
+#include "../base/error.h"
 
 /* Sync steps, in order. The child's socket end is CLOEXEC: EOF after GO means exec succeeded. */
 enum ctr_sync_step {

@@ -12,8 +12,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "json.h"
-#include "util.h"
+#include "../base/json.h"
+#include "../base/util.h"
 
 int ctr_paths_init(struct ctr_paths *p, const char *root, struct ctr_error *err)
 {

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "../base/error.h"
 
 struct ctr_paths {
         char *root;       /* --root, or /var/lib/ctr */

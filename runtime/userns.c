@@ -23,7 +23,7 @@
 #include "../cgroups/cgroups.h"
 #include "security/subid.h"
 #include "spawn.h"
-#include "util.h"
+#include "../base/util.h"
 
 struct used {
         struct ctr_idrange *uid, *gid;

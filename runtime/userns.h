@@ -10,7 +10,7 @@
 
 #include "../rootfs/rootfs.h"
 #include "config.h"
-#include "error.h"
+#include "../base/error.h"
 #include "state.h"
 
 struct ctr_spawn;

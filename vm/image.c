@@ -19,7 +19,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 #define MIB (UINT64_C(1) << 20)
 /* A module bigger than this is not a module. */

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* utsname's release field holds at most 64 characters. */
 #define CTR_VM_RELEASE_MAX 65

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 enum {
         IER_RDI = 0x01,

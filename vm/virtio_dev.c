@@ -13,7 +13,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 static struct ctr_virtio *dev_new(uint16_t type, uint16_t nq, uint64_t features, const struct ctr_virtio_ops *ops,
                                   void *priv)

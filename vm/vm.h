@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../runtime/error.h"
+#include "../base/error.h"
 
 /* Guest physical layout (Firecracker-compatible). */
 #define CTR_VM_GDT 0x500

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../runtime/util.h"
+#include "../base/util.h"
 
 struct sec_hdr {
         uint32_t tag, index;

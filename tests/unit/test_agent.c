@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 #include "../../vm/agent.h"
 #include "agent_peer.h"
 

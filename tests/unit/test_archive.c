@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../../rootfs/rootfs.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 #include "unit.h"
 
 Test(archive, sha256_vectors)

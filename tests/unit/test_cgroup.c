@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "../../cgroups/cgroups.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 static struct ctr_cg_host host(const char *mount, const char *controllers)
 {

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "../../runtime/config.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 static const char full_doc[] =
         "{\n"

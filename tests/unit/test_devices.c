@@ -8,7 +8,7 @@
 
 #include "unit.h"
 #include "../../cgroups/cgroups.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 Test(device_rule, parse_and_format)
 {

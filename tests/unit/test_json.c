@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../runtime/error.h"
-#include "../../runtime/json.h"
-#include "../../runtime/util.h"
+#include "../../base/error.h"
+#include "../../base/json.h"
+#include "../../base/util.h"
 
 Test(json, parse_errors_are_one_line)
 {

@@ -14,7 +14,7 @@
 #include "../../runtime/config.h"
 #include "../../runtime/monitor.h"
 #include "../../runtime/state.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 Test(monitor, cgroup_leaf)
 {

@@ -9,7 +9,7 @@
 #include <sys/sysmacros.h>
 
 #include "../../rootfs/rootfs.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 /* Index of the first op of this kind on this target, or -1. */
 static ssize_t find(const struct ctr_mount_plan *p, enum ctr_mnt_kind kind, const char *target)

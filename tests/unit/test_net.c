@@ -16,7 +16,7 @@
 #include "../../netns/netns.h"
 #include "../../runtime/config.h"
 #include "../../runtime/network.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 Test(subnet, parse_and_hosts)
 {

@@ -18,7 +18,7 @@
 
 #include "../../runtime/control.h"
 #include "../../runtime/relay.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 #include "../../vm/agent.h"
 #include "agent_peer.h"
 

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 
 #include "../../runtime/state.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 static char tmpdir[64];
 

@@ -10,7 +10,7 @@
 #include "../../runtime/config.h"
 #include "../../runtime/security/subid.h"
 #include "../../runtime/userns.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 #include "unit.h"
 
 Test(subid, parse_owner_entries)

@@ -13,7 +13,7 @@
 
 #include "../../runtime/control.h"
 #include "../../runtime/spawn.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 static void seqpacket_pair(int sv[2])
 {

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../../rootfs/rootfs.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 static char tmpdir[64];
 

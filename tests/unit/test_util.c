@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 /* Each test in the files suite gets a fresh directory, removed afterwards even when it fails. */
 static char tmpdir[64];

@@ -10,7 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 #include "../../vm/image.h"
 #include "unit.h"
 

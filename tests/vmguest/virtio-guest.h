@@ -1,6 +1,6 @@
-/* Shared by the freestanding virtio guest programs (blkio.c, console.c): port I/O, COM1, the
- * debug-exit port, PCI config space, and a modern virtio-pci device found on bus 0 with its
- * queues polled (no interrupts). netframe.c spells the same out on its own. Everything here is
+/* Shared by the freestanding virtio guest programs (blkio.c, console.c, netframe.c): port I/O,
+ * COM1, the debug-exit port, PCI config space, and a modern virtio-pci device found on bus 0 with
+ * its queues polled (no interrupts). Everything here is
  * static inline so a guest that leaves a piece unused still builds with -Werror. */
 #ifndef CTR_VIRTIO_GUEST_H
 #define CTR_VIRTIO_GUEST_H

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "../../netns/netns.h"
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 #include "../../vm/vm.h"
 
 struct live {

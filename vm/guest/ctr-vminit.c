@@ -37,7 +37,7 @@
 #include "../agent.h"
 /* Only the header-inline parts (cleanup attributes, TAKE_FD): this binary links nothing of ctr
  * but vm/agent.c. */
-#include "../../runtime/util.h"
+#include "../../base/util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* The VMM ends the VM with the value written to this port (ctr's exit code for a guest failure). */

@@ -9,11 +9,11 @@
 
 #include "../rootfs/rootfs.h"
 #include "cli.h"
-#include "json.h"
-#include "config.h"
-#include "container.h"
-#include "security/caps.h"
-#include "util.h"
+#include "../base/json.h"
+#include "../runtime/config.h"
+#include "../runtime/container.h"
+#include "../runtime/security/caps.h"
+#include "../base/util.h"
 
 enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO,
        OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE, OPT_CAP_ADD, OPT_CAP_DROP, OPT_NNP,

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json.h"
-#include "snapshot.h"
-#include "util.h"
+#include "../base/json.h"
+#include "../runtime/snapshot.h"
+#include "../base/util.h"
 
 enum { OPT_FREEZE = OPT_VERB_BASE + 300, OPT_NO_BACKUP, OPT_SNAPSHOT, OPT_LIVE };
 

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "json.h"
-#include "oci.h"
-#include "oci_spec.h"
-#include "util.h"
+#include "../base/json.h"
+#include "../runtime/oci.h"
+#include "../runtime/oci_spec.h"
+#include "../base/util.h"
 
 static struct ctr_oci oci = {.root = CTR_OCI_DEFAULT_ROOT};
 static const char *log_path;

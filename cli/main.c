@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json.h"
-#include "security/exe.h"
-#include "util.h"
+#include "../base/json.h"
+#include "../runtime/security/exe.h"
+#include "../base/util.h"
 
 const char *arg_root;
 enum ctr_format arg_format = CTR_FORMAT_TABLE;

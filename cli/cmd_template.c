@@ -12,10 +12,10 @@
 
 #include "../rootfs/rootfs.h"
 #include "cli.h"
-#include "config.h"
-#include "container.h"
-#include "json.h"
-#include "util.h"
+#include "../runtime/config.h"
+#include "../runtime/container.h"
+#include "../base/json.h"
+#include "../base/util.h"
 
 static int list_templates(struct ctr_json_gen *g)
 {

@@ -9,12 +9,12 @@
 
 #include "../cgroups/cgroups.h"
 #include "cli.h"
-#include "config.h"
-#include "container.h"
-#include "json.h"
-#include "monitor.h"
-#include "network.h"
-#include "util.h"
+#include "../runtime/config.h"
+#include "../runtime/container.h"
+#include "../base/json.h"
+#include "../runtime/monitor.h"
+#include "../runtime/network.h"
+#include "../base/util.h"
 
 struct view {
         const char *name;

@@ -7,10 +7,10 @@
 
 #include "../rootfs/rootfs.h"
 #include "cli.h"
-#include "config.h"
-#include "container.h"
-#include "spawn.h"
-#include "util.h"
+#include "../runtime/config.h"
+#include "../runtime/container.h"
+#include "../runtime/spawn.h"
+#include "../base/util.h"
 
 enum { OPT_FOREGROUND = OPT_VERB_BASE, OPT_KILL, OPT_FORCE, OPT_READY_TIMEOUT, OPT_VM };
 

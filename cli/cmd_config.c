@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
-#include "container.h"
-#include "util.h"
+#include "../runtime/config.h"
+#include "../runtime/container.h"
+#include "../base/util.h"
 
 int cmd_config(int argc, char **argv)
 {

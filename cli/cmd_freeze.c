@@ -2,7 +2,7 @@
  * and let it continue. Freezing a frozen container, or thawing a running one, is not an error. */
 #define _GNU_SOURCE
 #include "cli.h"
-#include "container.h"
+#include "../runtime/container.h"
 
 static int run(const char *verb, bool freeze, int argc, char **argv)
 {

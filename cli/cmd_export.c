@@ -20,11 +20,11 @@
 #include "../rootfs/rootfs.h"
 #include "../vm/image.h"
 #include "cli.h"
-#include "config.h"
-#include "container.h"
-#include "json.h"
-#include "userns.h"
-#include "util.h"
+#include "../runtime/config.h"
+#include "../runtime/container.h"
+#include "../base/json.h"
+#include "../runtime/userns.h"
+#include "../base/util.h"
 
 #define EXPORT_VERSION 1
 

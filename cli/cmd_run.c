@@ -14,12 +14,12 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "container.h"
-#include "exec.h"
-#include "json.h"
-#include "monitor.h"
+#include "../runtime/container.h"
+#include "../runtime/exec.h"
+#include "../base/json.h"
+#include "../runtime/monitor.h"
 #include "../cgroups/cgroups.h"
-#include "util.h"
+#include "../base/util.h"
 
 enum { OPT_RM = OPT_VERB_BASE + 200, OPT_KEEP, OPT_FROM, OPT_TTY, OPT_TMPFS, OPT_READONLY, OPT_ALLOW_MISSING,
        OPT_TIMEOUT, OPT_JSON_FD, OPT_NET_RUN };

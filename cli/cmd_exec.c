@@ -5,9 +5,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
-#include "exec.h"
-#include "util.h"
+#include "../runtime/config.h"
+#include "../runtime/exec.h"
+#include "../base/util.h"
 
 struct exec_args {
         struct ctr_exec_opts o;

@@ -5,8 +5,8 @@
 #include <getopt.h>
 #include <stdbool.h>
 
-#include "error.h"
-#include "state.h"
+#include "../base/error.h"
+#include "../runtime/state.h"
 
 #define CTR_VERSION "0.1.0"
 #define EXIT_CTR_FAILURE 125
@@ -65,7 +65,7 @@ int cmd_exec(int argc, char **argv);
 int cmd_attach(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 /* create's flags, shared with run (which adds its own): a config filled from the command line. */
-#include "config.h"
+#include "../runtime/config.h"
 struct ctr_create_args {
         struct ctr_config cfg;
         const char *release, *dist, *mirror, *storage;
