@@ -137,8 +137,11 @@ struct ctr_cg_v1 {
 /* Any v1 controller hierarchy mounted (named ones like name=systemd do not count). */
 bool ctr_cgroup_v1_available(void);
 /* REL (a path below each hierarchy's root) in every v1 hierarchy: made, limited, and pid moved
- * in. REL under memory's process_api (reserved on these machines) is refused. */
+ * in (pid 0: none; ctr_launch places the child). REL under memory's process_api (reserved on
+ * these machines) is refused. */
 int ctr_cgroup_v1_enter(const char *rel, const struct ctr_cg_v1 *v, pid_t pid, struct ctr_error *err);
+/* Move pid into REL of every v1 hierarchy; a hierarchy where REL is missing is an error. */
+int ctr_cgroup_v1_join(const char *rel, pid_t pid, struct ctr_error *err);
 /* Remove REL from every hierarchy (it must be empty), and empty parents under ctr.slice. */
 void ctr_cgroup_v1_remove(const char *rel);
 

@@ -169,12 +169,27 @@ int ctr_cgroup_v1_enter(const char *rel, const struct ctr_cg_v1 *v, pid_t pid, s
                 return -err->errnum;
         while (*rel == '/')
                 rel++;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *dir = NULL;
+                if (make_dirs(&h[i], rel, &dir, err) < 0 || apply(&h[i], dir, v, err) < 0)
+                        return -err->errnum;
+        }
+        return pid > 0 ? ctr_cgroup_v1_join(rel, pid, err) : 0;
+}
+
+int ctr_cgroup_v1_join(const char *rel, pid_t pid, struct ctr_error *err)
+{
+        struct hier h[16];
+        size_t n = hierarchies(h, 16);
+        if (check_rel(rel, err) < 0)
+                return -err->errnum;
+        while (*rel == '/')
+                rel++;
         char p[16];
         snprintf(p, sizeof(p), "%d", (int)pid);
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *dir = NULL;
-                if (make_dirs(&h[i], rel, &dir, err) < 0 || apply(&h[i], dir, v, err) < 0 ||
-                    put(dir, "cgroup.procs", p, false, err) < 0)
+                _cleanup_free_ char *dir = xasprintf("%s/%s", h[i].mount, rel);
+                if (put(dir, "cgroup.procs", p, false, err) < 0)
                         return -err->errnum;
         }
         return 0;

@@ -469,7 +469,11 @@ static void __attribute__((noreturn)) monitor_process(const struct ctr_paths *p,
                 report_fd = 3;
         }
         /* The caller's lock fd and anything else it had open are not the monitor's business. */
-        syscall(SYS_close_range, 4, ~0U, 0);
+        if (syscall(SYS_close_range, 4, ~0U, 0) < 0) {
+                struct ctr_error e = {0};
+                ctr_err_sys(&e, errno, "monitor", "close the caller's descriptors");
+                ctr_sync_die(report_fd, &e, 125);
+        }
         int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         char *logp = ctr_path_monitor_log(p, cfg->name);
         struct stat st;

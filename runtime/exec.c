@@ -34,86 +34,6 @@
 
 extern char **environ;
 
-/* A uid or gid: digits only, below (id_t)-1, which means "no change" to the kernel. */
-static bool parse_id(const char *s, uint32_t *ret)
-{
-        if (!*s || strlen(s) > 10)
-                return false;
-        for (const char *c = s; *c; c++)
-                if (!isdigit((unsigned char)*c))
-                        return false;
-        unsigned long long v = strtoull(s, NULL, 10);
-        if (v >= UINT32_MAX)
-                return false;
-        *ret = (uint32_t)v;
-        return true;
-}
-
-int ctr_user_lookup(const char *text, const char *spec, struct ctr_user *ret, struct ctr_error *err)
-{
-        char sbuf[128];
-        const char *gidpart = NULL;
-        bool numeric = true;
-
-        snprintf(sbuf, sizeof(sbuf), "%s", spec);
-        char *colon = strchr(sbuf, ':');
-        if (colon) {
-                *colon = 0;
-                gidpart = colon + 1;
-        }
-        if (!*sbuf)
-                return ctr_err(err, EINVAL, "user", "empty user in '%s'", spec);
-        for (const char *c = sbuf; *c; c++)
-                numeric &= isdigit((unsigned char)*c) != 0;
-        uint32_t want = 0;
-        if (numeric && !parse_id(sbuf, &want))
-                return ctr_err(err, ERANGE, "user", "'%s' is not a valid uid", sbuf);
-        memset(ret, 0, sizeof(*ret));
-        bool found = false;
-        for (const char *line = text; line && *line;) {
-                const char *end = strchr(line, '\n');
-                size_t len = end ? (size_t)(end - line) : strlen(line);
-                char l[1024];
-                if (len < sizeof(l)) {
-                        memcpy(l, line, len);
-                        l[len] = 0;
-                        char *f[7] = {0};
-                        char *s = l;
-                        int nf = 0;
-                        for (; nf < 7; nf++) {
-                                f[nf] = s;
-                                s = strchr(s, ':');
-                                if (!s)
-                                        break;
-                                *s++ = 0;
-                        }
-                        uint32_t id;
-                        if (nf >= 6 && (numeric ? parse_id(f[2], &id) && id == want : !strcmp(f[0], sbuf))) {
-                                ret->uid = strtoul(f[2], NULL, 10);
-                                ret->gid = strtoul(f[3], NULL, 10);
-                                snprintf(ret->name, sizeof(ret->name), "%s", f[0]);
-                                snprintf(ret->home, sizeof(ret->home), "%s", f[5]);
-                                snprintf(ret->shell, sizeof(ret->shell), "%s", f[6] ? f[6] : "");
-                                found = true;
-                                break;
-                        }
-                }
-                line = end ? end + 1 : NULL;
-        }
-        if (!found) {
-                if (!numeric)
-                        return ctr_err(err, ENOENT, "user", "no user '%s' in the container's /etc/passwd", sbuf);
-                ret->uid = ret->gid = want;
-                snprintf(ret->home, sizeof(ret->home), "/");
-        }
-        if (gidpart) {
-                uint32_t g;
-                if (!parse_id(gidpart, &g))
-                        return ctr_err(err, EINVAL, "user", "group '%s' is not a valid numeric gid", gidpart);
-                ret->gid = g;
-        }
-        return 0;
-}
 
 /* The command's environment: PATH, HOME, USER, container=ctr, TERM with a tty, then the
  * container's env, then exec's -e. */
@@ -158,8 +78,7 @@ static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
         /* Not ptrace-able by the container's processes while we still hold host state. */
         prctl(PR_SET_DUMPABLE, 0);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (ctr_sync_recv(c->sock, &m, NULL) <= 0 || m.step != CTR_SYNC_GO)
-                _exit(125);
+        ctr_sync_wait_go(c->sock, &m, NULL, 0);
         /* A user-namespaced container's other namespaces belong to its user namespace: join it
          * too, and become its root (the user switch below makes that uid 0 inside). */
         if (c->cfg->userns)
@@ -181,7 +100,7 @@ static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
                 if (c->o->cwd)
                         ctr_err_sys(&err, errno, "workdir", "chdir %s", cwd), ctr_sync_die(c->sock, &err, 125);
                 if (chdir("/") < 0)
-                        _exit(125);
+                        ctr_err_sys(&err, errno, "workdir", "chdir /"), ctr_sync_die(c->sock, &err, 125);
         }
 
         if (c->o->tty) {
@@ -196,7 +115,7 @@ static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
                 if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
                         ioctl(slave, TIOCSWINSZ, &ws);
                 if (ctr_sync_send(c->sock, CTR_SYNC_FD, NULL, 0, master) < 0)
-                        _exit(125);
+                        _exit(125); /* the parent is gone: nobody to tell */
                 close(master);
                 setsid();
                 if (ioctl(slave, TIOCSCTTY, 0) < 0)
@@ -210,13 +129,34 @@ static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
         /* The same confinement as init, in the same order (ctr_confine). */
         if (ctr_confine(c->cfg, c->caps, c->prog, &u, &err) < 0)
                 ctr_sync_die(c->sock, &err, 125);
-        syscall(SYS_close_range, 3, ~0U, 1U << 2 /* CLOSE_RANGE_CLOEXEC */);
+        if (ctr_launch_close_fds(3, NULL, 0, true, &err) < 0)
+                ctr_sync_die(c->sock, &err, 125);
         ctr_reset_signals();
         environ = env;
+        ctr_sync_exec(c->sock);
         execvp(c->o->argv[0], c->o->argv);
         int e = errno;
         ctr_err_sys(&err, e, "exec", "%s", c->o->argv[0]);
         ctr_sync_die(c->sock, &err, e == ENOENT ? 127 : 126);
+}
+
+static void __attribute__((noreturn)) exec_child_entry(void *data, int sock)
+{
+        struct exec_child *c = data;
+        c->sock = sock;
+        exec_child_main(c);
+}
+
+/* With -t the child passes the master of the pty it opened in the container's devpts. */
+static int exec_on_step(void *data, pid_t pid, int pidfd, int sock, const struct ctr_sync_msg *m, int *fd,
+                        struct ctr_error *err)
+{
+        int *master = data;
+        if (m->step != CTR_SYNC_FD || *fd < 0 || *master >= 0)
+                return ctr_err(err, EPROTO, "sync", "unexpected step %d from the exec process", (int)m->step);
+        *master = *fd;
+        *fd = -1;
+        return 0;
 }
 
 static struct termios saved_tio;
@@ -488,8 +428,8 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         struct ctr_state st = {0};
         struct ctr_seccomp_prog prog = {0};
         bool stale;
-        int r, sv[2] = {-1, -1}, status = 0;
-        _cleanup_close_ int pidfd = -1, cgfd = -1, cpidfd = -1, master = -1, sfd = -1, ownpidns = -1;
+        int r, status = 0;
+        _cleanup_close_ int pidfd = -1, cgfd = -1, cpidfd = -1, master = -1, sfd = -1;
         _cleanup_free_ char *cgpath = NULL;
 
         *ret_status = 125;
@@ -520,22 +460,6 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
                 r = ctr_err_sys(err, errno, "exec", "open cgroup %s", cgpath);
                 goto out;
         }
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-                r = ctr_err_sys(err, errno, "exec", "socketpair");
-                goto out;
-        }
-        /* Our next child is born in the container's pid namespace; we stay outside to wait, and
-         * go back to our own namespace for any later child (sanitizer threads, for one). */
-        ownpidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-        if (ownpidns < 0) {
-                r = ctr_err_sys(err, errno, "setns", "open our own pid namespace");
-                goto out;
-        }
-        if (setns(pidfd, CLONE_NEWPID) < 0) {
-                r = ctr_err_sys(err, errno, "setns", "join the container's pid namespace");
-                goto out;
-        }
-
         sigset_t mask;
         sigemptyset(&mask);
         int fwd[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
@@ -544,61 +468,33 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         sigprocmask(SIG_BLOCK, &mask, NULL);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-        ctr_capmask caps;
-        if (ctr_confine_prepare(&cfg, &caps, &prog, err) < 0) {
-                setns(ownpidns, CLONE_NEWPID);
+        struct exec_child c = {.o = o, .cfg = &cfg, .pidfd = pidfd};
+        if (ctr_confine_prepare(&cfg, &c.caps, &prog, err) < 0) {
                 r = -err->errnum;
                 goto out;
         }
-        bool need_move;
-        pid_t pid = ctr_clone_into_cgroup(0, cgfd, &cpidfd, &need_move);
-        if (pid < 0) {
-                setns(ownpidns, CLONE_NEWPID);
-                r = ctr_err_sys(err, -pid, "clone3", "create the exec process");
+        c.prog = &prog;
+        int child_status = 0;
+        struct ctr_launch l = {
+                .what = "the exec process",
+                .cgroup_fd = cgfd,
+                .cgroup_path = cgpath,
+                .pidns_fd = pidfd,
+                .until = CTR_LAUNCH_UNTIL_EXEC,
+                .child = exec_child_entry,
+                .child_data = &c,
+                .on_step = exec_on_step,
+                .data = &master,
+                .ret_child_status = &child_status,
+        };
+        struct ctr_launched out;
+        if ((r = ctr_launch(&l, &out, err)) < 0) {
+                /* Command not found / not executable keep the shell's 127 / 126. */
+                *ret_status = child_status == 127 || child_status == 126 ? child_status : 125;
                 goto out;
         }
-        if (pid == 0) {
-                close(sv[0]);
-                struct exec_child c = {.o = o, .cfg = &cfg, .pidfd = pidfd, .sock = sv[1], .caps = caps, .prog = &prog};
-                exec_child_main(&c);
-        }
-        close(sv[1]);
-        sv[1] = -1;
-        if (setns(ownpidns, CLONE_NEWPID) < 0) {
-                kill(pid, SIGKILL);
-                waitpid(pid, NULL, 0);
-                r = ctr_err_sys(err, errno, "setns", "return to our own pid namespace");
-                goto out;
-        }
-        if (need_move && ctr_cgroup_enter(cgpath, pid, err) < 0) {
-                kill(pid, SIGKILL);
-                waitpid(pid, NULL, 0);
-                r = -err->errnum;
-                goto out;
-        }
-        ctr_sync_send(sv[0], CTR_SYNC_GO, NULL, 0, -1);
-
-        struct ctr_sync_msg m;
-        for (;;) {
-                int fd = -1;
-                int q = ctr_sync_recv(sv[0], &m, &fd);
-                if (q <= 0)
-                        break; /* exec'd */
-                if (m.step == CTR_SYNC_FD) {
-                        master = fd;
-                        continue;
-                }
-                if (m.step == CTR_SYNC_ERROR) {
-                        waitpid(pid, NULL, 0);
-                        err->errnum = m.errnum > 0 ? m.errnum : EIO;
-                        memcpy(err->op, m.op, sizeof(err->op));
-                        memcpy(err->msg, m.msg, sizeof(err->msg));
-                        /* Command not found / not executable keep the shell's 127 / 126. */
-                        *ret_status = m.exit_code == 127 || m.exit_code == 126 ? m.exit_code : 125;
-                        r = -err->errnum;
-                        goto out;
-                }
-        }
+        pid_t pid = out.pid;
+        cpidfd = out.pidfd;
 
         if (master >= 0) {
                 ctr_tty_raw();
@@ -622,10 +518,6 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         *ret_status = status;
         r = 0;
 out:
-        if (sv[0] >= 0)
-                close(sv[0]);
-        if (sv[1] >= 0)
-                close(sv[1]);
         ctr_state_free(&st);
         ctr_config_free(&cfg);
         ctr_seccomp_prog_free(&prog);

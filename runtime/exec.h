@@ -29,11 +29,3 @@ void ctr_tty_restore(void);
 int ctr_attach(const struct ctr_paths *p, const char *name, struct ctr_error *err);
 
 /* Parse /etc/passwd text for a user given by name or number. Exposed for unit tests. */
-struct ctr_user {
-        uid_t uid;
-        gid_t gid;
-        char home[256];
-        char shell[256];
-        char name[64];
-};
-int ctr_user_lookup(const char *passwd_text, const char *spec, struct ctr_user *ret, struct ctr_error *err);

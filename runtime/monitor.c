@@ -63,6 +63,7 @@ struct monitor {
         int stop_signal;
         bool stop_requested;
         bool init_exited;
+        bool init_reboot; /* how it ended asks for a new init (reboot(2) inside, a VM's reset) */
         int init_status; /* wait status */
         bool timed_out;  /* ctr run --timeout fired */
         int run_signals; /* signals passed to a ctr run command so far */
@@ -71,6 +72,7 @@ struct monitor {
         struct ctr_net_run net;
         char *console_path;
         int nfd;         /* notify socket the container's init reports readiness on */
+        char *notify_dir; /* its directory, bound on CTR_NOTIFY_DIR inside at every (re)start */
         int rtfd;        /* readiness fallback timer */
         bool ready_sent; /* READY=1 went to the host's $NOTIFY_SOCKET (foreground mode) */
         int quick_reboots; /* reboots less than 10 s after the previous start */
@@ -479,6 +481,10 @@ static void reap_init(struct monitor *m)
         if (m->init_exited || waitid(P_PIDFD, m->init_pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                 return;
         m->init_exited = true;
+        /* reboot(2) in a pid namespace kills its init with SIGHUP; the VMM exits 128 + SIGHUP
+         * for a guest's reset. An init that exits 129 by itself has just stopped. */
+        m->init_reboot = m->cfg->vm ? si.si_code == CLD_EXITED && si.si_status == 128 + SIGHUP
+                                    : si.si_code != CLD_EXITED && si.si_status == SIGHUP;
         if (si.si_code == CLD_EXITED) {
                 m->init_status = si.si_status;
                 mlog("init exited with status %d", si.si_status);
@@ -645,8 +651,7 @@ static int attach_network(void *data, pid_t pid, int pidfd, struct ctr_error *er
 
 /* Clone the container's init into the cgroup open as cgfd, on the console; the network is
  * attached between clone and the child's first step. */
-static int spawn_init(struct monitor *m, const char *rootfs, int cgfd, const char *console, const char *notify_dir,
-                      struct ctr_error *err)
+static int spawn_init(struct monitor *m, const char *rootfs, int cgfd, const char *console, struct ctr_error *err)
 {
         struct ctr_spawn sp = {
                 .before_go = attach_network,
@@ -659,7 +664,7 @@ static int spawn_init(struct monitor *m, const char *rootfs, int cgfd, const cha
                 .cgroup_fd = cgfd,
                 .console_fd = m->slave,
                 .console_path = console,
-                .notify_dir = notify_dir,
+                .notify_dir = m->notify_dir,
                 .run = m->a->run,
                 .ret_child_status = &m->spawn_status,
         };
@@ -707,19 +712,85 @@ static char *vm_guest_config(const struct monitor *m)
  * threads): it boots the container's disk and exits with what ended the guest, as an init
  * would: 0 for a power-off, 128+SIGHUP for a reboot (the monitor starts it again), 125 when the
  * VM could not start (the reason is reported on the sync socket before the guest runs). */
+struct vmm_child {
+        struct monitor *m;
+        int agent_fd, control_fd;
+        const char *disk, *guest_config, *restore;
+        const uint8_t *mac;
+};
+
+static void __attribute__((noreturn)) vmm_child(void *data, int sock)
+{
+        struct vmm_child *c = data;
+        struct monitor *m = c->m;
+        struct ctr_error e = {0};
+        struct ctr_sync_msg go;
+
+        ctr_reset_signals();
+        /* Placed in the cgroup first. */
+        ctr_sync_wait_go(sock, &go, NULL, 0);
+        /* The VMM does not exec: nothing of the monitor's (control socket, epoll, clients, the
+         * parent's ends) may stay open in it but what it runs the guest with. */
+        int keep[] = {0, 1, 2, sock, m->slave, c->agent_fd, c->control_fd, m->tap_fd};
+        if (ctr_launch_close_fds(3, keep, ARRAY_SIZE(keep), false, &e) < 0)
+                ctr_sync_die(sock, &e, 125);
+        if (m->slave >= 0) {
+                struct termios t;
+                if (tcgetattr(m->slave, &t) == 0) {
+                        cfmakeraw(&t);
+                        tcsetattr(m->slave, TCSANOW, &t);
+                }
+        }
+        /* Again here, not only in ctr start: a reboot boots afresh. */
+        if (ctr_vm_host_check(&e) < 0)
+                ctr_sync_die(sock, &e, 125);
+        struct ctr_vm_boot_opts o = {
+                .vcpus = m->cfg->vm_vcpus,
+                .memory = m->cfg->vm_memory,
+                .kernel = m->cfg->vm_kernel,
+                .initrd = m->cfg->vm_initrd,
+                .disk = c->disk,
+                .config_text = c->guest_config,
+                .console_fd = m->slave,
+                .agent_fd = c->agent_fd,
+                .mac = m->tap_fd >= 0 ? c->mac : NULL,
+                .tap_fd = m->tap_fd,
+                .control_fd = c->control_fd,
+                .restore = c->restore,
+        };
+        /* Kernel, initramfs, disk, memory and the vCPU threads are ready before the start is
+         * reported as done: their failures reach ctr start, not just the monitor's log. */
+        struct ctr_vm *vm = ctr_vm_boot_prepare(&o, &e);
+        if (!vm || ctr_vm_start_vcpus(vm, &e) < 0)
+                ctr_sync_die(sock, &e, 125);
+        ctr_sync_send(sock, CTR_SYNC_READY, NULL, 0, -1);
+        close(sock);
+        struct ctr_vm_result res;
+        if (ctr_vm_run(vm, &res, &e) < 0) {
+                fprintf(stderr, "vm: %s: %s\n", e.op, e.msg);
+                _exit(125);
+        }
+        switch (res.end) {
+        case CTR_VM_END_HALT: _exit(0);
+        case CTR_VM_END_RESET:
+        case CTR_VM_END_SHUTDOWN: _exit(128 + SIGHUP);
+        case CTR_VM_END_DEBUG_EXIT:
+        default: _exit(res.code);
+        }
+}
+
+/* The VMM's process, in the container's cgroup (so its limits bind the guest's memory and vCPU
+ * threads): it boots the container's disk and exits with what ended the guest, as an init
+ * would: 0 for a power-off, 128+SIGHUP for a reboot (the monitor starts it again), 125 when the
+ * VM could not start (the reason is reported on the sync socket before the guest runs). */
 static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
 {
         const struct ctr_paths *p = m->a->paths;
-        int sp[2], sync[2], ctl[2];
+        int sp[2], ctl[2];
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
                 return ctr_err_sys(err, errno, "vm", "socketpair for the agent");
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
-                close(sp[0]);
-                close(sp[1]);
-                return ctr_err_sys(err, errno, "vm", "socketpair");
-        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ctl) < 0) {
-                close(sp[0]), close(sp[1]), close(sync[0]), close(sync[1]);
+                close(sp[0]), close(sp[1]);
                 return ctr_err_sys(err, errno, "vm", "socketpair for the VMM's control");
         }
         /* A restore is the first start's only: a reboot after it boots afresh. */
@@ -730,73 +801,29 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
         _cleanup_free_ char *gcfg = vm_guest_config(m);
         uint8_t mac[6];
         ctr_network_vm_mac(&m->net, mac);
-        bool need_move = false;
-        int pidfd = -1;
-        pid_t pid = ctr_clone_into_cgroup(0, cgfd, &pidfd, &need_move);
-        if (pid < 0) {
-                close(sp[0]), close(sp[1]), close(sync[0]), close(sync[1]), close(ctl[0]), close(ctl[1]);
-                return ctr_err_sys(err, (int)-pid, "vm", "start the VMM process");
-        }
-        if (pid == 0) {
-                close(sp[0]);
-                close(sync[0]);
-                close(ctl[0]);
-                ctr_reset_signals();
-                struct ctr_error e = {0};
-                struct ctr_sync_msg go;
-                int fd = -1;
-                /* Wait until the parent placed us in the cgroup. */
-                if (ctr_sync_recv(sync[1], &go, &fd) != 1)
-                        _exit(125);
-                if (m->slave >= 0) {
-                        struct termios t;
-                        if (tcgetattr(m->slave, &t) == 0) {
-                                cfmakeraw(&t);
-                                tcsetattr(m->slave, TCSANOW, &t);
-                        }
-                }
-                /* Again here, not only in ctr start: a reboot boots afresh. */
-                if (ctr_vm_host_check(&e) < 0)
-                        ctr_sync_die(sync[1], &e, 125);
-                struct ctr_vm_boot_opts o = {
-                        .vcpus = m->cfg->vm_vcpus,
-                        .memory = m->cfg->vm_memory,
-                        .kernel = m->cfg->vm_kernel,
-                        .initrd = m->cfg->vm_initrd,
-                        .disk = disk,
-                        .config_text = gcfg,
-                        .console_fd = m->slave,
-                        .agent_fd = sp[1],
-                        .mac = m->tap_fd >= 0 ? mac : NULL,
-                        .tap_fd = m->tap_fd,
-                        .control_fd = ctl[1],
-                        .restore = restore,
-                };
-                /* Kernel, initramfs, disk, memory and the vCPU threads are ready before the start
-                 * is reported as done: their failures reach ctr start, not just the monitor's log. */
-                struct ctr_vm *vm = ctr_vm_boot_prepare(&o, &e);
-                if (!vm || ctr_vm_start_vcpus(vm, &e) < 0)
-                        ctr_sync_die(sync[1], &e, 125);
-                ctr_sync_send(sync[1], CTR_SYNC_GO, NULL, 0, -1);
-                close(sync[1]);
-                struct ctr_vm_result res;
-                if (ctr_vm_run(vm, &res, &e) < 0) {
-                        fprintf(stderr, "vm: %s: %s\n", e.op, e.msg);
-                        _exit(125);
-                }
-                switch (res.end) {
-                case CTR_VM_END_HALT: _exit(0);
-                case CTR_VM_END_RESET:
-                case CTR_VM_END_SHUTDOWN: _exit(128 + SIGHUP);
-                case CTR_VM_END_DEBUG_EXIT:
-                default: _exit(res.code);
-                }
-        }
+        struct vmm_child c = {.m = m, .agent_fd = sp[1], .control_fd = ctl[1], .disk = disk, .guest_config = gcfg,
+                              .restore = restore, .mac = mac};
+        struct ctr_launch l = {
+                .what = "the VMM process",
+                .cgroup_fd = cgfd,
+                .cgroup_path = m->st.cgroup,
+                .pidns_fd = -1,
+                .until = CTR_LAUNCH_UNTIL_READY,
+                .child = vmm_child,
+                .child_data = &c,
+        };
+        struct ctr_launched out;
+        int r = ctr_launch(&l, &out, err);
         close(sp[1]);
-        close(sync[1]);
         close(ctl[1]);
-        m->init = pid;
-        m->init_pidfd = pidfd;
+        if (r < 0) {
+                close(sp[0]);
+                close(ctl[0]);
+                m->init_exited = true;
+                return r;
+        }
+        m->init = out.pid;
+        m->init_pidfd = out.pidfd;
         m->agent_fd = sp[0];
         m->agent_ready = false;
         struct epoll_event aev = {.events = EPOLLIN, .data.fd = m->agent_fd};
@@ -816,33 +843,14 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
         m->agent = calloc(1, sizeof(*m->agent));
         if (!m->agent)
                 abort();
-        int r = 0;
-        if (need_move)
-                r = ctr_cgroup_enter(m->st.cgroup, pid, err);
-        if (r >= 0) {
-                ctr_sync_send(sync[0], CTR_SYNC_GO, NULL, 0, -1);
-                struct ctr_sync_msg msg;
-                int fd = -1;
-                int k = ctr_sync_recv(sync[0], &msg, &fd);
-                if (k == 1 && msg.step == CTR_SYNC_ERROR) {
-                        ctr_err(err, msg.errnum ? msg.errnum : EIO, msg.op, "%s", msg.msg);
-                        r = -err->errnum;
-                } else if (k != 1)
-                        r = ctr_err(err, EIO, "vm", "the VMM process died before starting the guest");
-        }
-        close(sync[0]);
-        if (r < 0) {
-                syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-                waitpid(pid, NULL, 0);
-                m->init_exited = true;
-        } else if (restore) {
+        if (restore) {
                 /* The guest's agent runs on from the snapshot and said READY long ago: it is up. */
                 mlog("VM resumed from the live snapshot %s", restore);
                 m->agent_ready = true;
                 host_ready(m, "VM resumed from a live snapshot");
                 ctr_relay_agent_ready(m->relay);
         }
-        return r;
+        return 0;
 }
 
 static int setup(struct monitor *m, struct ctr_error *err)
@@ -939,10 +947,9 @@ static int setup(struct monitor *m, struct ctr_error *err)
         if (m->cfg->vm && (r = ctr_network_attach_tap(&m->net, m->cfg, &m->tap_fd, err)) < 0)
                 return r;
         m->stop_signal = ctr_monitor_stop_signal(m->cfg, rootfs);
-        _cleanup_free_ char *notify_dir = NULL;
-        if (!run && (r = open_notify(m, &notify_dir, err)) < 0)
+        if (!run && (r = open_notify(m, &m->notify_dir, err)) < 0)
                 return r;
-        r = m->cfg->vm ? spawn_vmm(m, m->cgfd, err) : spawn_init(m, rootfs, m->cgfd, console, notify_dir, err);
+        r = m->cfg->vm ? spawn_vmm(m, m->cgfd, err) : spawn_init(m, rootfs, m->cgfd, console, err);
         if (r < 0)
                 return r;
         close(m->cgfd);
@@ -985,7 +992,7 @@ static int setup(struct monitor *m, struct ctr_error *err)
  * container asked to restart, and gets a new init in the same cgroup, console and state. */
 static bool wants_reboot(const struct monitor *m)
 {
-        return !m->a->run && !m->stop_requested && m->init_status == 128 + SIGHUP;
+        return !m->a->run && !m->stop_requested && m->init_reboot;
 }
 
 static int respawn(struct monitor *m, struct ctr_error *err)
@@ -1015,10 +1022,11 @@ static int respawn(struct monitor *m, struct ctr_error *err)
         /* The old network namespace went with the old init: the new one gets eth0 again. */
         if (m->cfg->vm)
                 agent_close(m, "the VM rebooted before the command ended");
-        int r = m->cfg->vm ? spawn_vmm(m, cgfd, err) : spawn_init(m, rootfs, cgfd, m->console_path, NULL, err);
+        int r = m->cfg->vm ? spawn_vmm(m, cgfd, err) : spawn_init(m, rootfs, cgfd, m->console_path, err);
         if (r < 0)
                 return r;
         m->init_exited = false;
+        m->init_reboot = false;
         m->init_status = 0;
         m->st.init_pid = m->init;
         m->st.init_start = ctr_proc_starttime(m->init);
@@ -1195,6 +1203,7 @@ out:
         free(m.rundir);
         free(m.log_path);
         free(m.console_path);
+        free(m.notify_dir);
         free(m.agent);
         free(m.vm_restore);
         ctr_relay_free(m.relay);

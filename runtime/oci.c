@@ -38,8 +38,6 @@
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
 
-enum { SYNC_HOOKS = 10, SYNC_CREATED = 11 };
-
 #define OCI_VERSION "1.2.0"
 
 bool ctr_oci_id_valid(const char *id)
@@ -229,6 +227,32 @@ static void unmount_under(const char *rootfs);
 
 /* --- hooks -------------------------------------------------------------------------------------- */
 
+struct hook_child {
+        const struct ctr_oci_hook *h;
+        int in;         /* the state, on stdin */
+        int join_pidfd; /* >= 0: run in that process's namespaces */
+};
+
+static void __attribute__((noreturn)) hook_child(void *data, int sock)
+{
+        struct hook_child *c = data;
+        struct ctr_error e = {0};
+        struct ctr_sync_msg m;
+        ctr_sync_wait_go(sock, &m, NULL, 0);
+        if (c->join_pidfd >= 0 &&
+            setns(c->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
+                ctr_err_sys(&e, errno, "setns", "join the container's namespaces"), ctr_sync_die(sock, &e, 126);
+        if (dup2(c->in, 0) < 0)
+                ctr_err_sys(&e, errno, "hook", "stdin"), ctr_sync_die(sock, &e, 126);
+        ctr_reset_signals();
+        char *argv0[] = {c->h->path, NULL};
+        char *envp0[] = {NULL};
+        ctr_sync_exec(sock);
+        execve(c->h->path, c->h->args && c->h->args[0] ? c->h->args : argv0, c->h->env ? c->h->env : envp0);
+        ctr_err_sys(&e, errno, "exec", "%s", c->h->path);
+        ctr_sync_die(sock, &e, 127);
+}
+
 /* Run hooks in order with the state on stdin; join_pidfd >= 0 runs them in that process's
  * namespaces (createContainer). A hook that fails or outlives its timeout fails the step. */
 static int run_hooks(const struct ctr_oci_hook *hooks, size_t n, const char *state, int join_pidfd, const char *what,
@@ -239,38 +263,29 @@ static int run_hooks(const struct ctr_oci_hook *hooks, size_t n, const char *sta
                 int in[2];
                 if (pipe2(in, O_CLOEXEC) < 0)
                         return ctr_err_sys(err, errno, what, "pipe");
-                int pidfd = -1;
-                bool move;
-                pid_t pid = ctr_clone_into_cgroup(0, -1, &pidfd, &move);
-                if (pid < 0) {
-                        close(in[0]);
-                        close(in[1]);
-                        return ctr_err_sys(err, -pid, what, "fork for %s", h->path);
-                }
-                if (pid == 0) {
-                        if (join_pidfd >= 0 &&
-                            setns(join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
-                                _exit(126);
-                        dup2(in[0], 0);
-                        ctr_reset_signals();
-                        char *argv0[] = {h->path, NULL};
-                        char *envp0[] = {NULL};
-                        execve(h->path, h->args && h->args[0] ? h->args : argv0, h->env ? h->env : envp0);
-                        _exit(127);
-                }
+                struct hook_child c = {.h = h, .in = in[0], .join_pidfd = join_pidfd};
+                struct ctr_launch l = {.what = "the hook", .cgroup_fd = -1, .pidns_fd = -1,
+                                       .until = CTR_LAUNCH_UNTIL_EXEC, .child = hook_child, .child_data = &c};
+                struct ctr_launched out;
+                struct ctr_error e = {0};
+                int r = ctr_launch(&l, &out, &e);
                 close(in[0]);
+                if (r < 0) {
+                        close(in[1]);
+                        return ctr_err(err, -r, what, "hook %s: %s: %s", h->path, e.op, e.msg);
+                }
                 ctr_write_all(in[1], state, strlen(state));
                 close(in[1]);
-                struct pollfd pf = {.fd = pidfd, .events = POLLIN};
+                struct pollfd pf = {.fd = out.pidfd, .events = POLLIN};
                 int pr;
                 while ((pr = poll(&pf, 1, h->timeout ? h->timeout * 1000 : -1)) < 0 && errno == EINTR)
                         ;
                 if (pr == 0)
-                        kill(pid, SIGKILL);
+                        kill(out.pid, SIGKILL);
                 int st;
-                while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+                while (waitpid(out.pid, &st, 0) < 0 && errno == EINTR)
                         ;
-                close(pidfd);
+                close(out.pidfd);
                 if (pr == 0)
                         return ctr_err(err, ETIMEDOUT, what, "hook %s ran longer than its %d s timeout", h->path, h->timeout);
                 if (!WIFEXITED(st) || WEXITSTATUS(st))
@@ -304,7 +319,7 @@ struct child {
         int join_fds[8];  /* namespaces to join (not pid), with types */
         int join_types[8];
         size_t n_join;
-        bool new_userns;
+        bool new_userns, new_cgroupns;
         const struct ctr_seccomp_prog *prog;
         const char *id;
 };
@@ -566,14 +581,16 @@ static void __attribute__((noreturn)) child_main(struct child *c)
         struct ctr_sync_msg m;
         const struct ctr_oci_spec *s = c->spec;
 
-        if (ctr_sync_recv(c->sock, &m, NULL) <= 0 || m.step != CTR_SYNC_GO)
-                _exit(1);
+        ctr_sync_wait_go(c->sock, &m, NULL, 0);
         for (size_t i = 0; i < c->n_join; i++)
                 if (setns(c->join_fds[i], c->join_types[i]) < 0)
                         ctr_err_sys(&err, errno, "namespaces", "join namespace (type %#x)", c->join_types[i]),
                                 ctr_sync_die(c->sock, &err, 1);
         if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 ctr_err_sys(&err, errno, "user namespace", "become root (is 0 mapped?)"), ctr_sync_die(c->sock, &err, 1);
+        /* Now that the launcher placed us in every cgroup, v1 ones included. */
+        if (c->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+                ctr_err_sys(&err, errno, "cgroup namespace", "unshare"), ctr_sync_die(c->sock, &err, 1);
 
         struct ctr_mount_plan plan;
         build_plan(s, c->bundle, &plan, &err);
@@ -583,9 +600,9 @@ static void __attribute__((noreturn)) child_main(struct child *c)
         ctr_rootfs_plan_free(&plan);
 
         /* prestart, createRuntime and createContainer hooks run now, from the parent. */
-        ctr_sync_send(c->sock, SYNC_HOOKS, NULL, 0, -1);
+        ctr_sync_send(c->sock, CTR_SYNC_HOOKS, NULL, 0, -1);
         if (ctr_sync_recv(c->sock, &m, NULL) <= 0 || m.step != CTR_SYNC_GO)
-                _exit(1);
+                _exit(1); /* the parent is gone: nobody to tell */
         pid_t host_pid = m.exit_code; /* our pid as the host sees it, for the hooks' state */
 
         bool own_mntns = ctr_oci_spec_ns(s, CLONE_NEWNS) != NULL;
@@ -610,12 +627,13 @@ static void __attribute__((noreturn)) child_main(struct child *c)
                 ctr_sync_die(c->sock, &err, 1);
 
         /* Everything but stdio, the preserved fds and the fifo closes at exec. */
-        syscall(SYS_close_range, 3 + c->opts->preserve_fds, ~0U, 1U << 2 /* CLOSE_RANGE_CLOEXEC */);
+        if (ctr_launch_close_fds(3 + c->opts->preserve_fds, NULL, 0, true, &err) < 0)
+                ctr_sync_die(c->sock, &err, 1);
         for (int fd = 3; fd < 3 + c->opts->preserve_fds; fd++)
                 fcntl(fd, F_SETFD, 0);
         char fifo[64];
         snprintf(fifo, sizeof(fifo), "/proc/self/fd/%d", c->fifo);
-        ctr_sync_send(c->sock, SYNC_CREATED, NULL, 0, -1);
+        ctr_sync_send(c->sock, CTR_SYNC_READY, NULL, 0, -1);
         /* Blocks until `start` opens the other end. */
         int w = open(fifo, O_WRONLY | O_CLOEXEC);
         if (w < 0 || write(w, "0", 1) != 1) {
@@ -691,17 +709,74 @@ struct created {
         char *cgroup;
 };
 
+static void __attribute__((noreturn)) create_child(void *data, int sock)
+{
+        struct child *c = data;
+        c->sock = sock;
+        child_main(c);
+}
+
+struct create_launch {
+        const struct ctr_oci_spec *spec;
+        struct oci_state *st;
+};
+
+/* The child waits for GO: its id maps and OOM score are set from here. */
+static int create_before_go(void *data, pid_t pid, int pidfd, int sock, struct ctr_error *err)
+{
+        struct create_launch *cl = data;
+        const struct ctr_oci_spec *s = cl->spec;
+        int r;
+        cl->st->pid = pid;
+        if (ctr_oci_spec_ns(s, CLONE_NEWUSER) && !ctr_oci_spec_ns(s, CLONE_NEWUSER)->path &&
+            ((r = write_idmap(pid, "uid_map", s->uid_mappings, s->n_uid_mappings, err)) < 0 ||
+             (r = write_idmap(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, err)) < 0))
+                return r;
+        if (s->process.has_oom_score_adj) {
+                char p[64], v[16];
+                snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", (int)pid);
+                snprintf(v, sizeof(v), "%d", s->process.oom_score_adj);
+                if ((r = ctr_write_file(p, v)) < 0)
+                        return ctr_err_sys(err, -r, "oomScoreAdj", "write %s", p);
+        }
+        return 0;
+}
+
+/* HOOKS: the mounts are done, the create hooks run, and GO carries the child's host pid; READY:
+ * it waits on the fifo. */
+static int create_on_step(void *data, pid_t pid, int pidfd, int sock, const struct ctr_sync_msg *m, int *fd,
+                          struct ctr_error *err)
+{
+        struct create_launch *cl = data;
+        const struct ctr_oci_spec *s = cl->spec;
+        if (m->step == CTR_SYNC_READY)
+                return 1;
+        if (m->step != CTR_SYNC_HOOKS)
+                return ctr_err(err, EPROTO, "sync", "unexpected step %d from the container's process", (int)m->step);
+        cl->st->start = ctr_proc_starttime(pid);
+        _cleanup_free_ char *sj = state_json(cl->st, "creating", s->annotations);
+        int r;
+        if ((r = run_hooks(s->hooks[CTR_OCI_CREATE_RUNTIME], s->n_hooks[CTR_OCI_CREATE_RUNTIME], sj, -1,
+                           "createRuntime hook", err)) < 0 ||
+            (r = run_hooks(s->hooks[CTR_OCI_CREATE_CONTAINER], s->n_hooks[CTR_OCI_CREATE_CONTAINER], sj, pidfd,
+                           "createContainer hook", err)) < 0)
+                return r;
+        if (ctr_sync_send(sock, CTR_SYNC_GO, NULL, (int)pid, -1) < 0)
+                return ctr_err(err, EIO, "sync", "the container's process died during setup");
+        return 0;
+}
+
 /* Everything of create up to the process waiting on the fifo; the state is saved. */
 static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_oci_create_opts *opts,
                      struct ctr_oci_spec *s, struct created *ret, struct ctr_error *err)
 {
         _cleanup_free_ char *dir = dir_of(o, id), *fifo = xasprintf("%s/exec.fifo", dir), *rel = NULL, *cgpath = NULL;
-        _cleanup_close_ int cgfd = -1, fifofd = -1, console = -1, ownpid = -1, joinpid = -1;
+        _cleanup_close_ int cgfd = -1, fifofd = -1, console = -1, joinpid = -1;
         __attribute__((cleanup(ctr_seccomp_prog_free))) struct ctr_seccomp_prog prog = {0};
         struct child c = {.spec = s, .opts = opts, .console = -1};
         struct ctr_cg_v1 v1 = {0};
         bool entered_v1 = false;
-        int r, sv[2] = {-1, -1};
+        int r;
         pid_t pid = -1;
         int pidfd = -1;
 
@@ -797,98 +872,49 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
                 c.n_join++;
         }
         c.new_userns = flags & CLONE_NEWUSER;
+        /* Unshared by the child once it is in every cgroup, so that its root is its own there. */
+        c.new_cgroupns = flags & CLONE_NEWCGROUP;
+        flags &= ~(uint64_t)CLONE_NEWCGROUP;
         /* The filter is compiled here, against the bounding set (Docker profiles condition rules
          * on capabilities). */
         struct ctr_seccomp_spec sc = {.profile = "unconfined", .object = s->seccomp, .caps = s->process.bounding};
         if (s->seccomp && (r = ctr_seccomp_compile(&sc, &prog, err)) < 0)
                 goto fail;
         c.prog = &prog;
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-                r = ctr_err_sys(err, errno, "sync", "socketpair");
-                goto fail;
-        }
-        if (joinpid >= 0) {
-                ownpid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-                if (ownpid < 0 || setns(joinpid, CLONE_NEWPID) < 0) {
-                        r = ctr_err_sys(err, errno, "namespaces", "join the pid namespace");
-                        goto fail;
-                }
-        }
-        bool move;
-        pid = ctr_clone_into_cgroup(flags, cgfd, &pidfd, &move);
-        if (pid == 0) {
-                close(sv[0]);
-                c.sock = sv[1];
-                c.bundle = opts->bundle;
-                c.id = id;
-                child_main(&c);
-        }
-        if (ownpid >= 0)
-                setns(ownpid, CLONE_NEWPID);
-        close(sv[1]);
-        sv[1] = -1;
-        if (pid < 0) {
-                r = ctr_err_sys(err, -pid, "clone3", "create the container's process");
-                goto fail;
-        }
-        if (move && (r = ctr_cgroup_enter(cgpath, pid, err)) < 0)
-                goto fail;
+        c.bundle = opts->bundle;
+        c.id = id;
         /* On a hybrid host the limits live in the v1 controllers, where engines look. */
         if (have_v1) {
-                if ((r = ctr_cgroup_v1_enter(rel, &v1, pid, err)) < 0)
+                if ((r = ctr_cgroup_v1_enter(rel, &v1, 0, err)) < 0)
                         goto fail;
                 entered_v1 = true;
         }
-        if (c.new_userns && ((r = write_idmap(pid, "uid_map", s->uid_mappings, s->n_uid_mappings, err)) < 0 ||
-                             (r = write_idmap(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, err)) < 0))
-                goto fail;
-        if (s->process.has_oom_score_adj) {
-                char p[64], v[16];
-                snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", (int)pid);
-                snprintf(v, sizeof(v), "%d", s->process.oom_score_adj);
-                if ((r = ctr_write_file(p, v)) < 0) {
-                        r = ctr_err_sys(err, -r, "oomScoreAdj", "write %s", p);
-                        goto fail;
-                }
-        }
-        ctr_sync_send(sv[0], CTR_SYNC_GO, NULL, 0, -1);
-
-        struct oci_state st = {.id = xstrdup(id), .bundle = xstrdup(opts->bundle), .rootfs = xstrdup(s->root_path),
-                               .cgroup = xstrdup(cgpath), .pid = pid,
-                               .cgroup_v1 = entered_v1 ? xstrdup(rel) : NULL,
-                               .shared_mntns = !ctr_oci_spec_ns(s, CLONE_NEWNS)};
         char created[64];
         now_rfc3339(created, sizeof(created));
-        st.created = xstrdup(created);
-        for (;;) {
-                struct ctr_sync_msg m;
-                int q = ctr_sync_recv(sv[0], &m, NULL);
-                if (q <= 0) {
-                        r = ctr_err(err, EIO, "create", "the container's process died during setup");
-                        break;
-                }
-                if (m.step == CTR_SYNC_ERROR) {
-                        err->errnum = m.errnum > 0 ? m.errnum : EIO;
-                        memcpy(err->op, m.op, sizeof(err->op));
-                        memcpy(err->msg, m.msg, sizeof(err->msg));
-                        r = -err->errnum;
-                        break;
-                }
-                if (m.step == SYNC_HOOKS) {
-                        st.start = ctr_proc_starttime(pid);
-                        _cleanup_free_ char *sj = state_json(&st, "creating", s->annotations);
-                        if ((r = run_hooks(s->hooks[CTR_OCI_CREATE_RUNTIME], s->n_hooks[CTR_OCI_CREATE_RUNTIME], sj, -1,
-                                           "createRuntime hook", err)) < 0 ||
-                            (r = run_hooks(s->hooks[CTR_OCI_CREATE_CONTAINER], s->n_hooks[CTR_OCI_CREATE_CONTAINER], sj,
-                                           pidfd, "createContainer hook", err)) < 0)
-                                break;
-                        ctr_sync_send(sv[0], CTR_SYNC_GO, NULL, (int)pid, -1);
-                        continue;
-                }
-                if (m.step == SYNC_CREATED) {
-                        r = 0;
-                        break;
-                }
+        struct oci_state st = {.id = xstrdup(id), .bundle = xstrdup(opts->bundle), .rootfs = xstrdup(s->root_path),
+                               .cgroup = xstrdup(cgpath), .created = xstrdup(created),
+                               .cgroup_v1 = entered_v1 ? xstrdup(rel) : NULL,
+                               .shared_mntns = !ctr_oci_spec_ns(s, CLONE_NEWNS)};
+        struct create_launch cl = {.spec = s, .st = &st};
+        struct ctr_launch l = {
+                .what = "the container's process",
+                .flags = flags,
+                .cgroup_fd = cgfd,
+                .cgroup_path = cgpath,
+                .v1_rel = st.cgroup_v1,
+                .pidns_fd = joinpid,
+                .until = CTR_LAUNCH_UNTIL_READY,
+                .child = create_child,
+                .child_data = &c,
+                .before_go = create_before_go,
+                .on_step = create_on_step,
+                .data = &cl,
+        };
+        struct ctr_launched out;
+        r = ctr_launch(&l, &out, err);
+        if (r == 0) {
+                pid = out.pid;
+                pidfd = out.pidfd;
         }
         if (r == 0) {
                 st.start = ctr_proc_starttime(pid);
@@ -903,7 +929,6 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
         oci_state_free(&st);
         if (r < 0)
                 goto fail;
-        close(sv[0]);
         for (size_t i = 0; i < c.n_join; i++)
                 close(c.join_fds[i]);
         ret->pid = pid;
@@ -920,9 +945,6 @@ fail:
         }
         if (pidfd >= 0)
                 close(pidfd);
-        for (int k = 0; k < 2; k++)
-                if (sv[k] >= 0)
-                        close(sv[k]);
         for (size_t i = 0; i < c.n_join; i++)
                 close(c.join_fds[i]);
         if (cgpath) {
@@ -1342,6 +1364,47 @@ static int exec_process_spec(const struct ctr_oci_spec *s, const struct ctr_oci_
         return 0;
 }
 
+struct oci_exec_child {
+        const struct oci_state *st;
+        const struct ctr_oci_process *pr;
+        const struct ctr_seccomp_prog *prog;
+        int pidfd, console, preserve_fds;
+};
+
+static void __attribute__((noreturn)) oci_exec_child(void *data, int sock)
+{
+        struct oci_exec_child *c = data;
+        struct ctr_error cerr = {0};
+        struct ctr_sync_msg m;
+        ctr_sync_wait_go(sock, &m, NULL, 0);
+        char init[64];
+        snprintf(init, sizeof(init), "/proc/%d/ns/user", (int)c->st->pid);
+        struct stat a, b;
+        bool userns = stat("/proc/self/ns/user", &a) == 0 && stat(init, &b) == 0 && a.st_ino != b.st_ino;
+        int types = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP |
+                    (userns ? CLONE_NEWUSER : 0);
+        if (setns(c->pidfd, types) < 0)
+                ctr_err_sys(&cerr, errno, "exec", "join the container's namespaces"), ctr_sync_die(sock, &cerr, 125);
+        if (chdir("/") < 0)
+                ctr_err_sys(&cerr, errno, "exec", "chdir /"), ctr_sync_die(sock, &cerr, 125);
+        if (c->pr->terminal && setup_console(c->console, false, &cerr) < 0)
+                ctr_sync_die(sock, &cerr, 125);
+        if (c->console >= 0)
+                close(c->console);
+        if (apply_process(c->pr, c->prog, &cerr) < 0)
+                ctr_sync_die(sock, &cerr, 125);
+        if (ctr_launch_close_fds(3 + c->preserve_fds, &sock, 1, true, &cerr) < 0)
+                ctr_sync_die(sock, &cerr, 125);
+        for (int fd = 3; fd < 3 + c->preserve_fds; fd++)
+                fcntl(fd, F_SETFD, 0);
+        ctr_reset_signals();
+        ctr_sync_exec(sock);
+        exec_process(c->pr);
+        int en = errno;
+        ctr_err_sys(&cerr, en, "exec", "%s", c->pr->args[0]);
+        ctr_sync_die(sock, &cerr, en == ENOENT ? 127 : 126);
+}
+
 int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_exec_opts *e, int *ret_status,
                  struct ctr_error *err)
 {
@@ -1349,8 +1412,7 @@ int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_e
         struct ctr_oci_spec s = {0};
         struct ctr_oci_process pr = {0};
         __attribute__((cleanup(ctr_seccomp_prog_free))) struct ctr_seccomp_prog prog = {0};
-        _cleanup_close_ int pidfd = -1, cgfd = -1, ownpid = -1, console = -1, cpidfd = -1;
-        int sv[2] = {-1, -1};
+        _cleanup_close_ int pidfd = -1, cgfd = -1, console = -1, cpidfd = -1;
         *ret_status = 125;
         int r = load_state(o, id, &st, err);
         if (r < 0)
@@ -1374,70 +1436,36 @@ int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_e
                 r = ctr_err(err, ESRCH, "exec", "container '%s' has no process", id);
                 goto out;
         }
-        cgfd = st.cgroup ? open(st.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        /* The exec'd process is born in every cgroup of its container, or not at all. */
+        if (st.cgroup && (cgfd = open(st.cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+                r = ctr_err_sys(err, errno, "cgroup", "open %s", st.cgroup);
+                goto out;
+        }
         if (e->console_socket && (console = connect_console(e->console_socket, err)) < 0) {
                 r = console;
                 goto out;
         }
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-                r = ctr_err_sys(err, errno, "exec", "socketpair");
+        struct oci_exec_child c = {.st = &st, .pr = &pr, .prog = &prog, .pidfd = pidfd, .console = console,
+                                   .preserve_fds = e->preserve_fds};
+        int child_status = 125;
+        struct ctr_launch l = {
+                .what = "the exec process",
+                .cgroup_fd = cgfd,
+                .cgroup_path = st.cgroup,
+                .v1_rel = st.cgroup_v1,
+                .pidns_fd = pidfd,
+                .until = CTR_LAUNCH_UNTIL_EXEC,
+                .child = oci_exec_child,
+                .child_data = &c,
+                .ret_child_status = &child_status,
+        };
+        struct ctr_launched out;
+        if ((r = ctr_launch(&l, &out, err)) < 0) {
+                *ret_status = child_status;
                 goto out;
         }
-        ownpid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
-        if (ownpid < 0 || setns(pidfd, CLONE_NEWPID) < 0) {
-                r = ctr_err_sys(err, errno, "exec", "join the pid namespace");
-                goto out;
-        }
-        bool move;
-        pid_t pid = ctr_clone_into_cgroup(0, cgfd, &cpidfd, &move);
-        if (pid == 0) {
-                struct ctr_error cerr = {0};
-                close(sv[0]);
-                char init[64];
-                snprintf(init, sizeof(init), "/proc/%d/ns/user", (int)st.pid);
-                struct stat a, b;
-                bool userns = stat("/proc/self/ns/user", &a) == 0 && stat(init, &b) == 0 && a.st_ino != b.st_ino;
-                int types = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP |
-                            (userns ? CLONE_NEWUSER : 0);
-                if (setns(pidfd, types) < 0)
-                        ctr_err_sys(&cerr, errno, "exec", "join the container's namespaces"), ctr_sync_die(sv[1], &cerr, 125);
-                if (chdir("/") < 0)
-                        _exit(125);
-                if (pr.terminal && setup_console(console, false, &cerr) < 0)
-                        ctr_sync_die(sv[1], &cerr, 125);
-                if (console >= 0)
-                        close(console);
-                if (apply_process(&pr, &prog, &cerr) < 0)
-                        ctr_sync_die(sv[1], &cerr, 125);
-                syscall(SYS_close_range, 3 + e->preserve_fds, ~0U, 1U << 2);
-                for (int fd = 3; fd < 3 + e->preserve_fds; fd++)
-                        fcntl(fd, F_SETFD, 0);
-                ctr_reset_signals();
-                exec_process(&pr);
-                int en = errno;
-                ctr_err_sys(&cerr, en, "exec", "%s", pr.args[0]);
-                ctr_sync_die(sv[1], &cerr, en == ENOENT ? 127 : 126);
-        }
-        setns(ownpid, CLONE_NEWPID);
-        close(sv[1]);
-        sv[1] = -1;
-        if (pid < 0) {
-                r = ctr_err_sys(err, -pid, "clone3", "create the exec process");
-                goto out;
-        }
-        if (move && st.cgroup)
-                ctr_cgroup_enter(st.cgroup, pid, err);
-        struct ctr_sync_msg m;
-        int q = ctr_sync_recv(sv[0], &m, NULL);
-        if (q > 0 && m.step == CTR_SYNC_ERROR) {
-                err->errnum = m.errnum > 0 ? m.errnum : EIO;
-                memcpy(err->op, m.op, sizeof(err->op));
-                memcpy(err->msg, m.msg, sizeof(err->msg));
-                waitpid(pid, NULL, 0);
-                *ret_status = m.exit_code;
-                r = -err->errnum;
-                goto out;
-        }
+        pid_t pid = out.pid;
+        cpidfd = out.pidfd;
         if (e->pid_file) {
                 char v[16];
                 snprintf(v, sizeof(v), "%d", (int)pid);
@@ -1458,9 +1486,6 @@ int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_e
         *ret_status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
         r = 0;
 out:
-        for (int k = 0; k < 2; k++)
-                if (sv[k] >= 0)
-                        close(sv[k]);
         if (e->process_file)
                 ctr_oci_process_free(&pr);
         else if (pr.args) {

@@ -27,122 +27,7 @@
 #include "../rootfs/rootfs.h"
 #include "security/caps.h"
 #include "userns.h"
-#include "exec.h"
 #include "../base/util.h"
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
-int ctr_sync_send(int fd, int step, const struct ctr_error *e, int exit_code, int pass_fd)
-{
-        struct ctr_sync_msg m = {.step = step, .exit_code = exit_code};
-        if (e) {
-                m.errnum = e->errnum;
-                memcpy(m.op, e->op, sizeof(m.op));
-                memcpy(m.msg, e->msg, sizeof(m.msg));
-        }
-        struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-        if (pass_fd >= 0) {
-                memset(&u, 0, sizeof(u));
-                mh.msg_control = u.buf;
-                mh.msg_controllen = sizeof(u.buf);
-                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int));
-                memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-        }
-        ssize_t n;
-        while ((n = sendmsg(fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-                ;
-        return n == sizeof(m) ? 0 : -EIO;
-}
-
-int ctr_sync_recv(int fd, struct ctr_sync_msg *m, int *ret_fd)
-{
-        struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-        ssize_t n;
-        if (ret_fd)
-                *ret_fd = -1;
-        while ((n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-                ;
-        if (n < 0)
-                return errno == ECONNRESET ? 0 : -errno;
-        if (n == 0)
-                return 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                        int got;
-                        memcpy(&got, CMSG_DATA(c), sizeof(int));
-                        if (ret_fd)
-                                *ret_fd = got;
-                        else
-                                close(got);
-                }
-        if (n != sizeof(*m))
-                return -EPROTO;
-        m->op[sizeof(m->op) - 1] = 0;
-        m->msg[sizeof(m->msg) - 1] = 0;
-        return 1;
-}
-
-void ctr_sync_die(int fd, const struct ctr_error *e, int exit_code)
-{
-        ctr_sync_send(fd, CTR_SYNC_ERROR, e, exit_code, -1);
-        _exit(exit_code ? exit_code : 1);
-}
-
-pid_t ctr_clone_into_cgroup(uint64_t flags, int cgroup_fd, int *ret_pidfd, bool *ret_need_move)
-{
-        struct clone_args args;
-        int pidfd = -1;
-        pid_t pid;
-
-        memset(&args, 0, sizeof(args));
-        args.flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0);
-        args.pidfd = (uint64_t)(uintptr_t)&pidfd;
-        args.exit_signal = SIGCHLD;
-        args.cgroup = cgroup_fd >= 0 ? (uint64_t)cgroup_fd : 0;
-        *ret_need_move = false;
-        pid = syscall(SYS_clone3, &args, sizeof(args));
-        if (pid < 0 && cgroup_fd >= 0 && errno != ENOSYS && errno != E2BIG && errno != ENOMEM && errno != EAGAIN) {
-                /* Kernels before 5.7, or cgroup setups that refuse it: place the child by hand. */
-                args.flags &= ~(uint64_t)CLONE_INTO_CGROUP;
-                args.cgroup = 0;
-                pid = syscall(SYS_clone3, &args, sizeof(args));
-                *ret_need_move = pid >= 0;
-        }
-        if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) {
-                pid = syscall(SYS_clone, (unsigned long)(flags | CLONE_PIDFD | SIGCHLD), NULL, &pidfd, NULL, 0);
-                *ret_need_move = pid > 0 && cgroup_fd >= 0;
-        }
-        if (pid < 0)
-                return -errno;
-        if (pid > 0)
-                *ret_pidfd = pidfd;
-        return pid;
-}
-
-void ctr_reset_signals(void)
-{
-        sigset_t all;
-        for (int s = 1; s < NSIG; s++)
-                if (s != SIGKILL && s != SIGSTOP)
-                        signal(s, SIG_DFL);
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-}
 
 static char **init_environment(const struct ctr_config *cfg, bool notify)
 {
@@ -317,12 +202,15 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
 
         /* If the monitor dies, so does the container: nothing runs unmanaged. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int r, passed = -1;
         /* A user namespace's child first gets its rootfs directory (see ctr_userns_after_clone). */
-        while ((r = ctr_sync_recv(sock, &m, &passed)) > 0 && m.step == CTR_SYNC_FD && u && u->plan.root_target_fd < 0)
-                u->plan.root_target_fd = passed;
-        if (r <= 0 || m.step != CTR_SYNC_GO || (u && u->plan.root_target_fd < 0))
-                _exit(1);
+        int passed[1];
+        ctr_sync_wait_go(sock, &m, passed, 1);
+        if (u) {
+                u->plan.root_target_fd = passed[0];
+                if (passed[0] < 0)
+                        ctr_err(&err, EPROTO, "sync", "no rootfs directory before GO"), ctr_sync_die(sock, &err, 1);
+        } else if (passed[0] >= 0)
+                close(passed[0]);
         if (u && ctr_userns_become_root(&err) < 0)
                 ctr_sync_die(sock, &err, 1);
 
@@ -365,7 +253,8 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
                                 ctr_err_sys(&err, errno, "console", "dup2"), ctr_sync_die(sock, &err, 1);
         }
         /* Nothing of the monitor's leaks into the container: every other fd closes at exec. */
-        syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+        if (ctr_launch_close_fds(3, NULL, 0, true, &err) < 0)
+                ctr_sync_die(sock, &err, 1);
 
         /* Last: capabilities, no_new_privs, seccomp, then exec (ctr_confine, as for exec). */
         char **env = init_environment(s->cfg, s->notify_dir != NULL);
@@ -378,6 +267,7 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
                 ctr_err_sys(&err, errno, "workdir", "chdir %s", s->run->cwd), ctr_sync_die(sock, &err, 1);
         ctr_reset_signals();
         umask(022);
+        ctr_sync_exec(sock);
         if (!strchr(s->cfg->init[0], '/'))
                 exec_path(s->cfg->init, env);
         else
@@ -391,81 +281,74 @@ static void __attribute__((noreturn)) child_main(const struct ctr_spawn *s, int 
         ctr_sync_die(sock, &err, 1);
 }
 
+struct spawn_launch {
+        const struct ctr_spawn *s;
+        struct ctr_userns_start *us;
+        ctr_capmask caps;
+        const struct ctr_seccomp_prog *prog;
+};
+
+static void __attribute__((noreturn)) spawn_child(void *data, int sock)
+{
+        struct spawn_launch *sl = data;
+        child_main(sl->s, sock, sl->us, sl->caps, sl->prog);
+}
+
+static int spawn_before_go(void *data, pid_t pid, int pidfd, int sock, struct ctr_error *err)
+{
+        struct spawn_launch *sl = data;
+        if (sl->us) {
+                _cleanup_close_ int target = -EBADF;
+                int r = ctr_userns_after_clone(&sl->s->cfg->idmap, sl->s->rootfs, pid, &target, err);
+                if (r < 0)
+                        return r;
+                if (ctr_sync_send(sock, CTR_SYNC_FD, NULL, 0, target) < 0)
+                        return ctr_err(err, EIO, "sync", "the container's init died before setup");
+        }
+        return sl->s->before_go ? sl->s->before_go(sl->s->before_go_data, pid, pidfd, err) : 0;
+}
+
 int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, struct ctr_error *err)
 {
-        int sv[2];
         uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
-        bool need_move;
-        int pidfd = -1;
 
         if (s->cfg->net_mode == CTR_NET_NONE || s->cfg->net_mode == CTR_NET_BRIDGE)
                 flags |= CLONE_NEWNET;
-        ctr_capmask caps;
+        struct spawn_launch sl = {.s = s};
         __attribute__((cleanup(ctr_seccomp_prog_free))) struct ctr_seccomp_prog prog = {0};
-        if (ctr_confine_prepare(s->cfg, &caps, &prog, err) < 0)
+        if (ctr_confine_prepare(s->cfg, &sl.caps, &prog, err) < 0)
                 return -err->errnum;
+        sl.prog = &prog;
         /* With a user namespace, every other namespace is born owned by it. */
         __attribute__((cleanup(ctr_userns_start_free))) struct ctr_userns_start us = {0};
         if (s->cfg->userns) {
                 flags |= CLONE_NEWUSER;
-                int q = ctr_userns_prepare(s, &us, err);
+                int q = ctr_spawn_mount_plan(s->cfg, s->rootfs, s->console_path, s->notify_dir, s->run, &us.plan, err);
                 if (q < 0)
                         return q;
+                us.planned = true;
+                if ((q = ctr_userns_prepare(s->cfg, s->rootfs, s->console_fd, s->cgroup_path, &us, err)) < 0)
+                        return q;
+                sl.us = &us;
         }
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-                return ctr_err_sys(err, errno, "sync", "socketpair");
-        pid_t pid = ctr_clone_into_cgroup(flags, s->cgroup_fd, &pidfd, &need_move);
-        if (pid < 0) {
-                close(sv[0]);
-                close(sv[1]);
-                return ctr_err_sys(err, -pid, "clone3", "create the container's init");
-        }
-        if (pid == 0) {
-                close(sv[0]);
-                child_main(s, sv[1], s->cfg->userns ? &us : NULL, caps, &prog);
-        }
-        close(sv[1]);
-        _cleanup_close_ int sock = sv[0];
-        _cleanup_close_ int pfd = pidfd;
-        int r;
-
-        if (need_move && (r = ctr_cgroup_enter(s->cgroup_path, pid, err)) < 0)
-                goto fail;
-        if (s->cfg->userns) {
-                _cleanup_close_ int target = -EBADF;
-                if ((r = ctr_userns_after_clone(s, pid, &target, err)) < 0)
-                        goto fail;
-                if (ctr_sync_send(sock, CTR_SYNC_FD, NULL, 0, target) < 0) {
-                        r = ctr_err(err, EIO, "sync", "the container's init died before setup");
-                        goto fail;
-                }
-        }
-        if (s->before_go && (r = s->before_go(s->before_go_data, pid, pfd, err)) < 0)
-                goto fail;
-        if (ctr_sync_send(sock, CTR_SYNC_GO, NULL, 0, -1) < 0) {
-                r = ctr_err(err, EIO, "sync", "the container's init died before setup");
-                goto fail;
-        }
-        struct ctr_sync_msg m;
-        r = ctr_sync_recv(sock, &m, NULL);
-        if (r == 0) {
-                /* EOF: the socket closed on exec. If init exits at once, the monitor reaps it. */
-                *ret_pid = pid;
-                *ret_pidfd = TAKE_FD(pfd);
-                return 0;
-        }
-        if (r > 0 && m.step == CTR_SYNC_ERROR) {
-                if (s->ret_child_status)
-                        *s->ret_child_status = m.exit_code;
-                err->errnum = m.errnum > 0 ? m.errnum : EIO;
-                memcpy(err->op, m.op, sizeof(err->op));
-                memcpy(err->msg, m.msg, sizeof(err->msg));
-                r = -err->errnum;
-        } else
-                r = ctr_err(err, EPROTO, "sync", "unexpected message from the container's init");
-fail:
-        kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        return r;
+        struct ctr_launch l = {
+                .what = "the container's init",
+                .flags = flags,
+                .cgroup_fd = s->cgroup_fd,
+                .cgroup_path = s->cgroup_path,
+                .pidns_fd = -1,
+                .until = CTR_LAUNCH_UNTIL_EXEC,
+                .child = spawn_child,
+                .child_data = &sl,
+                .before_go = spawn_before_go,
+                .data = &sl,
+                .ret_child_status = s->ret_child_status,
+        };
+        struct ctr_launched out;
+        int r = ctr_launch(&l, &out, err);
+        if (r < 0)
+                return r;
+        *ret_pid = out.pid;
+        *ret_pidfd = out.pidfd;
+        return 0;
 }

@@ -6,37 +6,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../launch/launch.h"
 #include "config.h"
 #include "../base/error.h"
-
-/* Sync steps, in order. The child's socket end is CLOEXEC: EOF after GO means exec succeeded. */
-enum ctr_sync_step {
-        CTR_SYNC_GO = 1,    /* parent -> child: cgroup placed, namespaces prepared, continue */
-        CTR_SYNC_ERROR = 2, /* child -> parent: setup failed, errno + message follow */
-        CTR_SYNC_FD = 3,    /* child -> parent: a file descriptor rides along (exec pty master) */
-};
-
-struct ctr_sync_msg {
-        int32_t step;
-        int32_t errnum;
-        int32_t exit_code; /* for exec: the status ctr should exit with on this error */
-        char op[64];
-        char msg[448];
-};
-
-int ctr_sync_send(int fd, int step, const struct ctr_error *e, int exit_code, int pass_fd);
-/* Returns 0 on EOF, 1 on a message; *ret_fd receives a passed fd or -1. */
-int ctr_sync_recv(int fd, struct ctr_sync_msg *m, int *ret_fd);
-/* Child side: report err over the socket and _exit. */
-void ctr_sync_die(int fd, const struct ctr_error *e, int exit_code) __attribute__((noreturn));
-
-/* clone3(flags | CLONE_PIDFD | CLONE_INTO_CGROUP) like fork(); when the kernel refuses
- * CLONE_INTO_CGROUP, falls back to a plain clone and *ret_need_move tells the parent to move the
- * child into the cgroup itself before sending GO. Returns pid (0 in the child) or -errno. */
-pid_t ctr_clone_into_cgroup(uint64_t flags, int cgroup_fd, int *ret_pidfd, bool *ret_need_move);
-
-/* Reset every signal disposition and unblock all, as a fresh process expects. */
-void ctr_reset_signals(void);
 
 /* What `ctr run` changes about a container's first process (NULL for system containers). */
 struct ctr_run_opts {

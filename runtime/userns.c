@@ -22,7 +22,6 @@
 
 #include "../cgroups/cgroups.h"
 #include "security/subid.h"
-#include "spawn.h"
 #include "../base/util.h"
 
 struct used {
@@ -274,12 +273,11 @@ static int volume_idmap(struct ctr_mnt_op *op, const struct ctr_idmap *m, struct
         return r;
 }
 
-int ctr_userns_prepare(const struct ctr_spawn *s, struct ctr_userns_start *ret, struct ctr_error *err)
+int ctr_userns_prepare(const struct ctr_config *cfg, const char *rootfs, int console_fd, const char *cgroup_path,
+                       struct ctr_userns_start *ret, struct ctr_error *err)
 {
-        const struct ctr_config *cfg = s->cfg;
         const struct ctr_idmap *m = &cfg->idmap;
         bool overlay = !strcmp(cfg->storage_driver, "overlay");
-        *ret = (struct ctr_userns_start){0};
         if (!m->count)
                 return ctr_err(err, EINVAL, "userns",
                                "security.userns is on but security.idmap is null (the range is taken at create)");
@@ -289,29 +287,25 @@ int ctr_userns_prepare(const struct ctr_spawn *s, struct ctr_userns_start *ret, 
         if (r < 0)
                 return r;
         /* Root inside opens /dev/console itself (systemd, getty): the pty becomes root's:tty's. */
-        if (s->console_fd >= 0 && fchown(s->console_fd, m->uid, m->gid + 5) < 0)
+        if (console_fd >= 0 && fchown(console_fd, m->uid, m->gid + 5) < 0)
                 return ctr_err_sys(err, errno, "console", "give the console to %u:%u", m->uid, m->gid + 5);
-        if (s->cgroup_path && (r = ctr_cgroup_chown(s->cgroup_path, m->uid, m->gid, err)) < 0)
+        if (cgroup_path && (r = ctr_cgroup_chown(cgroup_path, m->uid, m->gid, err)) < 0)
                 return r;
 
         _cleanup_close_ int ufd = -EBADF, rfd = -EBADF;
         if (!m->chowned && (r = ctr_userns_open(m, &ufd, err)) < 0)
                 return r;
         if (overlay) {
-                _cleanup_free_ char *dir = xstrdup(s->rootfs);
+                _cleanup_free_ char *dir = xstrdup(rootfs);
                 char *slash = strrchr(dir, '/');
                 if (slash)
                         *slash = 0;
                 r = ctr_rootfs_idmapped_overlay(cfg->storage_lower, dir, ufd, m->uid, m->gid, &rfd, err);
         } else
-                r = ctr_rootfs_idmapped_tree(s->rootfs, ufd, false, &rfd, err);
+                r = ctr_rootfs_idmapped_tree(rootfs, ufd, false, &rfd, err);
         if (r < 0)
                 return r;
 
-        r = ctr_spawn_mount_plan(cfg, s->rootfs, s->console_path, s->notify_dir, s->run, &ret->plan, err);
-        if (r < 0)
-                return r;
-        ret->planned = true;
         free(ret->plan.overlay);
         ret->plan.overlay = NULL;
         ret->plan.attach_root = true;
@@ -338,9 +332,10 @@ int ctr_userns_prepare(const struct ctr_spawn *s, struct ctr_userns_start *ret, 
         return 0;
 }
 
-int ctr_userns_after_clone(const struct ctr_spawn *s, pid_t pid, int *ret_target_fd, struct ctr_error *err)
+int ctr_userns_after_clone(const struct ctr_idmap *m, const char *rootfs, pid_t pid, int *ret_target_fd,
+                           struct ctr_error *err)
 {
-        int r = ctr_userns_write_maps(pid, &s->cfg->idmap, err);
+        int r = ctr_userns_write_maps(pid, m, err);
         if (r < 0)
                 return r;
         char path[64];
@@ -348,9 +343,9 @@ int ctr_userns_after_clone(const struct ctr_spawn *s, pid_t pid, int *ret_target
         _cleanup_close_ int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (rootfd < 0)
                 return ctr_err_sys(err, errno, "userns", "open %s", path);
-        int fd = ctr_rootfs_open_in_root(rootfd, s->rootfs, O_PATH | O_DIRECTORY);
+        int fd = ctr_rootfs_open_in_root(rootfd, rootfs, O_PATH | O_DIRECTORY);
         if (fd < 0)
-                return ctr_err_sys(err, -fd, "userns", "open %s in the container's mount namespace", s->rootfs);
+                return ctr_err_sys(err, -fd, "userns", "open %s in the container's mount namespace", rootfs);
         *ret_target_fd = fd;
         return 0;
 }

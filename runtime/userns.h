@@ -13,8 +13,6 @@
 #include "../base/error.h"
 #include "state.h"
 
-struct ctr_spawn;
-
 /* Take cfg->idmap for a new container whose directory (being created) is dir: CTR_IDMAP_COUNT
  * uids and gids from ctr's owner's subordinate ranges, overlapping no other container of this
  * state root. Scanning and writing dir/config.json happen under ROOT/containers/.idmap.lock, so
@@ -43,10 +41,14 @@ struct ctr_userns_start {
         struct ctr_mount_plan plan;
         bool planned;
 };
-int ctr_userns_prepare(const struct ctr_spawn *s, struct ctr_userns_start *ret, struct ctr_error *err);
+/* ret->plan is the mount plan init will run (ctr_spawn_mount_plan), planned set: it gets the
+ * rootfs as a detached idmapped mount and its binds as detached clones. */
+int ctr_userns_prepare(const struct ctr_config *cfg, const char *rootfs, int console_fd, const char *cgroup_path,
+                       struct ctr_userns_start *ret, struct ctr_error *err);
 void ctr_userns_start_free(struct ctr_userns_start *u);
 /* After clone: the maps, and the rootfs directory opened in the child's mount namespace (the
  * child, no longer host root, cannot walk the 0700 directories above it). */
-int ctr_userns_after_clone(const struct ctr_spawn *s, pid_t pid, int *ret_target_fd, struct ctr_error *err);
+int ctr_userns_after_clone(const struct ctr_idmap *m, const char *rootfs, pid_t pid, int *ret_target_fd,
+                           struct ctr_error *err);
 /* Child side, first thing after GO: become root of the namespace. */
 int ctr_userns_become_root(struct ctr_error *err);

@@ -60,6 +60,9 @@ assert_eq "$(O exec --process "$T_ROOT/proc.json" "$id")" from-process-file "exe
 O exec --detach --pid-file "$T_ROOT/epid" "$id" sleep 50
 epid=$(cat "$T_ROOT/epid")
 grep -qx "$epid" "$cg/cgroup.procs" || fail "the detached exec is not in the container's cgroup"
+# ...and in every cgroup of init, the v1 hierarchies' included (pids, memory and cpu limits
+# bind it): the same lines of /proc/PID/cgroup, hierarchy for hierarchy.
+assert_eq "$(sort "/proc/$epid/cgroup")" "$(sort "/proc/$pid/cgroup")" "the exec's cgroups are init's"
 assert_match "$(O ps --format json "$id")" "$epid" "ps lists the exec"
 O pause "$id"
 assert_eq "$(state "$id")" paused "after pause"

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../runtime/exec.h"
+#include "../../launch/launch.h"
 
 static const char passwd[] = "root:x:0:0:root:/root:/bin/bash\n"
                              "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"

@@ -65,6 +65,13 @@ threads=$(ls "/proc/$pid/task" | wc -l)
 [ "$threads" -ge 3 ] || fail "the VMM has $threads threads, not its I/O thread and 2 vCPUs"
 [ "$(cat "$cg/pids.current")" -ge "$threads" ] || fail "pids.current $(cat "$cg/pids.current") < the VMM's $threads threads"
 [ "$(cat "$cg/memory.current")" -ge $((16 << 20)) ] || fail "memory.current $(cat "$cg/memory.current"): guest memory not charged"
+# The VMM holds none of its monitor's sockets (control socket, clients, its own ends of the
+# agent and control pairs): it does not exec, so only an explicit close keeps them out.
+mon=$(monitor_pid "$n")
+socks() { ls -l "/proc/$1/fd" 2>/dev/null | grep -o 'socket:\[[0-9]*\]' | sort -u; }
+shared=$(comm -12 <(socks "$mon") <(socks "$pid"))
+[ -z "$shared" ] || fail "the VMM holds sockets of its monitor: $shared"
+[ -n "$(socks "$mon")" ] || fail "no sockets seen in the monitor $mon: the check above proves nothing"
 
 # ctr attach: the guest's ttyS0 is the console; a line typed there runs in its shell.
 out=$( (sleep 1; echo 'echo vm-marker-$((6*7))'; sleep 4) | ctr attach "$n" 2>&1) || fail "attach: $out"
