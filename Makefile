@@ -47,7 +47,7 @@ DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnf
 DEB_VM_DEPS    := qemu-system-x86 cpio xz-utils kmod
 DEB_BENCH_DEPS := crun runc bubblewrap hyperfine python3 iperf3 time
 
-.PHONY: all check unit integration debian-fixture vm-check vm-nested-check asan-check demo bench install uninstall clean deps format
+.PHONY: all check lint unit integration debian-fixture vm-check vm-nested-check asan-check demo bench install uninstall clean deps format
 
 all: ctr
 
@@ -130,8 +130,13 @@ integration: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS) debian-fixture
 	CTR=$(CURDIR)/ctr PROBE=$(CURDIR)/$(PROBE_BIN) VM_SMOKE=$(CURDIR)/$(VM_SMOKE_BIN) \
 	    VM_GUESTS=$(CURDIR)/$(BUILD)/vmguest CTR_CI_CACHE=$(CI_CACHE) tests/integration/run.sh
 
+# The module graph of shared/DESIGN.md: no include of a folder above, no include cycle.
+lint:
+	python3 tests/lint/includes.py .
+
 check:
 	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
+	$(MAKE) lint
 	$(MAKE) all $(UNIT_BIN) $(PROBE_BIN)
 	$(MAKE) unit
 	$(MAKE) integration
