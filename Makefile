@@ -23,7 +23,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Modules bottom up (shared/DESIGN.md): base/ under everything, cli/ (the verbs' argument parsing
 # and printing) over runtime/.
-LIB_SRCS := $(wildcard base/*.c cgroups/*.c netns/*.c rootfs/*.c vm/*.c spec/*.c launch/*.c runtime/*.c runtime/security/*.c)
+LIB_SRCS := $(wildcard base/*.c security/*.c cgroups/*.c netns/*.c rootfs/*.c vm/*.c spec/*.c launch/*.c runtime/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
 
 BUILD   ?= build

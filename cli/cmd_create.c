@@ -12,7 +12,7 @@
 #include "../base/json.h"
 #include "../runtime/config.h"
 #include "../runtime/container.h"
-#include "../runtime/security/caps.h"
+#include "../security/caps.h"
 #include "../base/util.h"
 
 enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO,

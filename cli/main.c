@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "../base/json.h"
-#include "../runtime/security/exe.h"
+#include "../security/exe.h"
 #include "../base/util.h"
 
 const char *arg_root;

@@ -13,8 +13,8 @@
 
 #include "../cgroups/cgroups.h"
 #include "../base/json.h"
-#include "security/caps.h"
-#include "security/seccomp.h"
+#include "../security/caps.h"
+#include "../security/seccomp.h"
 #include "../base/util.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)

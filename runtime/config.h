@@ -14,7 +14,7 @@ enum ctr_net_mode { CTR_NET_NONE, CTR_NET_HOST, CTR_NET_BRIDGE, CTR_NET_NETNS };
 
 #include "../cgroups/cgroups.h"
 #include "../netns/netns.h"
-#include "security/seccomp.h"
+#include "../security/seccomp.h"
 
 struct ctr_net_config {
         char *netns;  /* mode netns: the namespace file to join */

@@ -29,7 +29,7 @@
 #include "container.h"
 #include "control.h"
 #include "spawn.h"
-#include "security/caps.h"
+#include "../security/caps.h"
 #include "../base/util.h"
 
 extern char **environ;

@@ -30,7 +30,7 @@
 #include "../cgroups/cgroups.h"
 #include "../rootfs/rootfs.h"
 #include "../base/json.h"
-#include "security/seccomp.h"
+#include "../security/seccomp.h"
 #include "spawn.h"
 #include "../base/util.h"
 

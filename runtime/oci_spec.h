@@ -10,7 +10,7 @@
 #include "../cgroups/cgroups.h"
 #include "../base/error.h"
 #include "../base/json.h"
-#include "security/caps.h"
+#include "../security/caps.h"
 
 struct ctr_oci_mount {
         char *destination, *type, *source;

@@ -25,7 +25,7 @@
 #include "../cgroups/cgroups.h"
 #include "../netns/netns.h"
 #include "../rootfs/rootfs.h"
-#include "security/caps.h"
+#include "../security/caps.h"
 #include "userns.h"
 #include "../base/util.h"
 

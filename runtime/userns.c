@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "../cgroups/cgroups.h"
-#include "security/subid.h"
+#include "../security/subid.h"
 #include "../base/util.h"
 
 struct used {

@@ -5,7 +5,7 @@ round a cycle. A unit is foo.c with foo.h; its edges are what either includes.""
 import os, re, sys
 
 # Bottom up. A module may include its own folder and folders of a lower rank only.
-RANK = {'base': 0, 'cgroups': 1, 'netns': 1, 'rootfs': 1, 'vm': 1,
+RANK = {'base': 0, 'security': 1, 'cgroups': 1, 'netns': 1, 'rootfs': 1, 'vm': 1,
         'spec': 2, 'launch': 3, 'runtime': 4, 'cli': 5}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 

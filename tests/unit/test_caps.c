@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../runtime/security/caps.h"
+#include "../../security/caps.h"
 
 #define BIT(c) ((ctr_capmask)1 << (c))
 

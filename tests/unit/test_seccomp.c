@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../runtime/security/seccomp.h"
+#include "../../security/seccomp.h"
 #include "unit.h"
 
 /* The probes: each returns 0 on success or the errno. Arguments are invalid on purpose, so the

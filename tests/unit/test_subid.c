@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "../../runtime/config.h"
-#include "../../runtime/security/subid.h"
+#include "../../security/subid.h"
 #include "../../runtime/userns.h"
 #include "../../base/util.h"
 #include "unit.h"

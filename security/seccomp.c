@@ -16,8 +16,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "../../base/json.h"
-#include "../../base/util.h"
+#include "../base/json.h"
+#include "../base/util.h"
 
 struct group {
         const char *name;

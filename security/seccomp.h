@@ -7,7 +7,7 @@
 #include <linux/filter.h>
 #include <stdbool.h>
 
-#include "../../base/error.h"
+#include "../base/error.h"
 #include "caps.h"
 
 /* What the config asks for. profile: NULL or "default" (ctr's deny-list), "unconfined" (no

@@ -2,7 +2,7 @@
  * of the ctr binary, so no process inside can reach a writable ctr through /proc/PID/exe. */
 #pragma once
 
-#include "../../base/error.h"
+#include "../base/error.h"
 
 /* Re-execute argv from a sealed copy of /proc/self/exe unless already running from one. Returns
  * only on failure (-errno, err filled); on success the process image is replaced. */

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../base/util.h"
+#include "../base/util.h"
 
 static int parse_u32(const char *s, uint32_t *ret)
 {

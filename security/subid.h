@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../base/error.h"
+#include "../base/error.h"
 
 /* The user whose subordinate ranges ctr draws from (also matched as the number 0). */
 #define CTR_SUBID_OWNER "root"

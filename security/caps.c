@@ -12,7 +12,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "../../base/util.h"
+#include "../base/util.h"
 
 #define BIT(c) ((ctr_capmask)1 << (c))
 

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "../../base/error.h"
+#include "../base/error.h"
 
 /* One bit per capability number. */
 typedef uint64_t ctr_capmask;
