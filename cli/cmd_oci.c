@@ -23,38 +23,54 @@ static struct ctr_oci oci = {.root = CTR_OCI_DEFAULT_ROOT};
 static const char *log_path;
 static bool log_json;
 
-/* One line on stderr and, when --log was given, one in the log (conmon shows the log's last
- * error to the user). */
+/* A line in the --log file, as runc writes it (conmon shows the log's last error to the user). */
+static void log_line(const char *level, const char *line)
+{
+        if (!log_path)
+                return;
+        FILE *f = fopen(log_path, "ae");
+        if (!f)
+                return;
+        char ts[64];
+        time_t t = time(NULL);
+        struct tm tm;
+        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        if (log_json) {
+                _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(false);
+                ctr_json_obj_open(g);
+                ctr_json_key_(g, "level");
+                ctr_json_str(g, level);
+                ctr_json_key_(g, "msg");
+                ctr_json_str(g, line);
+                ctr_json_key_(g, "time");
+                ctr_json_str(g, ts);
+                ctr_json_obj_close(g);
+                fputs(ctr_json_gen_text(g, NULL), f);
+        } else
+                fprintf(f, "time=\"%s\" level=%s msg=\"%s\"\n", ts, level, line);
+        fclose(f);
+}
+
+/* One line on stderr and, when --log was given, one in the log. */
 static int fail(const char *verb, const char *id, const struct ctr_error *e)
 {
         char line[700];
         snprintf(line, sizeof(line), "%s%s%s: %s%s%s", verb, id ? " " : "", id ? id : "", e->op, *e->op ? ": " : "",
                  *e->msg ? e->msg : strerror(e->errnum));
         fprintf(stderr, "ctr: %s\n", line);
-        if (log_path) {
-                FILE *f = fopen(log_path, "ae");
-                if (f) {
-                        char ts[64];
-                        time_t t = time(NULL);
-                        struct tm tm;
-                        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
-                        if (log_json) {
-                                _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(false);
-                                ctr_json_obj_open(g);
-                                ctr_json_key_(g, "level");
-                                ctr_json_str(g, "error");
-                                ctr_json_key_(g, "msg");
-                                ctr_json_str(g, line);
-                                ctr_json_key_(g, "time");
-                                ctr_json_str(g, ts);
-                                ctr_json_obj_close(g);
-                                fputs(ctr_json_gen_text(g, NULL), f);
-                        } else
-                                fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", ts, line);
-                        fclose(f);
-                }
-        }
+        log_line("error", line);
         return EXIT_CTR_FAILURE;
+}
+
+/* What the library had to change (a capped rlimit, limits without a controller), printed here,
+ * before the container's own output can mix with it. */
+static void warn_all(char **warnings)
+{
+        for (char **w = warnings; w && *w; w++) {
+                fprintf(stderr, "ctr: warning: %s\n", *w);
+                log_line("warning", *w);
+        }
+        strv_free(warnings);
 }
 
 static int usage(const char *verb, const char *fmt, ...)
@@ -155,12 +171,17 @@ static int cmd_create_run(int argc, char **argv, bool run)
                 return usage(verb, "needs exactly one container ID");
         const char *id = argv[optind];
         struct ctr_error err = {0};
-        if (!run)
-                return ctr_oci_create(&oci, id, &a.o, &err) < 0 ? fail(verb, id, &err) : 0;
+        char **warnings = NULL;
+        a.o.warnings = &warnings;
+        if (!run) {
+                r = ctr_oci_create(&oci, id, &a.o, &err);
+                warn_all(warnings);
+                return r < 0 ? fail(verb, id, &err) : 0;
+        }
         int status;
-        if (ctr_oci_run(&oci, id, &a.o, a.detach, &status, &err) < 0)
-                return fail(verb, id, &err);
-        return status;
+        r = ctr_oci_run(&oci, id, &a.o, a.detach, &status, &err);
+        warn_all(warnings);
+        return r < 0 ? fail(verb, id, &err) : status;
 }
 
 static int one_id(int argc, char **argv, const char *verb, const char **ret)

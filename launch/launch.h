@@ -98,3 +98,18 @@ struct ctr_user {
 };
 /* "name" or "uid[:gid]" against passwd_text (a uid need not be listed). */
 int ctr_user_lookup(const char *passwd_text, const char *spec, struct ctr_user *ret, struct ctr_error *err);
+/* HOME (the user's home, or /) and USER (when passwd named it) into env, where it sets none. */
+void ctr_user_env(char ***env, const struct ctr_user *u);
+
+struct ctr_spec;
+struct ctr_spec_hook;
+/* The one child: sets up and execs what the spec says. ctr_launch_spec fills l's child and the
+ * spec's part of it (what, namespaces, the pid namespace to be born in); the caller adds the
+ * cgroups and its callbacks. */
+void ctr_launch_child(void *spec, int sock) __attribute__((noreturn));
+void ctr_launch_spec(struct ctr_launch *l, struct ctr_spec *s);
+
+/* Run hooks in order with state on stdin; join_pidfd >= 0 runs them in that process's
+ * namespaces. A hook that fails or outlives its timeout fails the step (op: what). */
+int ctr_launch_hooks(const struct ctr_spec_hook *hooks, size_t n, const char *state, int join_pidfd, const char *what,
+                     struct ctr_error *err);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../base/util.h"
+
 /* A uid or gid: digits only, below (id_t)-1, which means "no change" to the kernel. */
 static bool parse_id(const char *s, uint32_t *ret)
 {
@@ -91,4 +93,19 @@ int ctr_user_lookup(const char *text, const char *spec, struct ctr_user *ret, st
                 ret->gid = g;
         }
         return 0;
+}
+
+void ctr_user_env(char ***env, const struct ctr_user *u)
+{
+        bool home = false, user = false;
+        for (char **e = *env; e && *e; e++)
+                home |= !strncmp(*e, "HOME=", 5), user |= !strncmp(*e, "USER=", 5);
+        if (!home) {
+                _cleanup_free_ char *h = xasprintf("HOME=%s", *u->home ? u->home : "/");
+                strv_push(env, h);
+        }
+        if (!user && *u->name) {
+                _cleanup_free_ char *n = xasprintf("USER=%s", u->name);
+                strv_push(env, n);
+        }
 }

@@ -37,16 +37,12 @@ extern char **environ;
 
 /* The command's environment: PATH, HOME, USER, container=ctr, TERM with a tty, then the
  * container's env, then exec's -e. */
-static char **exec_env(const struct ctr_config *cfg, const struct ctr_exec_opts *o, const struct ctr_user *u)
+/* The environment of an exec: the config's over ctr's defaults, the command line's over both;
+ * HOME and USER come from the user's passwd entry inside, where these set none. */
+static char **exec_env(const struct ctr_config *cfg, const struct ctr_exec_opts *o)
 {
         char **env = NULL;
         ctr_config_env_set(&env, "PATH=" CTR_DEFAULT_PATH, NULL);
-        _cleanup_free_ char *home = xasprintf("HOME=%s", *u->home ? u->home : "/");
-        ctr_config_env_set(&env, home, NULL);
-        if (*u->name) {
-                _cleanup_free_ char *user = xasprintf("USER=%s", u->name);
-                ctr_config_env_set(&env, user, NULL);
-        }
         ctr_config_env_set(&env, "container=ctr", NULL);
         if (o->tty) {
                 const char *term = getenv("TERM");
@@ -60,91 +56,34 @@ static char **exec_env(const struct ctr_config *cfg, const struct ctr_exec_opts 
         return env;
 }
 
-struct exec_child {
-        const struct ctr_exec_opts *o;
-        const struct ctr_config *cfg;
-        int pidfd;
-        int sock;
-        ctr_capmask caps;
-        const struct ctr_seccomp_prog *prog; /* compiled by the parent */
-};
-
-static void __attribute__((noreturn)) exec_child_main(struct exec_child *c)
+int ctr_exec_compile(const struct ctr_config *cfg, const struct ctr_exec_opts *o, int init_pidfd, struct ctr_spec *spec,
+                     struct ctr_error *err)
 {
-        struct ctr_error err = {0};
-        struct ctr_sync_msg m;
-        int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_NEWNET;
-
-        /* Not ptrace-able by the container's processes while we still hold host state. */
-        prctl(PR_SET_DUMPABLE, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        ctr_sync_wait_go(c->sock, &m, NULL, 0);
-        /* A user-namespaced container's other namespaces belong to its user namespace: join it
-         * too, and become its root (the user switch below makes that uid 0 inside). */
-        if (c->cfg->userns)
-                flags |= CLONE_NEWUSER;
-        if (setns(c->pidfd, flags) < 0)
-                ctr_err_sys(&err, errno, "setns", "join the container's namespaces"), ctr_sync_die(c->sock, &err, 125);
-
-        struct ctr_user u = {.uid = 0, .gid = 0, .home = "/root"};
-        _cleanup_free_ char *passwd = NULL;
-        ctr_read_file("/etc/passwd", 1 << 20, &passwd, NULL);
-        if (c->o->user && ctr_user_lookup(passwd ? passwd : "", c->o->user, &u, &err) < 0)
-                ctr_sync_die(c->sock, &err, 125);
-        if (!c->o->user && passwd)
-                ctr_user_lookup(passwd, "0", &u, NULL);
-
-        char **env = exec_env(c->cfg, c->o, &u);
-        const char *cwd = c->o->cwd ? c->o->cwd : (*u.home ? u.home : "/");
-        if (chdir(cwd) < 0) {
-                if (c->o->cwd)
-                        ctr_err_sys(&err, errno, "workdir", "chdir %s", cwd), ctr_sync_die(c->sock, &err, 125);
-                if (chdir("/") < 0)
-                        ctr_err_sys(&err, errno, "workdir", "chdir /"), ctr_sync_die(c->sock, &err, 125);
-        }
-
-        if (c->o->tty) {
-                /* The pty comes from the container's devpts, so the command sees /dev/pts/N there. */
-                int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-                if (master < 0 || unlockpt(master) < 0)
-                        ctr_err_sys(&err, errno, "tty", "open the container's /dev/ptmx"), ctr_sync_die(c->sock, &err, 125);
-                int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
-                if (slave < 0)
-                        ctr_err_sys(&err, errno, "tty", "open the pty peer"), ctr_sync_die(c->sock, &err, 125);
-                struct winsize ws;
-                if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-                        ioctl(slave, TIOCSWINSZ, &ws);
-                if (ctr_sync_send(c->sock, CTR_SYNC_FD, NULL, 0, master) < 0)
-                        _exit(125); /* the parent is gone: nobody to tell */
-                close(master);
-                setsid();
-                if (ioctl(slave, TIOCSCTTY, 0) < 0)
-                        ctr_err_sys(&err, errno, "tty", "set controlling terminal"), ctr_sync_die(c->sock, &err, 125);
-                for (int fd = 0; fd < 3; fd++)
-                        dup2(slave, fd);
-                if (slave > 2)
-                        close(slave);
-        }
-
-        /* The same confinement as init, in the same order (ctr_confine). */
-        if (ctr_confine(c->cfg, c->caps, c->prog, &u, &err) < 0)
-                ctr_sync_die(c->sock, &err, 125);
-        if (ctr_launch_close_fds(3, NULL, 0, true, &err) < 0)
-                ctr_sync_die(c->sock, &err, 125);
-        ctr_reset_signals();
-        environ = env;
-        ctr_sync_exec(c->sock);
-        execvp(c->o->argv[0], c->o->argv);
-        int e = errno;
-        ctr_err_sys(&err, e, "exec", "%s", c->o->argv[0]);
-        ctr_sync_die(c->sock, &err, e == ENOENT ? 127 : 126);
-}
-
-static void __attribute__((noreturn)) exec_child_entry(void *data, int sock)
-{
-        struct exec_child *c = data;
-        c->sock = sock;
-        exec_child_main(c);
+        struct ctr_spec_process *p = &spec->process;
+        ctr_spec_init(spec);
+        spec->what = xstrdup("the exec process");
+        /* Born in the container's pid namespace, then into the rest of init's. A user-namespaced
+         * container's other namespaces belong to its user namespace: that one is joined too. */
+        spec->pidns_fd = init_pidfd;
+        spec->join_pidfd = init_pidfd;
+        spec->join_pidfd_types = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | CLONE_NEWNET |
+                                 (cfg->userns ? CLONE_NEWUSER : 0);
+        /* Not ptrace-able by the container's processes while it still holds host state. */
+        spec->dumpable = false;
+        spec->die_with_parent = true;
+        spec->root = CTR_ROOT_NONE;
+        /* The pty comes from the container's devpts, so the command sees /dev/pts/N there. */
+        spec->console = o->tty ? CTR_CONSOLE_PASS : CTR_CONSOLE_INHERIT;
+        p->argv = strv_copy(o->argv);
+        p->env = exec_env(cfg, o);
+        p->user = xstrdup(o->user ? o->user : "0");
+        p->user_env = true;
+        p->cwd = o->cwd ? xstrdup(o->cwd) : NULL;
+        p->cwd_home = true;
+        p->umask = 022;
+        p->shell_status = true;
+        p->fail_status = 125;
+        return ctr_spawn_compile_confinement(cfg, p, err);
 }
 
 /* With -t the child passes the master of the pty it opened in the container's devpts. */
@@ -291,7 +230,8 @@ static int exec_vm(const struct ctr_paths *p, const char *name, const struct ctr
                 return -err->errnum;
         if (!o->user && passwd)
                 ctr_user_lookup(passwd, "0", &u, NULL);
-        char **env = exec_env(cfg, o, &u);
+        char **env = exec_env(cfg, o);
+        ctr_user_env(&env, &u);
         const char *cwd = o->cwd ? o->cwd : (*u.home ? u.home : "/");
         struct winsize ws = {0};
         if (o->tty)
@@ -426,7 +366,8 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
 {
         struct ctr_config cfg = {0};
         struct ctr_state st = {0};
-        struct ctr_seccomp_prog prog = {0};
+        __attribute__((cleanup(ctr_spec_free))) struct ctr_spec spec;
+        ctr_spec_init(&spec);
         bool stale;
         int r, status = 0;
         _cleanup_close_ int pidfd = -1, cgfd = -1, cpidfd = -1, master = -1, sfd = -1;
@@ -468,25 +409,17 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         sigprocmask(SIG_BLOCK, &mask, NULL);
         sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-        struct exec_child c = {.o = o, .cfg = &cfg, .pidfd = pidfd};
-        if (ctr_confine_prepare(&cfg, &c.caps, &prog, err) < 0) {
-                r = -err->errnum;
+        if ((r = ctr_exec_compile(&cfg, o, pidfd, &spec, err)) < 0)
                 goto out;
-        }
-        c.prog = &prog;
         int child_status = 0;
         struct ctr_launch l = {
-                .what = "the exec process",
                 .cgroup_fd = cgfd,
                 .cgroup_path = cgpath,
-                .pidns_fd = pidfd,
-                .until = CTR_LAUNCH_UNTIL_EXEC,
-                .child = exec_child_entry,
-                .child_data = &c,
                 .on_step = exec_on_step,
                 .data = &master,
-                .ret_child_status = &child_status,
         };
+        ctr_launch_spec(&l, &spec);
+        l.ret_child_status = &child_status;
         struct ctr_launched out;
         if ((r = ctr_launch(&l, &out, err)) < 0) {
                 /* Command not found / not executable keep the shell's 127 / 126. */
@@ -520,7 +453,6 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
 out:
         ctr_state_free(&st);
         ctr_config_free(&cfg);
-        ctr_seccomp_prog_free(&prog);
         return r;
 }
 

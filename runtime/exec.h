@@ -17,6 +17,13 @@ struct ctr_exec_opts {
 
 /* 0 with *ret_status = the command's exit status (128+N when killed by signal N), or -errno with
  * err set and *ret_status = 125 (ctr failed), 126 (not executable) or 127 (not found). */
+struct ctr_config;
+struct ctr_spec;
+/* What an exec into a running container with this config is, compiled: joins through init's
+ * pidfd, the command, the user looked up inside, the container's confinement. */
+int ctr_exec_compile(const struct ctr_config *cfg, const struct ctr_exec_opts *o, int init_pidfd, struct ctr_spec *ret,
+                     struct ctr_error *err);
+
 int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_opts *o, int *ret_status,
              struct ctr_error *err);
 

@@ -11,10 +11,12 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -227,120 +229,18 @@ static void unmount_under(const char *rootfs);
 
 /* --- hooks -------------------------------------------------------------------------------------- */
 
-struct hook_child {
-        const struct ctr_oci_hook *h;
-        int in;         /* the state, on stdin */
-        int join_pidfd; /* >= 0: run in that process's namespaces */
-};
-
-static void __attribute__((noreturn)) hook_child(void *data, int sock)
-{
-        struct hook_child *c = data;
-        struct ctr_error e = {0};
-        struct ctr_sync_msg m;
-        ctr_sync_wait_go(sock, &m, NULL, 0);
-        if (c->join_pidfd >= 0 &&
-            setns(c->join_pidfd, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP) < 0)
-                ctr_err_sys(&e, errno, "setns", "join the container's namespaces"), ctr_sync_die(sock, &e, 126);
-        if (dup2(c->in, 0) < 0)
-                ctr_err_sys(&e, errno, "hook", "stdin"), ctr_sync_die(sock, &e, 126);
-        ctr_reset_signals();
-        char *argv0[] = {c->h->path, NULL};
-        char *envp0[] = {NULL};
-        ctr_sync_exec(sock);
-        execve(c->h->path, c->h->args && c->h->args[0] ? c->h->args : argv0, c->h->env ? c->h->env : envp0);
-        ctr_err_sys(&e, errno, "exec", "%s", c->h->path);
-        ctr_sync_die(sock, &e, 127);
-}
-
-/* Run hooks in order with the state on stdin; join_pidfd >= 0 runs them in that process's
- * namespaces (createContainer). A hook that fails or outlives its timeout fails the step. */
-static int run_hooks(const struct ctr_oci_hook *hooks, size_t n, const char *state, int join_pidfd, const char *what,
-                     struct ctr_error *err)
-{
-        for (size_t i = 0; i < n; i++) {
-                const struct ctr_oci_hook *h = &hooks[i];
-                int in[2];
-                if (pipe2(in, O_CLOEXEC) < 0)
-                        return ctr_err_sys(err, errno, what, "pipe");
-                struct hook_child c = {.h = h, .in = in[0], .join_pidfd = join_pidfd};
-                struct ctr_launch l = {.what = "the hook", .cgroup_fd = -1, .pidns_fd = -1,
-                                       .until = CTR_LAUNCH_UNTIL_EXEC, .child = hook_child, .child_data = &c};
-                struct ctr_launched out;
-                struct ctr_error e = {0};
-                int r = ctr_launch(&l, &out, &e);
-                close(in[0]);
-                if (r < 0) {
-                        close(in[1]);
-                        return ctr_err(err, -r, what, "hook %s: %s: %s", h->path, e.op, e.msg);
-                }
-                ctr_write_all(in[1], state, strlen(state));
-                close(in[1]);
-                struct pollfd pf = {.fd = out.pidfd, .events = POLLIN};
-                int pr;
-                while ((pr = poll(&pf, 1, h->timeout ? h->timeout * 1000 : -1)) < 0 && errno == EINTR)
-                        ;
-                if (pr == 0)
-                        kill(out.pid, SIGKILL);
-                int st;
-                while (waitpid(out.pid, &st, 0) < 0 && errno == EINTR)
-                        ;
-                close(out.pidfd);
-                if (pr == 0)
-                        return ctr_err(err, ETIMEDOUT, what, "hook %s ran longer than its %d s timeout", h->path, h->timeout);
-                if (!WIFEXITED(st) || WEXITSTATUS(st))
-                        return ctr_err(err, EIO, what, "hook %s failed (%s %d)", h->path,
-                                       WIFEXITED(st) ? "exit status" : "signal",
-                                       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-        }
-        return 0;
-}
-
 /* poststart and poststop: a failing hook is a warning, and the rest still run. */
 static void run_hooks_warn(const struct ctr_oci_hook *hooks, size_t n, const char *state, const char *id,
                            const char *what)
 {
         for (size_t i = 0; i < n; i++) {
                 struct ctr_error e = {0};
-                if (run_hooks(&hooks[i], 1, state, -1, what, &e) < 0)
+                if (ctr_launch_hooks(&hooks[i], 1, state, -1, what, &e) < 0)
                         fprintf(stderr, "ctr: warning: %s: %s: %s\n", id, e.op, e.msg);
         }
 }
 
 /* --- the container's process -------------------------------------------------------------- */
-
-struct child {
-        const struct ctr_oci_spec *spec;
-        const struct ctr_oci_create_opts *opts;
-        const char *bundle;
-        int sock;
-        int fifo;         /* O_PATH of exec.fifo */
-        int console;      /* connected console socket, or -1 */
-        int join_fds[8];  /* namespaces to join (not pid), with types */
-        int join_types[8];
-        size_t n_join;
-        bool new_userns, new_cgroupns;
-        const struct ctr_seccomp_prog *prog;
-        const char *id;
-};
-
-static int send_fd(int sock, int fd)
-{
-        char c = 0;
-        struct iovec iov = {.iov_base = &c, .iov_len = 1};
-        union {
-                char buf[CMSG_SPACE(sizeof(int))];
-                struct cmsghdr align;
-        } u;
-        memset(&u, 0, sizeof(u));
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
 
 static int connect_console(const char *path, struct ctr_error *err)
 {
@@ -357,43 +257,6 @@ static int connect_console(const char *path, struct ctr_error *err)
                 return ctr_err_sys(err, e, "console", "connect to %s", path);
         }
         return fd;
-}
-
-/* A pty from the container's devpts: master to the engine, slave as stdio and /dev/console. */
-static int setup_console(int console_sock, bool bind_console, struct ctr_error *err)
-{
-        _cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (master < 0)
-                return ctr_err_sys(err, errno, "console", "open /dev/ptmx");
-        int unlock = 0;
-        if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
-                return ctr_err_sys(err, errno, "console", "unlock the pty");
-        _cleanup_close_ int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-        if (slave < 0)
-                return ctr_err_sys(err, errno, "console", "open the pty's slave");
-        int r = send_fd(console_sock, master);
-        if (r < 0)
-                return ctr_err_sys(err, -r, "console", "send the pty to the console socket");
-        if (bind_console) {
-                char p[64];
-                int n = 0;
-                if (ioctl(master, TIOCGPTN, &n) == 0) {
-                        snprintf(p, sizeof(p), "/dev/pts/%d", n);
-                        int f = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-                        if (f >= 0)
-                                close(f);
-                        if (mount(p, "/dev/console", NULL, MS_BIND, NULL) < 0)
-                                return ctr_err_sys(err, errno, "console", "bind %s on /dev/console", p);
-                }
-        }
-        if (setsid() < 0 && errno != EPERM)
-                return ctr_err_sys(err, errno, "console", "setsid");
-        if (ioctl(slave, TIOCSCTTY, 0) < 0)
-                return ctr_err_sys(err, errno, "console", "make the pty the controlling terminal");
-        for (int fd = 0; fd < 3; fd++)
-                if (dup2(slave, fd) < 0)
-                        return ctr_err_sys(err, errno, "console", "dup2");
-        return 0;
 }
 
 static char *resolve_source(const char *bundle, const char *src)
@@ -490,175 +353,147 @@ static int build_plan(const struct ctr_oci_spec *s, const char *bundle, struct c
         return 0;
 }
 
-static int chroot_into(const char *rootfs, struct ctr_error *err)
+/* --- compiling the bundle --------------------------------------------------------------------- */
+
+static int copy_hooks(const struct ctr_oci_hook *h, size_t n, struct ctr_spec_hook **ret, size_t *ret_n)
 {
-        if (chdir(rootfs) < 0)
-                return ctr_err_sys(err, errno, "chroot", "chdir %s", rootfs);
-        if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
-                return ctr_err_sys(err, errno, "chroot", "move %s to /", rootfs);
-        if (chroot(".") < 0 || chdir("/") < 0)
-                return ctr_err_sys(err, errno, "chroot", "%s", rootfs);
+        *ret = n ? calloc(n, sizeof(**ret)) : NULL;
+        if (n && !*ret)
+                abort();
+        for (size_t i = 0; i < n; i++)
+                (*ret)[i] = (struct ctr_spec_hook){.path = xstrdup(h[i].path), .args = strv_copy(h[i].args),
+                                                   .env = strv_copy(h[i].env), .timeout = h[i].timeout};
+        *ret_n = n;
         return 0;
 }
 
-/* The process side of user, capabilities, rlimits, no_new_privs and seccomp, shared by create
- * and exec. The filter goes in while privileges remain when no_new_privs is off. */
-static int apply_process(const struct ctr_oci_process *pr, const struct ctr_seccomp_prog *prog, struct ctr_error *err)
+/* The process of a bundle (create) or of an exec request, compiled. Hard rlimits above what
+ * this host lets us raise (engines ask for 1048576 open files) are capped here, with a warning
+ * the caller prints: raising one takes CAP_SYS_RESOURCE in the host's user namespace. */
+static int compile_process(const struct ctr_oci_spec *s, const struct ctr_oci_process *pr, bool userns, int fail_status,
+                           struct ctr_spec *spec, struct ctr_error *err)
 {
+        struct ctr_spec_process *p = &spec->process;
+        p->argv = strv_copy(pr->args);
+        p->env = strv_copy(pr->env);
+        p->cwd = xstrdup(pr->cwd && *pr->cwd ? pr->cwd : "/");
+        p->uid = pr->uid;
+        p->gid = pr->gid;
+        if (pr->n_additional_gids) {
+                p->groups = calloc(pr->n_additional_gids, sizeof(gid_t));
+                if (!p->groups)
+                        abort();
+                memcpy(p->groups, pr->additional_gids, pr->n_additional_gids * sizeof(gid_t));
+                p->n_groups = pr->n_additional_gids;
+        }
+        bool can_raise = !userns && ctr_caps_effective(CAP_SYS_RESOURCE);
+        if (pr->n_rlimits && !(p->rlimits = calloc(pr->n_rlimits, sizeof(*p->rlimits))))
+                abort();
         for (size_t i = 0; i < pr->n_rlimits; i++) {
-                struct rlimit rl = {.rlim_cur = pr->rlimits[i].soft, .rlim_max = pr->rlimits[i].hard}, cur;
-                if (setrlimit(pr->rlimits[i].resource, &rl) == 0)
+                struct ctr_spec_rlimit *rl = &p->rlimits[p->n_rlimits++];
+                *rl = (struct ctr_spec_rlimit){pr->rlimits[i].resource, pr->rlimits[i].soft, pr->rlimits[i].hard};
+                struct rlimit cur;
+                if (can_raise || getrlimit(rl->resource, &cur) < 0 || rl->hard <= cur.rlim_max)
                         continue;
-                /* Raising a hard limit takes CAP_SYS_RESOURCE, which some hosts do not give
-                 * even to root: the limit is capped at what this process has, with a warning
-                 * (engines ask for 1048576 open files by default). */
-                if (errno != EPERM || getrlimit(pr->rlimits[i].resource, &cur) < 0 || rl.rlim_max <= cur.rlim_max)
-                        return ctr_err_sys(err, errno, "rlimits", "set limit %d", pr->rlimits[i].resource);
-                fprintf(stderr, "ctr: warning: rlimit %d: hard limit %llu above this host's %llu, capped\n",
-                        pr->rlimits[i].resource, (unsigned long long)rl.rlim_max, (unsigned long long)cur.rlim_max);
-                rl.rlim_max = cur.rlim_max;
-                if (rl.rlim_cur > rl.rlim_max)
-                        rl.rlim_cur = rl.rlim_max;
-                if (setrlimit(pr->rlimits[i].resource, &rl) < 0)
-                        return ctr_err_sys(err, errno, "rlimits", "set limit %d", pr->rlimits[i].resource);
+                ctr_spec_warn(spec, "rlimit %d: hard limit %llu above this host's %llu, capped", rl->resource,
+                              (unsigned long long)rl->hard, (unsigned long long)cur.rlim_max);
+                rl->hard = cur.rlim_max;
+                if (rl->soft > rl->hard)
+                        rl->soft = rl->hard;
         }
-        ctr_capmask bounding = pr->has_caps ? pr->bounding : 0;
-        if (ctr_caps_bound(bounding, err) < 0)
-                return -EPERM;
-        if (!pr->no_new_privileges && ctr_seccomp_load(prog, err) < 0)
-                return -EPERM;
-        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-                return ctr_err_sys(err, errno, "user", "keep capabilities");
-        if (setgroups(pr->n_additional_gids, pr->additional_gids) < 0 && errno != EPERM)
-                return ctr_err_sys(err, errno, "user", "set supplementary groups");
-        if (setresgid(pr->gid, pr->gid, pr->gid) < 0)
-                return ctr_err_sys(err, errno, "user", "switch to gid %u", (unsigned)pr->gid);
-        if (setresuid(pr->uid, pr->uid, pr->uid) < 0)
-                return ctr_err_sys(err, errno, "user", "switch to uid %u", (unsigned)pr->uid);
-        prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-        if (ctr_caps_set_sets(pr->effective, pr->permitted, pr->inheritable, pr->ambient, err) < 0)
-                return -EPERM;
-        if (pr->no_new_privileges) {
-                if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                        return ctr_err_sys(err, errno, "no_new_privs", "prctl");
-                if (ctr_seccomp_load(prog, err) < 0)
-                        return -EPERM;
+        p->umask = pr->has_umask ? pr->umask : 022;
+        if (pr->has_caps) {
+                p->bounding = pr->bounding;
+                p->effective = pr->effective;
+                p->permitted = pr->permitted;
+                p->inheritable = pr->inheritable;
+                p->ambient = pr->ambient;
         }
-        if (chdir(pr->cwd) < 0)
-                return ctr_err_sys(err, errno, "cwd", "chdir %s", pr->cwd);
-        umask(pr->umask);
-        return 0;
+        p->no_new_privs = pr->no_new_privileges;
+        p->shell_status = true;
+        p->fail_status = fail_status;
+        if (!s->seccomp)
+                return 0;
+        /* Compiled here, against the bounding set (Docker profiles condition rules on it). */
+        struct ctr_seccomp_spec sc = {.profile = "unconfined", .object = s->seccomp, .caps = p->bounding};
+        p->seccomp_desc = xstrdup("linux.seccomp of config.json");
+        return ctr_seccomp_compile(&sc, &p->seccomp, err);
 }
 
-/* argv[0] looked up in PATH from the process's own environment. */
-static void exec_process(const struct ctr_oci_process *pr)
+/* The bundle's container as a spec: its namespaces (made, or joined by path with a user
+ * namespace first), its mounts, the hooks step, the root switch, the console socket, the
+ * exec.fifo gate and the process. */
+static int compile_create(const struct ctr_oci_spec *s, const struct ctr_oci_create_opts *opts, int fifofd, int console,
+                          struct ctr_spec *spec, struct ctr_error *err)
 {
-        const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        for (char **e = pr->env; e && *e; e++)
-                if (!strncmp(*e, "PATH=", 5))
-                        path = *e + 5;
-        char *envp0[] = {NULL};
-        char **envp = pr->env ? pr->env : envp0;
-        if (strchr(pr->args[0], '/')) {
-                execve(pr->args[0], pr->args, envp);
-                return;
-        }
-        _cleanup_free_ char *copy = xstrdup(path);
-        int first = ENOENT;
-        char *save = NULL;
-        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-                _cleanup_free_ char *f = xasprintf("%s/%s", d, pr->args[0]);
-                execve(f, pr->args, envp);
-                if (errno != ENOENT && first == ENOENT)
-                        first = errno;
-        }
-        errno = first;
-}
-
-static void __attribute__((noreturn)) child_main(struct child *c)
-{
-        struct ctr_error err = {0};
-        struct ctr_sync_msg m;
-        const struct ctr_oci_spec *s = c->spec;
-
-        ctr_sync_wait_go(c->sock, &m, NULL, 0);
-        for (size_t i = 0; i < c->n_join; i++)
-                if (setns(c->join_fds[i], c->join_types[i]) < 0)
-                        ctr_err_sys(&err, errno, "namespaces", "join namespace (type %#x)", c->join_types[i]),
-                                ctr_sync_die(c->sock, &err, 1);
-        if (c->new_userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-                ctr_err_sys(&err, errno, "user namespace", "become root (is 0 mapped?)"), ctr_sync_die(c->sock, &err, 1);
-        /* Now that the launcher placed us in every cgroup, v1 ones included. */
-        if (c->new_cgroupns && unshare(CLONE_NEWCGROUP) < 0)
-                ctr_err_sys(&err, errno, "cgroup namespace", "unshare"), ctr_sync_die(c->sock, &err, 1);
-
-        struct ctr_mount_plan plan;
-        build_plan(s, c->bundle, &plan, &err);
-        plan.shared_ns = !ctr_oci_spec_ns(s, CLONE_NEWNS);
-        if (ctr_rootfs_plan_execute(&plan, &err) < 0)
-                ctr_sync_die(c->sock, &err, 1);
-        ctr_rootfs_plan_free(&plan);
-
-        /* prestart, createRuntime and createContainer hooks run now, from the parent. */
-        ctr_sync_send(c->sock, CTR_SYNC_HOOKS, NULL, 0, -1);
-        if (ctr_sync_recv(c->sock, &m, NULL) <= 0 || m.step != CTR_SYNC_GO)
-                _exit(1); /* the parent is gone: nobody to tell */
-        pid_t host_pid = m.exit_code; /* our pid as the host sees it, for the hooks' state */
-
-        bool own_mntns = ctr_oci_spec_ns(s, CLONE_NEWNS) != NULL;
-        if (!own_mntns) {
-                /* Sharing the caller's mount namespace: pivot_root or a move would change the
-                 * root of every process in it; a plain chroot changes only ours. */
-                if (chroot(s->root_path) < 0 || chdir("/") < 0)
-                        ctr_err_sys(&err, errno, "chroot", "%s", s->root_path), ctr_sync_die(c->sock, &err, 1);
-        } else if ((c->opts->no_pivot ? chroot_into(s->root_path, &err) : ctr_rootfs_pivot(s->root_path, &err)) < 0)
-                ctr_sync_die(c->sock, &err, 1);
-        if (s->rootfs_propagation & (MS_SHARED | MS_UNBINDABLE) && mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
-                ctr_err_sys(&err, errno, "mount", "set the propagation of /"), ctr_sync_die(c->sock, &err, 1);
-        if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
-                ctr_err_sys(&err, errno, "hostname", "set '%s'", s->hostname), ctr_sync_die(c->sock, &err, 1);
-        if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
-                ctr_err_sys(&err, errno, "domainname", "set '%s'", s->domainname), ctr_sync_die(c->sock, &err, 1);
-        if (s->process.terminal && c->console >= 0 && setup_console(c->console, true, &err) < 0)
-                ctr_sync_die(c->sock, &err, 1);
-        if (c->console >= 0)
-                close(c->console);
-        if (s->has_process && apply_process(&s->process, c->prog, &err) < 0)
-                ctr_sync_die(c->sock, &err, 1);
-
-        /* Everything but stdio, the preserved fds and the fifo closes at exec. */
-        if (ctr_launch_close_fds(3 + c->opts->preserve_fds, NULL, 0, true, &err) < 0)
-                ctr_sync_die(c->sock, &err, 1);
-        for (int fd = 3; fd < 3 + c->opts->preserve_fds; fd++)
-                fcntl(fd, F_SETFD, 0);
-        char fifo[64];
-        snprintf(fifo, sizeof(fifo), "/proc/self/fd/%d", c->fifo);
-        ctr_sync_send(c->sock, CTR_SYNC_READY, NULL, 0, -1);
-        /* Blocks until `start` opens the other end. */
-        int w = open(fifo, O_WRONLY | O_CLOEXEC);
-        if (w < 0 || write(w, "0", 1) != 1) {
-                fprintf(stderr, "ctr: container %s: open the exec fifo: %m\n", c->id);
-                _exit(1);
-        }
-        /* w stays open until exec closes it: its EOF tells start the program runs. */
-        close(c->fifo);
-        if (!s->has_process)
-                _exit(1);
-        if (s->n_hooks[CTR_OCI_START_CONTAINER]) {
-                /* Part of start, inside the container, before the program runs. */
-                struct oci_state st = {.id = (char *)c->id, .bundle = (char *)c->bundle, .rootfs = s->root_path,
-                                       .pid = host_pid, .created = (char *)""};
-                _cleanup_free_ char *sj = state_json(&st, "running", s->annotations);
-                if (run_hooks(s->hooks[CTR_OCI_START_CONTAINER], s->n_hooks[CTR_OCI_START_CONTAINER], sj, -1,
-                              "startContainer hook", &err) < 0) {
-                        fprintf(stderr, "ctr: %s: %s: %s\n", c->id, err.op, err.msg);
-                        _exit(1);
+        int r;
+        ctr_spec_init(spec);
+        spec->what = xstrdup("the container's process");
+        spec->dumpable = true;
+        uint64_t flags = 0;
+        for (size_t i = 0; i < s->n_namespaces; i++) {
+                const struct ctr_oci_namespace *ns = &s->namespaces[i];
+                if (ns->type == 0x80)
+                        return ctr_err(err, EOPNOTSUPP, "namespaces", "time namespaces are not supported");
+                if (!ns->path) {
+                        flags |= (uint64_t)ns->type;
+                        continue;
                 }
+                int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        return ctr_err_sys(err, errno, "namespaces", "open %s", ns->path);
+                if (ns->type == CLONE_NEWPID) {
+                        if (spec->pidns_fd >= 0)
+                                close(spec->pidns_fd);
+                        spec->pidns_fd = fd;
+                        continue;
+                }
+                if (spec->n_joins == CTR_SPEC_MAX_JOINS) {
+                        close(fd);
+                        return ctr_err(err, EINVAL, "namespaces", "too many namespaces to join");
+                }
+                /* A user namespace is joined first: the others are owned by it. */
+                size_t at = ns->type == CLONE_NEWUSER ? 0 : spec->n_joins;
+                if (at == 0 && spec->n_joins) {
+                        memmove(&spec->join_fds[1], &spec->join_fds[0], spec->n_joins * sizeof(int));
+                        memmove(&spec->join_types[1], &spec->join_types[0], spec->n_joins * sizeof(int));
+                }
+                spec->join_fds[at] = fd;
+                spec->join_types[at] = ns->type;
+                spec->n_joins++;
         }
-        ctr_reset_signals();
-        exec_process(&s->process);
-        fprintf(stderr, "ctr: exec %s: %m\n", s->process.args[0]);
-        _exit(errno == ENOENT ? 127 : 126);
+        /* Unshared by the child once it is in every cgroup, so that its root is its own there. */
+        spec->new_cgroupns = flags & CLONE_NEWCGROUP;
+        spec->clone_flags = flags & ~(uint64_t)CLONE_NEWCGROUP;
+        spec->userns_root = flags & CLONE_NEWUSER;
+        spec->hostname = s->hostname ? xstrdup(s->hostname) : NULL;
+        spec->domainname = s->domainname ? xstrdup(s->domainname) : NULL;
+        if ((r = build_plan(s, opts->bundle, &spec->plan, err)) < 0)
+                return r;
+        spec->has_plan = true;
+        bool own_mntns = ctr_oci_spec_ns(s, CLONE_NEWNS) != NULL;
+        spec->plan.shared_ns = !own_mntns;
+        spec->hooks_step = true;
+        spec->root = !own_mntns ? CTR_ROOT_CHROOT : opts->no_pivot ? CTR_ROOT_MOVE : CTR_ROOT_PIVOT;
+        spec->root_path = xstrdup(s->root_path);
+        if (s->rootfs_propagation & (MS_SHARED | MS_UNBINDABLE))
+                spec->root_propagation = s->rootfs_propagation;
+        if (s->process.terminal && console >= 0) {
+                spec->console = CTR_CONSOLE_SOCKET;
+                spec->console_fd = console;
+                spec->console_bind = true;
+        }
+        spec->fifo_fd = fifofd;
+        copy_hooks(s->hooks[CTR_OCI_START_CONTAINER], s->n_hooks[CTR_OCI_START_CONTAINER], &spec->start_hooks,
+                   &spec->n_start_hooks);
+        spec->has_oom_score_adj = s->process.has_oom_score_adj;
+        spec->oom_score_adj = s->process.oom_score_adj;
+        spec->process.preserve_fds = opts->preserve_fds;
+        spec->process.fail_status = 1;
+        if (!s->has_process)
+                return 0; /* nothing to run: the process ends once start opens the fifo */
+        bool userns = ctr_oci_spec_ns(s, CLONE_NEWUSER) != NULL;
+        return compile_process(s, &s->process, userns, 1, spec, err);
 }
 
 /* --- create ------------------------------------------------------------------------------------ */
@@ -709,17 +544,39 @@ struct created {
         char *cgroup;
 };
 
-static void __attribute__((noreturn)) create_child(void *data, int sock)
-{
-        struct child *c = data;
-        c->sock = sock;
-        child_main(c);
-}
-
 struct create_launch {
         const struct ctr_oci_spec *spec;
+        const struct ctr_spec *compiled;
         struct oci_state *st;
 };
+
+static void close_joins(struct ctr_spec *spec)
+{
+        for (size_t i = 0; i < spec->n_joins; i++)
+                if (spec->join_fds[i] >= 0)
+                        close(spec->join_fds[i]);
+        spec->n_joins = 0;
+        if (spec->pidns_fd >= 0)
+                close(spec->pidns_fd);
+        spec->pidns_fd = -1;
+}
+
+/* Warnings go to the caller, which prints them once (the library never prints). */
+static void __attribute__((format(printf, 3, 4))) create_warn(const struct ctr_oci_create_opts *opts, const char *id,
+                                                              const char *fmt, ...)
+{
+        if (!opts->warnings)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        char *w = NULL;
+        if (vasprintf(&w, fmt, ap) < 0)
+                abort();
+        va_end(ap);
+        _cleanup_free_ char *line = xasprintf("%s: %s", id, w);
+        free(w);
+        strv_push(opts->warnings, line);
+}
 
 /* The child waits for GO: its id maps and OOM score are set from here. */
 static int create_before_go(void *data, pid_t pid, int pidfd, int sock, struct ctr_error *err)
@@ -732,10 +589,10 @@ static int create_before_go(void *data, pid_t pid, int pidfd, int sock, struct c
             ((r = write_idmap(pid, "uid_map", s->uid_mappings, s->n_uid_mappings, err)) < 0 ||
              (r = write_idmap(pid, "gid_map", s->gid_mappings, s->n_gid_mappings, err)) < 0))
                 return r;
-        if (s->process.has_oom_score_adj) {
+        if (cl->compiled->has_oom_score_adj) {
                 char p[64], v[16];
                 snprintf(p, sizeof(p), "/proc/%d/oom_score_adj", (int)pid);
-                snprintf(v, sizeof(v), "%d", s->process.oom_score_adj);
+                snprintf(v, sizeof(v), "%d", cl->compiled->oom_score_adj);
                 if ((r = ctr_write_file(p, v)) < 0)
                         return ctr_err_sys(err, -r, "oomScoreAdj", "write %s", p);
         }
@@ -756,11 +613,20 @@ static int create_on_step(void *data, pid_t pid, int pidfd, int sock, const stru
         cl->st->start = ctr_proc_starttime(pid);
         _cleanup_free_ char *sj = state_json(cl->st, "creating", s->annotations);
         int r;
-        if ((r = run_hooks(s->hooks[CTR_OCI_CREATE_RUNTIME], s->n_hooks[CTR_OCI_CREATE_RUNTIME], sj, -1,
+        if ((r = ctr_launch_hooks(s->hooks[CTR_OCI_CREATE_RUNTIME], s->n_hooks[CTR_OCI_CREATE_RUNTIME], sj, -1,
                            "createRuntime hook", err)) < 0 ||
-            (r = run_hooks(s->hooks[CTR_OCI_CREATE_CONTAINER], s->n_hooks[CTR_OCI_CREATE_CONTAINER], sj, pidfd,
+            (r = ctr_launch_hooks(s->hooks[CTR_OCI_CREATE_CONTAINER], s->n_hooks[CTR_OCI_CREATE_CONTAINER], sj, pidfd,
                            "createContainer hook", err)) < 0)
                 return r;
+        /* startContainer hooks run inside, later: the state they get rides along with GO. */
+        if (cl->compiled->n_start_hooks) {
+                _cleanup_free_ char *run = state_json(cl->st, "running", s->annotations);
+                _cleanup_close_ int mfd = memfd_create("ctr-oci-state", MFD_CLOEXEC);
+                if (mfd < 0 || ctr_write_all(mfd, run, strlen(run)) < 0)
+                        return ctr_err_sys(err, errno, "createContainer hook", "pass the state to the process");
+                if (ctr_sync_send(sock, CTR_SYNC_FD, NULL, 0, mfd) < 0)
+                        return ctr_err(err, EIO, "sync", "the container's process died during setup");
+        }
         if (ctr_sync_send(sock, CTR_SYNC_GO, NULL, (int)pid, -1) < 0)
                 return ctr_err(err, EIO, "sync", "the container's process died during setup");
         return 0;
@@ -771,9 +637,9 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
                      struct ctr_oci_spec *s, struct created *ret, struct ctr_error *err)
 {
         _cleanup_free_ char *dir = dir_of(o, id), *fifo = xasprintf("%s/exec.fifo", dir), *rel = NULL, *cgpath = NULL;
-        _cleanup_close_ int cgfd = -1, fifofd = -1, console = -1, joinpid = -1;
-        __attribute__((cleanup(ctr_seccomp_prog_free))) struct ctr_seccomp_prog prog = {0};
-        struct child c = {.spec = s, .opts = opts, .console = -1};
+        _cleanup_close_ int cgfd = -1, fifofd = -1, console = -1;
+        __attribute__((cleanup(ctr_spec_free))) struct ctr_spec spec;
+        ctr_spec_init(&spec);
         struct ctr_cg_v1 v1 = {0};
         bool entered_v1 = false;
         int r;
@@ -793,7 +659,7 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
         bool have_v1 = ctr_cgroup_v1_available();
         if (s->resources.any && ctr_cgroup_check_limits(&host, &limits, &lerr) < 0) {
                 if (!have_v1)
-                        fprintf(stderr, "ctr: warning: %s: %s; running without the resource limits\n", id, lerr.msg);
+                        create_warn(opts, id, "%s; running without the resource limits", lerr.msg);
                 limits = (struct ctr_cg_limits){0};
         }
         if ((r = ctr_cgroup_create_path(&host, rel, &limits, &cgpath, &cgfd, err)) < 0)
@@ -830,93 +696,41 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
                 r = ctr_err_sys(err, errno, "create", "open %s", fifo);
                 goto fail;
         }
-        c.fifo = fifofd;
         if (opts->console_socket && (console = connect_console(opts->console_socket, err)) < 0) {
                 r = console;
                 goto fail;
         }
-        c.console = console;
-        uint64_t flags = 0;
-        for (size_t i = 0; i < s->n_namespaces; i++) {
-                const struct ctr_oci_namespace *ns = &s->namespaces[i];
-                if (ns->type == 0x80) {
-                        r = ctr_err(err, EOPNOTSUPP, "namespaces", "time namespaces are not supported");
-                        goto fail;
-                }
-                if (!ns->path) {
-                        flags |= (uint64_t)ns->type;
-                        continue;
-                }
-                int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
-                if (fd < 0) {
-                        r = ctr_err_sys(err, errno, "namespaces", "open %s", ns->path);
-                        goto fail;
-                }
-                if (ns->type == CLONE_NEWPID) {
-                        joinpid = fd;
-                        continue;
-                }
-                if (c.n_join == ARRAY_SIZE(c.join_fds)) {
-                        close(fd);
-                        r = ctr_err(err, EINVAL, "namespaces", "too many namespaces to join");
-                        goto fail;
-                }
-                /* A user namespace is joined first: the others are owned by it. */
-                size_t at = ns->type == CLONE_NEWUSER ? 0 : c.n_join;
-                if (at == 0 && c.n_join) {
-                        memmove(&c.join_fds[1], &c.join_fds[0], c.n_join * sizeof(int));
-                        memmove(&c.join_types[1], &c.join_types[0], c.n_join * sizeof(int));
-                }
-                c.join_fds[at] = fd;
-                c.join_types[at] = ns->type;
-                c.n_join++;
-        }
-        c.new_userns = flags & CLONE_NEWUSER;
-        /* Unshared by the child once it is in every cgroup, so that its root is its own there. */
-        c.new_cgroupns = flags & CLONE_NEWCGROUP;
-        flags &= ~(uint64_t)CLONE_NEWCGROUP;
-        /* The filter is compiled here, against the bounding set (Docker profiles condition rules
-         * on capabilities). */
-        struct ctr_seccomp_spec sc = {.profile = "unconfined", .object = s->seccomp, .caps = s->process.bounding};
-        if (s->seccomp && (r = ctr_seccomp_compile(&sc, &prog, err)) < 0)
+        if ((r = compile_create(s, opts, fifofd, console, &spec, err)) < 0)
                 goto fail;
-        c.prog = &prog;
-        c.bundle = opts->bundle;
-        c.id = id;
         /* On a hybrid host the limits live in the v1 controllers, where engines look. */
         if (have_v1) {
                 if ((r = ctr_cgroup_v1_enter(rel, &v1, 0, err)) < 0)
                         goto fail;
                 entered_v1 = true;
         }
+        for (char **w = spec.warnings; w && *w; w++)
+                create_warn(opts, id, "%s", *w);
         char created[64];
         now_rfc3339(created, sizeof(created));
         struct oci_state st = {.id = xstrdup(id), .bundle = xstrdup(opts->bundle), .rootfs = xstrdup(s->root_path),
                                .cgroup = xstrdup(cgpath), .created = xstrdup(created),
                                .cgroup_v1 = entered_v1 ? xstrdup(rel) : NULL,
                                .shared_mntns = !ctr_oci_spec_ns(s, CLONE_NEWNS)};
-        struct create_launch cl = {.spec = s, .st = &st};
+        struct create_launch cl = {.spec = s, .compiled = &spec, .st = &st};
         struct ctr_launch l = {
-                .what = "the container's process",
-                .flags = flags,
                 .cgroup_fd = cgfd,
                 .cgroup_path = cgpath,
                 .v1_rel = st.cgroup_v1,
-                .pidns_fd = joinpid,
-                .until = CTR_LAUNCH_UNTIL_READY,
-                .child = create_child,
-                .child_data = &c,
                 .before_go = create_before_go,
                 .on_step = create_on_step,
                 .data = &cl,
         };
+        ctr_launch_spec(&l, &spec);
         struct ctr_launched out;
         r = ctr_launch(&l, &out, err);
         if (r == 0) {
                 pid = out.pid;
                 pidfd = out.pidfd;
-        }
-        if (r == 0) {
                 st.start = ctr_proc_starttime(pid);
                 if ((r = save_state(o, &st, err)) == 0 && opts->pid_file) {
                         char v[16];
@@ -929,8 +743,7 @@ static int do_create(const struct ctr_oci *o, const char *id, const struct ctr_o
         oci_state_free(&st);
         if (r < 0)
                 goto fail;
-        for (size_t i = 0; i < c.n_join; i++)
-                close(c.join_fds[i]);
+        close_joins(&spec);
         ret->pid = pid;
         ret->pidfd = pidfd;
         ret->cgroup = TAKE_PTR(cgpath);
@@ -945,8 +758,7 @@ fail:
         }
         if (pidfd >= 0)
                 close(pidfd);
-        for (size_t i = 0; i < c.n_join; i++)
-                close(c.join_fds[i]);
+        close_joins(&spec);
         if (cgpath) {
                 struct ctr_error e2;
                 ctr_cgroup_kill(cgpath, &e2);
@@ -972,7 +784,7 @@ static int create_common(const struct ctr_oci *o, const char *id, const struct c
         if (r < 0)
                 return r;
         for (char **w = s->warnings; w && *w; w++)
-                fprintf(stderr, "ctr: warning: %s: %s\n", id, *w);
+                create_warn(opts, id, "%s", *w);
         /* mkdir is the uniqueness check; no lock is held (the waiting process would inherit it). */
         if (ctr_mkdir_p(o->root, 0711) < 0)
                 return ctr_err_sys(err, errno, "state", "create %s", o->root);
@@ -1066,7 +878,7 @@ int ctr_oci_start(const struct ctr_oci *o, const char *id, struct ctr_error *err
                 goto out;
         }
         pre = state_json(&st, "created", s.annotations);
-        if ((r = run_hooks(s.hooks[CTR_OCI_PRESTART], s.n_hooks[CTR_OCI_PRESTART], pre, -1, "prestart hook", err)) < 0) {
+        if ((r = ctr_launch_hooks(s.hooks[CTR_OCI_PRESTART], s.n_hooks[CTR_OCI_PRESTART], pre, -1, "prestart hook", err)) < 0) {
                 /* A failed prestart hook stops the container and the lifecycle goes on to
                  * delete (runtime-spec lifecycle, step 9). */
                 struct ctr_error e2 = {0};
@@ -1364,45 +1176,29 @@ static int exec_process_spec(const struct ctr_oci_spec *s, const struct ctr_oci_
         return 0;
 }
 
-struct oci_exec_child {
-        const struct oci_state *st;
-        const struct ctr_oci_process *pr;
-        const struct ctr_seccomp_prog *prog;
-        int pidfd, console, preserve_fds;
-};
-
-static void __attribute__((noreturn)) oci_exec_child(void *data, int sock)
+/* An exec into the container: born in its pid namespace, joining the rest of its process's (its
+ * user namespace too, when it has its own), with the process the request describes. */
+static int compile_exec(const struct ctr_oci_spec *s, const struct oci_state *st, const struct ctr_oci_process *pr,
+                        int pidfd, int console, int preserve_fds, struct ctr_spec *spec, struct ctr_error *err)
 {
-        struct oci_exec_child *c = data;
-        struct ctr_error cerr = {0};
-        struct ctr_sync_msg m;
-        ctr_sync_wait_go(sock, &m, NULL, 0);
+        ctr_spec_init(spec);
+        spec->what = xstrdup("the exec process");
         char init[64];
-        snprintf(init, sizeof(init), "/proc/%d/ns/user", (int)c->st->pid);
+        snprintf(init, sizeof(init), "/proc/%d/ns/user", (int)st->pid);
         struct stat a, b;
         bool userns = stat("/proc/self/ns/user", &a) == 0 && stat(init, &b) == 0 && a.st_ino != b.st_ino;
-        int types = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP |
-                    (userns ? CLONE_NEWUSER : 0);
-        if (setns(c->pidfd, types) < 0)
-                ctr_err_sys(&cerr, errno, "exec", "join the container's namespaces"), ctr_sync_die(sock, &cerr, 125);
-        if (chdir("/") < 0)
-                ctr_err_sys(&cerr, errno, "exec", "chdir /"), ctr_sync_die(sock, &cerr, 125);
-        if (c->pr->terminal && setup_console(c->console, false, &cerr) < 0)
-                ctr_sync_die(sock, &cerr, 125);
-        if (c->console >= 0)
-                close(c->console);
-        if (apply_process(c->pr, c->prog, &cerr) < 0)
-                ctr_sync_die(sock, &cerr, 125);
-        if (ctr_launch_close_fds(3 + c->preserve_fds, &sock, 1, true, &cerr) < 0)
-                ctr_sync_die(sock, &cerr, 125);
-        for (int fd = 3; fd < 3 + c->preserve_fds; fd++)
-                fcntl(fd, F_SETFD, 0);
-        ctr_reset_signals();
-        ctr_sync_exec(sock);
-        exec_process(c->pr);
-        int en = errno;
-        ctr_err_sys(&cerr, en, "exec", "%s", c->pr->args[0]);
-        ctr_sync_die(sock, &cerr, en == ENOENT ? 127 : 126);
+        spec->pidns_fd = pidfd;
+        spec->join_pidfd = pidfd;
+        spec->join_pidfd_types = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP |
+                                 (userns ? CLONE_NEWUSER : 0);
+        spec->dumpable = false;
+        spec->root = CTR_ROOT_NONE;
+        if (pr->terminal && console >= 0) {
+                spec->console = CTR_CONSOLE_SOCKET;
+                spec->console_fd = console;
+        }
+        spec->process.preserve_fds = preserve_fds;
+        return compile_process(s, pr, userns, 125, spec, err);
 }
 
 int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_exec_opts *e, int *ret_status,
@@ -1411,7 +1207,8 @@ int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_e
         struct oci_state st;
         struct ctr_oci_spec s = {0};
         struct ctr_oci_process pr = {0};
-        __attribute__((cleanup(ctr_seccomp_prog_free))) struct ctr_seccomp_prog prog = {0};
+        __attribute__((cleanup(ctr_spec_free))) struct ctr_spec spec;
+        ctr_spec_init(&spec);
         _cleanup_close_ int pidfd = -1, cgfd = -1, console = -1, cpidfd = -1;
         *ret_status = 125;
         int r = load_state(o, id, &st, err);
@@ -1428,9 +1225,6 @@ int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_e
                 r = ctr_err(err, EINVAL, "exec", "--tty needs --console-socket");
                 goto out;
         }
-        struct ctr_seccomp_spec sc = {.profile = "unconfined", .object = s.seccomp, .caps = pr.bounding};
-        if (s.seccomp && (r = ctr_seccomp_compile(&sc, &prog, err)) < 0)
-                goto out;
         pidfd = ctr_pidfd_open(st.pid, 0);
         if (pidfd < 0 || !ctr_proc_alive(st.pid, st.start)) {
                 r = ctr_err(err, ESRCH, "exec", "container '%s' has no process", id);
@@ -1445,20 +1239,12 @@ int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_e
                 r = console;
                 goto out;
         }
-        struct oci_exec_child c = {.st = &st, .pr = &pr, .prog = &prog, .pidfd = pidfd, .console = console,
-                                   .preserve_fds = e->preserve_fds};
+        if ((r = compile_exec(&s, &st, &pr, pidfd, console, e->preserve_fds, &spec, err)) < 0)
+                goto out;
         int child_status = 125;
-        struct ctr_launch l = {
-                .what = "the exec process",
-                .cgroup_fd = cgfd,
-                .cgroup_path = st.cgroup,
-                .v1_rel = st.cgroup_v1,
-                .pidns_fd = pidfd,
-                .until = CTR_LAUNCH_UNTIL_EXEC,
-                .child = oci_exec_child,
-                .child_data = &c,
-                .ret_child_status = &child_status,
-        };
+        struct ctr_launch l = {.cgroup_fd = cgfd, .cgroup_path = st.cgroup, .v1_rel = st.cgroup_v1};
+        ctr_launch_spec(&l, &spec);
+        l.ret_child_status = &child_status;
         struct ctr_launched out;
         if ((r = ctr_launch(&l, &out, err)) < 0) {
                 *ret_status = child_status;

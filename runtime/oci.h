@@ -23,6 +23,7 @@ struct ctr_oci_create_opts {
         const char *console_socket;
         bool no_pivot;
         int preserve_fds; /* fds 3..3+N-1 pass to the container */
+        char ***warnings; /* where the library appends what the caller should print, or NULL */
 };
 
 /* Create: the container's process waits for start. */

@@ -11,6 +11,7 @@
 #include "../base/error.h"
 #include "../base/json.h"
 #include "../security/caps.h"
+#include "../spec/spec.h"
 
 struct ctr_oci_mount {
         char *destination, *type, *source;
@@ -43,11 +44,8 @@ struct ctr_oci_rlimit {
         uint64_t soft, hard;
 };
 
-struct ctr_oci_hook {
-        char *path;
-        char **args, **env;
-        int timeout; /* seconds, 0 = none */
-};
+/* The same as the compiled spec's hooks. */
+#define ctr_oci_hook ctr_spec_hook
 
 enum ctr_oci_hook_kind {
         CTR_OCI_PRESTART,

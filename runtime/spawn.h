@@ -4,9 +4,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "../launch/launch.h"
+#include "../spec/spec.h"
 #include "config.h"
 #include "../base/error.h"
 
@@ -38,6 +40,8 @@ struct ctr_spawn {
         const char *notify_dir; /* host directory bound on CTR_NOTIFY_DIR, or NULL */
         const struct ctr_run_opts *run; /* ctr run: stdio, user, cwd, tmpfs, read-only root */
         int *ret_child_status;          /* set when the child failed: the status it asked for */
+        const char *cgroup_v1;          /* the container's cgroup in every v1 hierarchy, or NULL */
+        FILE *debug;                    /* gets the compiled spec, as the launcher receives it */
 };
 
 /* Where the monitor's notify socket appears inside (NOTIFY_SOCKET for init; systemd's
@@ -56,13 +60,12 @@ int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const
  * capability set and the compiled seccomp filter. */
 int ctr_confine_prepare(const struct ctr_config *cfg, ctr_capmask *ret_caps, struct ctr_seccomp_prog *ret_prog,
                         struct ctr_error *err);
-/* The last steps before execve, in the child, for init and every exec alike: the bounding set,
- * the switch to user (none when NULL), the capability sets, no_new_privs, the seccomp filter.
- * Without no_new_privs the filter needs CAP_SYS_ADMIN to load, so it goes in right after the
- * bounding set instead when the capability sets drop SYS_ADMIN or the user is not root. */
-struct ctr_user;
-int ctr_confine(const struct ctr_config *cfg, ctr_capmask caps, const struct ctr_seccomp_prog *prog,
-                const struct ctr_user *user, struct ctr_error *err);
+struct ctr_spec;
+struct ctr_spec_process;
+/* What init is, compiled (ctr_spawn_init launches it): pure but for the netns file it opens. */
+int ctr_spawn_compile(const struct ctr_spawn *s, struct ctr_spec *ret, struct ctr_error *err);
+/* The confinement of every process of a container with this config, into p. */
+int ctr_spawn_compile_confinement(const struct ctr_config *cfg, struct ctr_spec_process *p, struct ctr_error *err);
 
 /* Create the container's init. On success the child has exec'd init. */
 int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, struct ctr_error *err);

@@ -98,6 +98,17 @@ char *ctr_caps_format(ctr_capmask m)
         return out;
 }
 
+bool ctr_caps_effective(int cap)
+{
+        cap_t cur = cap_get_proc();
+        cap_flag_value_t v = CAP_CLEAR;
+        if (cur) {
+                cap_get_flag(cur, cap, CAP_EFFECTIVE, &v);
+                cap_free(cur);
+        }
+        return v == CAP_SET;
+}
+
 int ctr_caps_bound(ctr_capmask m, struct ctr_error *err)
 {
         for (int c = 0; c <= last_cap(); c++)

@@ -3,6 +3,7 @@
  * switch of user (the bounding set needs CAP_SETPCAP, which a non-root user no longer has). */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../base/error.h"
@@ -21,6 +22,8 @@ int ctr_caps_compute(char *const *add, char *const *drop, ctr_capmask *ret, stru
 /* "chown,dac_override,..." (for info and tests); caller frees. */
 char *ctr_caps_format(ctr_capmask m);
 /* Drop everything outside m from the bounding set and clear the ambient set (as root). */
+/* This process's effective set has cap. */
+bool ctr_caps_effective(int cap);
 int ctr_caps_bound(ctr_capmask m, struct ctr_error *err);
 /* Effective, permitted and inheritable = m for root; for other users the kernel already
  * cleared them at setuid. */
