@@ -1071,6 +1071,8 @@ int ctr_config_flag(struct ctr_config *c, const struct ctr_config_key *k, const 
                 r = k->custom->flag(c, who, arg, err);
         else
                 r = from_text(k, c, who, arg, err);
+        if (r < 0 && err && !strstr(err->msg, who))
+                ctr_err_prefix(err, "%s", who); /* the helpers of structured keys name the value only */
         if (r < 0 && err && !strcmp(err->op, "config"))
                 snprintf(err->op, sizeof(err->op), "usage"); /* a flag's problem, reported as usage */
         return r;
