@@ -102,7 +102,7 @@ static int check_val(const struct ctr_config_key *k, const char *who, const unio
                 return 0;
         case CTR_KEY_DOUBLE:
                 if (isnan(v->d) || v->d < k->dmin || v->d > k->dmax)
-                        return ctr_err(err, ERANGE, "config", "%s must be between %g and %g", who, k->dmin, k->dmax);
+                        return ctr_err(err, ERANGE, "config", "%s: %g is out of range %g..%g", who, v->d, k->dmin, k->dmax);
                 return 0;
         default: return 0;
         }
@@ -311,7 +311,7 @@ static int json_val(const struct ctr_config_key *k, const ctr_json *j, union kva
                 if (t != CTR_JSON_NUMBER)
                         return type_error(err, k->name, nullable ? "a number or null" : "a number", j);
                 if (!ctr_json_number_ok(j))
-                        return ctr_err(err, ERANGE, "config", "key '%s' must be between %g and %g", k->name, k->dmin,
+                        return ctr_err(err, ERANGE, "config", "key '%s' is out of range %g..%g", k->name, k->dmin,
                                        k->dmax);
                 v->d = ctr_json_double(j);
                 return 0;

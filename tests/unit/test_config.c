@@ -331,7 +331,7 @@ Test(config, invalid_values_are_named)
                 {DOC(", \"limits\": {\"memory\": \"1.5G\"}"), EINVAL, "key 'limits.memory': '1.5G' is not a size"},
                 {DOC(", \"limits\": {\"memory_high\": \"\"}"), EINVAL, "key 'limits.memory_high': '' is not a size"},
                 {DOC(", \"limits\": {\"memory\": \"512K\"}"), ERANGE, "key 'limits.memory': 512K is out of range 1M.."},
-                {DOC(", \"limits\": {\"cpus\": 5000}"), ERANGE, "key 'limits.cpus' must be between"},
+                {DOC(", \"limits\": {\"cpus\": 5000}"), ERANGE, "key 'limits.cpus': 5000 is out of range 0.01..4096"},
                 {DOC(", \"limits\": {\"cpus\": -1}"), ERANGE, "key 'limits.cpus'"},
                 {DOC(", \"limits\": {\"cpus\": 0.001}"), ERANGE, "key 'limits.cpus'"},
                 {DOC(", \"limits\": {\"cpu_weight\": 0}"), ERANGE,
