@@ -308,3 +308,33 @@ Test(config_table, hostname_defaults_to_the_name)
         cr_assert_str_eq(c.hostname, "named");
         ctr_config_free(&c);
 }
+
+/* The manual stays true to the table: every settable key is in ctr-config(1) and every flag
+ * that sets a key in ctr-create(1) (groff spells '-' as "\-"). Run from the source tree. */
+static char *man_text(const char *path)
+{
+        char *text = NULL;
+        cr_assert_eq(ctr_read_file(path, 1 << 20, &text, NULL), 0, "read %s (run from the source tree)", path);
+        return text;
+}
+
+Test(config_table, manual_lists_the_keys)
+{
+        size_t n;
+        const struct ctr_config_key *keys = ctr_config_key_table(&n);
+        _cleanup_free_ char *cfg1 = man_text("man/ctr-config.1"), *create = man_text("man/ctr-create.1");
+        for (size_t i = 0; i < n; i++) {
+                const struct ctr_config_key *k = &keys[i];
+                if ((k->flags & CTR_KEY_SET) && !strstr(cfg1, k->name))
+                        cr_assert_fail("settable key %s is not in man/ctr-config.1", k->name);
+                if (!k->flag)
+                        continue;
+                char opt[96] = "\\-\\-", *o = opt + 4;
+                for (const char *p = k->flag; *p && o < opt + sizeof(opt) - 3; p++) {
+                        if (*p == '-')
+                                *o++ = '\\';
+                        *o++ = *p;
+                }
+                cr_assert(strstr(create, opt), "--%s (key %s) is not in man/ctr-create.1", k->flag, k->name);
+        }
+}
