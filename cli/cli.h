@@ -76,7 +76,7 @@ struct ctr_create_args {
 /* After parsing: a user namespace unless --no-userns, --vm or a host/foreign network. 0, or the
  * exit status of a usage error. */
 int ctr_create_userns_default(struct ctr_create_args *a, const char *verb);
-extern const struct option ctr_create_longopts[];
+const struct option *ctr_create_longopts(void);
 int ctr_create_on_opt(int c, const char *arg, void *ud);
 int cmd_run(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);

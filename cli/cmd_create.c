@@ -15,165 +15,38 @@
 #include "../security/caps.h"
 #include "../base/util.h"
 
-enum { OPT_MEMORY = OPT_VERB_BASE, OPT_CPUS, OPT_PIDS, OPT_NET, OPT_HOSTNAME, OPT_INIT, OPT_DEVICE, OPT_IP, OPT_IP6, OPT_IO,
-       OPT_CPUSET, OPT_CPUSET_MEMS, OPT_DIST, OPT_MIRROR, OPT_STORAGE, OPT_CAP_ADD, OPT_CAP_DROP, OPT_NNP,
-       OPT_SECCOMP, OPT_SECCOMP_ALLOW, OPT_SECCOMP_DENY, OPT_USERNS, OPT_NO_USERNS, OPT_VM, OPT_VCPUS, OPT_VM_MEMORY,
-       OPT_VM_DISK, OPT_KERNEL, OPT_INITRD };
+enum { OPT_DIST = OPT_VERB_BASE, OPT_MIRROR, OPT_STORAGE, OPT_USERNS, OPT_NO_USERNS,
+       OPT_KEY = OPT_VERB_BASE + 100 /* + the row of the key table: a flag that sets a key */ };
 
-
-static int bad_flag(struct ctr_create_args *a, const char *flag, const char *v, const char *want)
+static int key_flag(struct ctr_create_args *a, const struct ctr_config_key *k, const char *arg)
 {
-        ctr_err(&a->err, EINVAL, "usage", "%s: '%s' is not %s", flag, v, want);
-        return a->bad = EXIT_CTR_FAILURE;
+        if (ctr_config_flag(&a->cfg, k, arg, &a->err) < 0)
+                return a->bad = EXIT_CTR_FAILURE;
+        return 0;
 }
 
 int ctr_create_on_opt(int c, const char *arg, void *ud)
 {
         struct ctr_create_args *a = ud;
-        uint64_t sz;
-        char *end;
+        size_t n;
+        const struct ctr_config_key *keys = ctr_config_key_table(&n), *k;
+        if (c >= OPT_KEY && c < OPT_KEY + (int)n)
+                return key_flag(a, &keys[c - OPT_KEY], arg);
+        if (c < 128 && (k = ctr_config_key_for_flag(NULL, c)))
+                return key_flag(a, k, arg);
         switch (c) {
-        case 't':
-                free(a->cfg.template_name);
-                a->cfg.template_name = xstrdup(arg);
-                return 0;
         case 'r': a->release = arg; return 0;
         case OPT_DIST: a->dist = arg; return 0;
         case OPT_MIRROR: a->mirror = arg; return 0;
         case OPT_STORAGE:
-                if (strcmp(arg, "overlay") && strcmp(arg, "dir"))
-                        return bad_flag(a, "--storage", arg, "overlay or dir");
+                if (strcmp(arg, "overlay") && strcmp(arg, "dir")) {
+                        ctr_err(&a->err, EINVAL, "usage", "--storage: '%s' is not overlay or dir", arg);
+                        return a->bad = EXIT_CTR_FAILURE;
+                }
                 a->storage = arg;
-                return 0;
-        case OPT_MEMORY:
-                if (ctr_parse_size(arg, &sz) < 0)
-                        return bad_flag(a, "--memory", arg, "a size (like 512M)");
-                a->cfg.limits.memory = sz;
-                return 0;
-        case OPT_CPUS:
-                a->cfg.limits.cpus = strtod(arg, &end);
-                if (*end || end == arg || a->cfg.limits.cpus <= 0)
-                        return bad_flag(a, "--cpus", arg, "a positive number");
-                return 0;
-        case OPT_PIDS:
-                a->cfg.limits.pids = strtoll(arg, &end, 10);
-                if (*end || end == arg || a->cfg.limits.pids <= 0)
-                        return bad_flag(a, "--pids", arg, "a positive integer");
-                return 0;
-        case OPT_NET:
-                if (ctr_config_set_net_mode(&a->cfg, arg, NULL) < 0)
-                        return bad_flag(a, "--net", arg, "bridge, none, host or netns:PATH");
-                return 0;
-        case OPT_CAP_ADD:
-        case OPT_CAP_DROP: {
-                ctr_capmask m;
-                if (ctr_caps_parse(arg, &m, &a->err) < 0)
-                        return a->bad = EXIT_CTR_FAILURE;
-                char ***v = c == OPT_CAP_ADD ? &a->cfg.cap_add : &a->cfg.cap_drop;
-                size_t n = strv_len(*v);
-                *v = realloc(*v, (n + 2) * sizeof(char *));
-                if (!*v)
-                        abort();
-                (*v)[n] = xstrdup(arg);
-                (*v)[n + 1] = NULL;
-                return 0;
-        }
-        case OPT_NNP: a->cfg.no_new_privs = true; return 0;
-        case OPT_SECCOMP:
-                free(a->cfg.seccomp_profile);
-                a->cfg.seccomp_profile = strcmp(arg, "default") ? xstrdup(arg) : NULL;
-                return 0; /* checked with the whole config */
-        case OPT_SECCOMP_ALLOW:
-        case OPT_SECCOMP_DENY:
-                if (ctr_config_add_seccomp(&a->cfg, c == OPT_SECCOMP_ALLOW, arg, &a->err) < 0)
-                        return a->bad = EXIT_CTR_FAILURE;
                 return 0;
         case OPT_USERNS: a->userns = true; return 0;
         case OPT_NO_USERNS: a->no_userns = true; return 0;
-        case OPT_VM: a->cfg.vm = true; return 0;
-        case OPT_VCPUS: {
-                long n = strtol(arg, &end, 10);
-                if (*end || end == arg || n < 1 || n > 32)
-                        return bad_flag(a, "--vcpus", arg, "a number of vCPUs from 1 to 32");
-                a->cfg.vm_vcpus = (unsigned)n;
-                return 0;
-        }
-        case OPT_VM_MEMORY:
-                if (ctr_parse_size(arg, &sz) < 0 || sz < (64ull << 20) || sz > (3072ull << 20))
-                        return bad_flag(a, "--vm-memory", arg, "a size from 64M to 3G");
-                a->cfg.vm_memory = sz;
-                return 0;
-        case OPT_VM_DISK:
-                if (ctr_parse_size(arg, &sz) < 0 || sz < (16ull << 20) || sz > (1ull << 40))
-                        return bad_flag(a, "--vm-disk", arg, "a size from 16M to 1T");
-                a->cfg.vm_disk = sz;
-                return 0;
-        case OPT_KERNEL:
-        case OPT_INITRD: {
-                char **f = c == OPT_KERNEL ? &a->cfg.vm_kernel : &a->cfg.vm_initrd;
-                char *abs = realpath(arg, NULL);
-                if (!abs)
-                        return bad_flag(a, c == OPT_KERNEL ? "--kernel" : "--initrd", arg, "an existing file");
-                free(*f);
-                *f = abs;
-                return 0;
-        }
-        case OPT_IO:
-                if (ctr_config_add_io(&a->cfg, arg, &a->err) < 0)
-                        return a->bad = EXIT_CTR_FAILURE;
-                return 0;
-        case OPT_CPUSET:
-        case OPT_CPUSET_MEMS: {
-                char **f = c == OPT_CPUSET ? &a->cfg.limits.cpuset : &a->cfg.limits.cpuset_mems;
-                free(*f);
-                *f = xstrdup(arg);
-                return 0; /* checked with the whole config */
-        }
-        case 'p':
-                if (ctr_config_add_port(&a->cfg, arg, &a->err) < 0)
-                        return a->bad = EXIT_CTR_FAILURE;
-                return 0;
-        case OPT_IP:
-        case OPT_IP6: {
-                char **f = c == OPT_IP ? &a->cfg.net.ipv4 : &a->cfg.net.ipv6;
-                free(*f);
-                *f = xstrdup(arg);
-                return 0; /* checked with the whole config */
-        }
-        case OPT_HOSTNAME:
-                free(a->cfg.hostname);
-                a->cfg.hostname = xstrdup(arg);
-                return 0;
-        case OPT_INIT:
-                strv_free(a->cfg.init);
-                a->cfg.init = calloc(2, sizeof(char *));
-                if (!a->cfg.init)
-                        abort();
-                a->cfg.init[0] = xstrdup(arg);
-                return 0;
-        case OPT_DEVICE: {
-                size_t n = strv_len(a->cfg.devices);
-                a->cfg.devices = realloc(a->cfg.devices, (n + 2) * sizeof(char *));
-                if (!a->cfg.devices)
-                        abort();
-                a->cfg.devices[n] = xstrdup(arg);
-                a->cfg.devices[n + 1] = NULL;
-                return 0; /* checked with the whole config */
-        }
-        case 'e':
-                if (ctr_config_env_set(&a->cfg.env, arg, &a->err) < 0)
-                        return a->bad = EXIT_CTR_FAILURE;
-                return 0;
-        case 'v': {
-                struct ctr_mount m;
-                if (ctr_config_parse_volume(arg, &m, &a->err) < 0)
-                        return a->bad = EXIT_CTR_FAILURE;
-                a->cfg.mounts = realloc(a->cfg.mounts, (a->cfg.n_mounts + 1) * sizeof(m));
-                if (!a->cfg.mounts)
-                        abort();
-                a->cfg.mounts[a->cfg.n_mounts++] = m;
-                return 0;
-        }
         }
         return EXIT_CTR_FAILURE;
 }
@@ -253,42 +126,40 @@ int ctr_create_userns_default(struct ctr_create_args *a, const char *verb)
         return 0;
 }
 
-const struct option ctr_create_longopts[] = {
-        {"template", required_argument, NULL, 't'}, {"release", required_argument, NULL, 'r'},
-        {"memory", required_argument, NULL, OPT_MEMORY}, {"cpus", required_argument, NULL, OPT_CPUS},
-        {"pids", required_argument, NULL, OPT_PIDS}, {"net", required_argument, NULL, OPT_NET},
-        {"hostname", required_argument, NULL, OPT_HOSTNAME}, {"init", required_argument, NULL, OPT_INIT},
-        {"device", required_argument, NULL, OPT_DEVICE}, {"publish", required_argument, NULL, 'p'},
-        {"ip", required_argument, NULL, OPT_IP}, {"ip6", required_argument, NULL, OPT_IP6},
-        {"io", required_argument, NULL, OPT_IO}, {"cpuset", required_argument, NULL, OPT_CPUSET},
-        {"cpuset-mems", required_argument, NULL, OPT_CPUSET_MEMS},
-        {"dist", required_argument, NULL, OPT_DIST},
-        {"mirror", required_argument, NULL, OPT_MIRROR}, {"server", required_argument, NULL, OPT_MIRROR},
-        {"storage", required_argument, NULL, OPT_STORAGE},
-        {"cap-add", required_argument, NULL, OPT_CAP_ADD}, {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
-        {"no-new-privs", no_argument, NULL, OPT_NNP}, {"seccomp", required_argument, NULL, OPT_SECCOMP},
-        {"seccomp-allow", required_argument, NULL, OPT_SECCOMP_ALLOW},
-        {"seccomp-deny", required_argument, NULL, OPT_SECCOMP_DENY}, {"userns", no_argument, NULL, OPT_USERNS},
-        {"no-userns", no_argument, NULL, OPT_NO_USERNS},
-        {"vm", no_argument, NULL, OPT_VM}, {"vcpus", required_argument, NULL, OPT_VCPUS},
-        {"vm-memory", required_argument, NULL, OPT_VM_MEMORY}, {"vm-disk", required_argument, NULL, OPT_VM_DISK},
-        {"kernel", required_argument, NULL, OPT_KERNEL},
-        {"initrd", required_argument, NULL, OPT_INITRD},
-        {"env", required_argument, NULL, 'e'}, {"volume", required_argument, NULL, 'v'}, {}};
+const struct option *ctr_create_longopts(void)
+{
+        /* create's own options, then one per key of the table that has a flag. */
+        static const struct option own[] = {
+                {"release", required_argument, NULL, 'r'},     {"dist", required_argument, NULL, OPT_DIST},
+                {"mirror", required_argument, NULL, OPT_MIRROR}, {"server", required_argument, NULL, OPT_MIRROR},
+                {"storage", required_argument, NULL, OPT_STORAGE}, {"userns", no_argument, NULL, OPT_USERNS},
+                {"no-userns", no_argument, NULL, OPT_NO_USERNS},
+        };
+        static struct option all[ARRAY_SIZE(own) + 64];
+        if (all[0].name)
+                return all;
+        size_t n = 0, nk;
+        const struct ctr_config_key *keys = ctr_config_key_table(&nk);
+        for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+                all[n++] = own[i];
+        for (size_t i = 0; i < nk && n < ARRAY_SIZE(all) - 1; i++)
+                if (keys[i].flag)
+                        all[n++] = (struct option){keys[i].flag, keys[i].flag_value ? no_argument : required_argument,
+                                                   NULL, keys[i].short_flag ? keys[i].short_flag : OPT_KEY + (int)i};
+        return all;
+}
 
 int cmd_create(int argc, char **argv)
 {
 
         struct ctr_create_args a = {0};
         struct ctr_paths p = {0};
-        struct ctr_cli_parse cp = {.verb = "create", .shortopts = "t:r:e:v:p:", .longopts = ctr_create_longopts, .on_opt = ctr_create_on_opt,
+        struct ctr_cli_parse cp = {.verb = "create", .shortopts = "t:r:e:v:p:", .longopts = ctr_create_longopts(), .on_opt = ctr_create_on_opt,
                                    .userdata = &a, .min_pos = 1, .max_pos = 1, .pos_name = "NAME"};
         int r;
 
-        /* Flags fill a config with placeholder name; the real name is known after parsing. */
-        ctr_config_init(&a.cfg, "placeholder");
-        free(a.cfg.hostname);
-        a.cfg.hostname = NULL;
+        /* Flags fill the config; its name (and the hostname derived from it) comes after. */
+        ctr_config_init(&a.cfg, NULL);
         r = ctr_cli_parse(argc, argv, &cp);
         if (a.bad) {
                 r = ctr_cli_fail("create", cp.npos ? cp.pos[0] : NULL, &a.err);
@@ -299,10 +170,6 @@ int cmd_create(int argc, char **argv)
         if ((r = ctr_create_userns_default(&a, "create")))
                 goto out;
         const char *name = cp.pos[0];
-        free(a.cfg.name);
-        a.cfg.name = xstrdup(name);
-        if (!a.cfg.hostname)
-                a.cfg.hostname = ctr_config_default_hostname(name);
         if (!ctr_name_valid(name)) {
                 ctr_err(&a.err, EINVAL, "name",
                         "'%s' is not a valid container name (1-64 characters of A-Z a-z 0-9 _ . -, starting "
@@ -311,6 +178,7 @@ int cmd_create(int argc, char **argv)
                 r = ctr_cli_fail("create", name, &a.err);
                 goto out;
         }
+        ctr_config_set_name(&a.cfg, name);
         if ((r = ctr_cli_paths(&p, "create")))
                 goto out;
         struct winsize ws = {0};

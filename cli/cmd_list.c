@@ -434,11 +434,14 @@ int cmd_info(int argc, char **argv)
                 strftime(started, sizeof(started), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
         }
         /* Every limit that is set, by its config key, as `ctr config get` renders it. */
-        for (const char *const *k = ctr_config_keys(); *k; k++) {
+        size_t nk;
+        const struct ctr_config_key *keys = ctr_config_key_table(&nk);
+        for (size_t i = 0; i < nk; i++) {
                 _cleanup_free_ char *val = NULL;
-                if (strncmp(*k, "limits.", 7) || ctr_config_get(&v.cfg, *k, &val, NULL) < 0 || !strcmp(val, "null"))
+                const char *k = keys[i].name;
+                if (strncmp(k, "limits.", 7) || ctr_config_get(&v.cfg, k, &val, NULL) < 0 || !strcmp(val, "null"))
                         continue;
-                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "%s=%s ", *k + 7, val);
+                snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim), "%s=%s ", k + 7, val);
         }
         printf("Name:        %s\n", v.name);
         printf("State:       %s\n", ctr_status_name(v.st.status));

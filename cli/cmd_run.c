@@ -197,9 +197,9 @@ int cmd_run(int argc, char **argv)
                 {"user", required_argument, NULL, 'u'},
                 {"workdir", required_argument, NULL, 'w'},
         };
-        struct option opts[64];
+        struct option opts[96];
         size_t n = 0;
-        for (const struct option *o = ctr_create_longopts; o->name; o++)
+        for (const struct option *o = ctr_create_longopts(); o->name; o++)
                 if (strcmp(o->name, "init") && strcmp(o->name, "storage"))
                         opts[n++] = *o;
         for (size_t i = 0; i < ARRAY_SIZE(extra); i++)
@@ -215,7 +215,8 @@ int cmd_run(int argc, char **argv)
         _cleanup_free_ char *name = NULL;
 
         clock_gettime(CLOCK_MONOTONIC, &a.t0);
-        ctr_config_init(&a.c.cfg, "placeholder");
+        /* Named once the flags are read: the hostname is the run's name unless --hostname. */
+        ctr_config_init(&a.c.cfg, NULL);
         /* A sandbox: no network unless asked, and no privilege gained through setuid files. */
         ctr_config_set_net_mode(&a.c.cfg, "none", NULL);
         a.c.cfg.no_new_privs = true;
@@ -247,10 +248,7 @@ int cmd_run(int argc, char **argv)
                 r = ctr_cli_fail("run", NULL, &a.c.err);
                 goto out;
         }
-        free(a.c.cfg.name);
-        a.c.cfg.name = xstrdup(name);
-        if (!a.c.cfg.hostname)
-                a.c.cfg.hostname = ctr_config_default_hostname(name);
+        ctr_config_set_name(&a.c.cfg, name);
         strv_free(a.c.cfg.init);
         a.c.cfg.init = strv_copy(cp.rest);
         /* The command is PID 1 of its namespace: asked to stop, it gets SIGTERM. */

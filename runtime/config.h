@@ -89,13 +89,15 @@ struct ctr_config {
         char *vm_initrd;     /* "vm.initrd": NULL = generated at each start */
 };
 
-/* Fill defaults for a new container called name. */
+/* Fill defaults (the key table's) for a new container called name. name NULL: a config that
+ * command-line flags fill before the name is known; ctr_config_set_name names it later. */
 void ctr_config_init(struct ctr_config *c, const char *name);
+/* Name the container; a hostname not chosen yet becomes the one derived from the name. */
+void ctr_config_set_name(struct ctr_config *c, const char *name);
 void ctr_config_free(struct ctr_config *c);
 int ctr_config_parse(const char *text, struct ctr_config *ret, struct ctr_error *err);
+/* The whole config: every key's own check (the table's), then the rules between keys. */
 int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err);
-/* --seccomp-allow/--seccomp-deny: comma-separated groups or syscalls, each checked. */
-int ctr_config_add_seccomp(struct ctr_config *c, bool allow, const char *list, struct ctr_error *err);
 /* The seccomp spec of this config, for a container whose capability set is caps. */
 struct ctr_seccomp_spec ctr_config_seccomp(const struct ctr_config *c, ctr_capmask caps);
 /* Returns malloc'd JSON text. */
@@ -109,13 +111,69 @@ struct ctr_cg_limits;
 /* The limits as the cgroups module takes them. */
 struct ctr_cg_limits ctr_config_cg_limits(const struct ctr_config *c);
 
-/* `ctr config NAME get|set KEY`: the scalar keys a user may read and change by dotted name. */
-const char *const *ctr_config_keys(void);
-/* The value as text ("512M", "1.5", "null"); caller frees. -ENOENT for an unknown key. */
+/* --- the key table (config_keys.c) ----------------------------------------------------------
+ * One row per key of config.json: its dotted name, type, range, default, whether it may be
+ * null, set by `ctr config set`, applied live, and the CLI flag that sets it. One walker each
+ * parses, serialises, gets, sets, validates and takes flags, so whatever one entry point
+ * accepts, the loader reads back. */
+enum ctr_key_type {
+        CTR_KEY_STRING, /* char *, NULL = unset */
+        CTR_KEY_BOOL,   /* bool */
+        CTR_KEY_INT,    /* a 4- or 8-byte integer in min..max; 0 = unset when nullable */
+        CTR_KEY_SIZE,   /* uint64_t bytes in smin..smax, written "512M"; 0 = unset when nullable */
+        CTR_KEY_DOUBLE, /* double in dmin..dmax; 0 = unset when nullable */
+        CTR_KEY_ENUM,   /* bool or int: the index of one of names */
+        CTR_KEY_STRV,   /* char **, NULL-terminated; a flag adds items */
+        CTR_KEY_CUSTOM, /* structured values (mounts, ports, ...): handlers of their own */
+};
+
+#define CTR_KEY_NULLABLE (1u << 0)   /* JSON null / "null" unsets it */
+#define CTR_KEY_SET (1u << 1)        /* `ctr config NAME set` changes it */
+#define CTR_KEY_LIVE (1u << 2)       /* a set on a running container is applied to it at once */
+#define CTR_KEY_OMIT (1u << 3)       /* left out of config.json while unset */
+#define CTR_KEY_FIXED (1u << 4)      /* chosen at create: a set may only repeat the value */
+#define CTR_KEY_NONE_VALUE (1u << 5) /* "none" is a value of its own, not a spelling of null */
+#define CTR_KEY_REALPATH (1u << 6)   /* the flag names an existing file, stored as its real path */
+#define CTR_KEY_COMMA (1u << 7)      /* the flag takes comma-separated items */
+
+struct ctr_key_custom;
+struct ctr_config_key {
+        const char *name; /* dotted path in config.json: "limits.pids" */
+        enum ctr_key_type type;
+        unsigned flags;
+        size_t off, size;       /* the field in struct ctr_config */
+        int64_t min, max;       /* CTR_KEY_INT */
+        uint64_t smin, smax;    /* CTR_KEY_SIZE */
+        double dmin, dmax;      /* CTR_KEY_DOUBLE */
+        const char *const *names; /* CTR_KEY_ENUM, NULL-terminated */
+        const char *unset;      /* CTR_KEY_STRING: the word an unset value is written as ("auto") */
+        const char *def;        /* the default, as `get` prints it; NULL: unset (or false, or derived) */
+        const char *flag;       /* long CLI flag of create and run, without "--" */
+        char short_flag;        /* and its short form, or 0 */
+        const char *flag_value; /* a flag without argument sets this value */
+        const char *want;       /* what a value must be, for messages ("a valid host name") */
+        bool (*check)(const char *s);                 /* CTR_KEY_STRING, CTR_KEY_STRV items */
+        int (*item)(const char *s, struct ctr_error *err); /* CTR_KEY_STRV: an item's own check */
+        const struct ctr_key_custom *custom;
+        const char *sample, *bad; /* a value set accepts and one it refuses (tests, docs) */
+};
+
+/* The rows, in config.json's order. */
+const struct ctr_config_key *ctr_config_key_table(size_t *ret_n);
+const struct ctr_config_key *ctr_config_key_find(const char *name);
+/* The row a CLI flag sets: by long name (without "--") or, with name NULL, by short letter. */
+const struct ctr_config_key *ctr_config_key_for_flag(const char *name, int short_flag);
+/* The flag's argument (NULL for a flag without one) into its key, checked as the key is. */
+int ctr_config_flag(struct ctr_config *c, const struct ctr_config_key *k, const char *arg, struct ctr_error *err);
+/* The value as text ("512M", "1.5", "null"; structured keys as JSON); caller frees. -ENOENT for
+ * an unknown key. */
 int ctr_config_get(const struct ctr_config *c, const char *key, char **ret, struct ctr_error *err);
-/* Parse value into key ("null" or "none" clears an optional key); the config is then validated
- * by the caller. -ENOENT for an unknown key, -EINVAL for a bad value. */
+/* Parse value into key ("null" or "none" clears a nullable key), checked as the loader checks
+ * it; on error c is unchanged. -ENOENT for an unknown key, -EPERM for a key set only at create,
+ * -EINVAL/-ERANGE for a bad value. The rules between keys are ctr_config_validate's. */
 int ctr_config_set(struct ctr_config *c, const char *key, const char *value, struct ctr_error *err);
+/* Each key's own check over c (part of ctr_config_validate). */
+int ctr_config_validate_keys(const struct ctr_config *c, struct ctr_error *err);
 
 const char *ctr_net_mode_name(enum ctr_net_mode m);
 int ctr_net_mode_from_name(const char *s, enum ctr_net_mode *ret);
@@ -123,6 +181,8 @@ int ctr_net_mode_from_name(const char *s, enum ctr_net_mode *ret);
 int ctr_config_set_net_mode(struct ctr_config *c, const char *s, struct ctr_error *err);
 /* The mode as written in the config ("netns:/run/netns/x"); caller frees. */
 char *ctr_config_net_mode_text(const struct ctr_config *c);
+/* Add io to l, replacing a limit of the same device. */
+void ctr_config_put_io(struct ctr_limits *l, const struct ctr_cg_io *io);
 /* Add or replace (same device) a block I/O limit from an "--io" spec. */
 int ctr_config_add_io(struct ctr_config *c, const char *spec, struct ctr_error *err);
 /* Add a forward from a "-p" spec, refusing one that overlaps a forward already there. */
@@ -132,5 +192,7 @@ int ctr_config_env_set(char ***env, const char *kv, struct ctr_error *err);
 /* "HOST:CT[:ro]" -> mount. */
 int ctr_config_parse_volume(const char *spec, struct ctr_mount *ret, struct ctr_error *err);
 bool ctr_hostname_valid(const char *h);
+/* Absolute, without ".." components (mount sources and targets). */
+bool ctr_config_path_ok(const char *p);
 /* The host name a container gets by default: its name, with '_' turned into '-'. */
 char *ctr_config_default_hostname(const char *name);

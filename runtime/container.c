@@ -61,6 +61,14 @@ int ctr_container_load(const struct ctr_paths *p, const char *name, struct ctr_c
         return 0;
 }
 
+/* The container's directory, whether or not its config.json is there or readable. */
+static bool container_dir_exists(const struct ctr_paths *p, const char *name)
+{
+        struct stat sb;
+        _cleanup_free_ char *dir = ctr_path_container(p, name);
+        return ctr_name_valid(name) && lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
 /* Temp directories of creates and destroys are dot-names that are never valid container names. */
 static void sweep_leftovers(const struct ctr_paths *p)
 {
@@ -708,7 +716,11 @@ int ctr_container_stop(const struct ctr_paths *p, const char *name, int timeout,
         int r;
 
         r = ctr_container_load(p, name, &cfg, err);
-        if (r < 0)
+        if (r < 0 && force_kill && container_dir_exists(p, name)) {
+                /* A kill needs nothing from the config: a damaged one must not keep it running. */
+                timeout = 0;
+                r = 0;
+        } else if (r < 0)
                 return r;
         if (timeout < 0)
                 timeout = cfg.stop_timeout;
@@ -873,7 +885,8 @@ int ctr_container_config_set(const struct ctr_paths *p, const char *name, const 
         if (r >= 0)
                 r = ctr_state_probe(p, name, &st, &stale, err);
         bool running = r >= 0 && (st.status == CTR_RUNNING || st.status == CTR_FROZEN) && st.cgroup;
-        if (running && !strncmp(key, "limits.", 7)) {
+        const struct ctr_config_key *k = ctr_config_key_find(key);
+        if (running && k && (k->flags & CTR_KEY_LIVE)) {
                 struct ctr_cg_host h;
                 struct ctr_cg_limits a = ctr_config_cg_limits(&old), b = ctr_config_cg_limits(&cfg);
                 r = ctr_cgroup_detect(&h, err);
@@ -929,9 +942,12 @@ int ctr_container_destroy(const struct ctr_paths *p, const char *name, bool forc
         _cleanup_free_ char *gone = xasprintf("%s/.%s.destroy-%d", p->containers, name, (int)getpid());
         int r;
 
+        bool unreadable = false;
         r = ctr_container_load(p, name, &cfg, err);
-        if (r == -EINVAL && ctr_name_valid(name) && force) {
-                /* --force removes even a container whose config no longer parses. */
+        if (r < 0 && force && container_dir_exists(p, name)) {
+                /* --force removes a container whatever its config says (unparseable, out of
+                 * range, truncated, missing): whether it runs is the state's and the kernel's. */
+                unreadable = true;
                 r = 0;
         } else if (r < 0)
                 return r;
@@ -941,6 +957,12 @@ int ctr_container_destroy(const struct ctr_paths *p, const char *name, bool forc
         r = settle_state(p, name, &st, err);
         if (r < 0)
                 goto out;
+        if (st.status != CTR_STOPPED && unreadable) {
+                r = ctr_err(err, EBUSY, "state",
+                            "the container is %s and its config.json cannot be read (stop it with 'ctr stop --kill' first)",
+                            ctr_status_name(st.status));
+                goto out;
+        }
         if (st.status != CTR_STOPPED) {
                 if (!force) {
                         r = ctr_err(err, EBUSY, "state", "the container is %s (stop it first, or use --force)",

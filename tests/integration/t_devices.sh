@@ -37,4 +37,4 @@ assert_eq "$(ctr info "$n2" --format json | json_field 'd["devices"]')" "['b $ma
 ctr stop "$n2" --kill
 ctr destroy "$n2"
 e=$(expect_125 "bad device rule" ctr create "$(cname dev3)" -t busybox --device "z 1:2 r")
-assert_match "$e" "devices" "bad rule names the key"
+assert_match "$e" "--device: 'z 1:2 r'" "bad rule names the flag and the rule"
