@@ -15,8 +15,8 @@
 #include "../base/json.h"
 #include "../base/util.h"
 #include "../cgroups/cgroups.h"
-#include "security/caps.h"
-#include "security/seccomp.h"
+#include "../security/caps.h"
+#include "../security/seccomp.h"
 
 /* A structured key's handlers. who names the key in messages ("key 'mounts'" or "--volume"). */
 struct ctr_key_custom {

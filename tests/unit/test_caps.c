@@ -1,4 +1,4 @@
-/* Unit tests for runtime/security/caps.c: names, the default set, add/drop, formatting. */
+/* Unit tests for security/caps.c: names, the default set, add/drop, formatting. */
 #include <criterion/criterion.h>
 
 #include <linux/capability.h>

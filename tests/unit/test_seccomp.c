@@ -1,4 +1,4 @@
-/* Unit tests for runtime/security/seccomp.c: names and groups, profile files, and the filters'
+/* Unit tests for security/seccomp.c: names and groups, profile files, and the filters'
  * behaviour — each filter is loaded in a forked child that reports the errno of probe calls,
  * compared with an unfiltered child making the same calls. */
 #define _GNU_SOURCE

@@ -1,4 +1,4 @@
-/* Unit tests for runtime/security/subid.c: parsing /etc/subuid text (malformed lines named),
+/* Unit tests for security/subid.c: parsing /etc/subuid text (malformed lines named),
  * ctr's own entry placed clear of other users, first-fit allocation around used ranges and its
  * exhaustion, the file-level load that appends ctr's entry, and security.idmap in config.json. */
 #define _GNU_SOURCE
