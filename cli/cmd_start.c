@@ -79,22 +79,6 @@ static int run(const char *verb, int argc, char **argv)
         const char *name = cp.pos[0];
         if ((r = ctr_cli_paths(&p, verb)))
                 return r;
-        if (arg_debug && !destroy && !stop) {
-                /* Show what the child will mount, before it does. */
-                struct ctr_config cfg;
-                struct ctr_mount_plan plan;
-                _cleanup_free_ char *rootfs = ctr_path_rootfs(&p, name);
-                _cleanup_free_ char *rundir = ctr_path_rundir(&p, name);
-                _cleanup_free_ char *notify = xasprintf("%s/notify", rundir);
-                if (ctr_container_load(&p, name, &cfg, &err) == 0) {
-                        if (ctr_spawn_mount_plan(&cfg, rootfs, "/dev/pts/N (the monitor's console pty)", notify, NULL, &plan,
-                                                 &err) == 0) {
-                                ctr_rootfs_plan_print(&plan, stderr);
-                                ctr_rootfs_plan_free(&plan);
-                        }
-                        ctr_config_free(&cfg);
-                }
-        }
         if (destroy)
                 r = ctr_container_destroy(&p, name, a.force, &err);
         else {

@@ -216,6 +216,8 @@ int ctr_cli_paths(struct ctr_paths *p, const char *verb)
         struct ctr_error err = {0};
         if (ctr_paths_init(p, arg_root, &err) < 0)
                 return ctr_cli_fail(verb, NULL, &err);
+        if (arg_debug)
+                p->debug_fd = STDERR_FILENO;
         return 0;
 }
 

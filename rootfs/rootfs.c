@@ -166,7 +166,7 @@ void ctr_rootfs_plan_free(struct ctr_mount_plan *p)
 void ctr_rootfs_plan_print(const struct ctr_mount_plan *p, FILE *f)
 {
         static const char *const kinds[] = {"mount", "bind", "mknod", "symlink", "mask", "readonly", "rw", "write"};
-        fprintf(f, "rootfs %s\n", p->rootfs);
+        fprintf(f, "rootfs %s%s\n", p->rootfs, p->attach_root ? " (a detached idmapped mount, attached)" : "");
         if (p->overlay)
                 fprintf(f, "overlay %s (%s)\n", p->rootfs, p->overlay);
         for (size_t i = 0; i < p->n; i++) {
@@ -180,6 +180,8 @@ void ctr_rootfs_plan_print(const struct ctr_mount_plan *p, FILE *f)
                         fprintf(f, " ro");
                 if (op->optional)
                         fprintf(f, " optional");
+                if (op->has_fd)
+                        fprintf(f, " (detached%s)", op->volume && !(op->flags & MS_RDONLY) ? ", idmapped to the owner" : "");
                 fputc('\n', f);
         }
 }

@@ -476,8 +476,13 @@ static void __attribute__((noreturn)) monitor_process(const struct ctr_paths *p,
                 dup3(report_fd, 3, O_CLOEXEC);
                 report_fd = 3;
         }
+        /* --debug: the caller's stderr, for the first start's compiled spec only. */
+        struct ctr_paths *mp = (struct ctr_paths *)p;
+        if (mp->debug_fd >= 0) {
+                mp->debug_fd = dup3(mp->debug_fd, 4, O_CLOEXEC) == 4 ? 4 : -1;
+        }
         /* The caller's lock fd and anything else it had open are not the monitor's business. */
-        if (syscall(SYS_close_range, 4, ~0U, 0) < 0) {
+        if (syscall(SYS_close_range, mp->debug_fd >= 0 ? 5 : 4, ~0U, 0) < 0) {
                 struct ctr_error e = {0};
                 ctr_err_sys(&e, errno, "monitor", "close the caller's descriptors");
                 ctr_sync_die(report_fd, &e, 125);
@@ -504,7 +509,6 @@ static void __attribute__((noreturn)) monitor_process(const struct ctr_paths *p,
         /* exit(), not _exit(): the monitor is a whole program's life, and leak checkers run at exit. */
         int code = ctr_monitor_run(&a);
         ctr_config_free((struct ctr_config *)cfg);
-        struct ctr_paths *mp = (struct ctr_paths *)p;
         ctr_paths_free(mp);
         exit(code);
 }

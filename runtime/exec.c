@@ -411,6 +411,8 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
 
         if ((r = ctr_exec_compile(&cfg, o, pidfd, &spec, err)) < 0)
                 goto out;
+        if (p->debug_fd >= 0)
+                ctr_spec_write(&spec, p->debug_fd);
         int child_status = 0;
         struct ctr_launch l = {
                 .cgroup_fd = cgfd,

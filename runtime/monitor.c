@@ -667,8 +667,15 @@ static int spawn_init(struct monitor *m, const char *rootfs, int cgfd, const cha
                 .notify_dir = m->notify_dir,
                 .run = m->a->run,
                 .ret_child_status = &m->spawn_status,
+                .debug_fd = m->a->paths->debug_fd,
         };
-        return ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
+        int r = ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
+        /* --debug shows the first start only: the caller's stderr is not kept open for a reboot. */
+        struct ctr_paths *p = (struct ctr_paths *)m->a->paths;
+        if (p->debug_fd > 2)
+                close(p->debug_fd);
+        p->debug_fd = -1;
+        return r;
 }
 
 /* ctr-vminit's /ctr/config: the container's init, environment, host name and network. */

@@ -496,6 +496,21 @@ static int compile_create(const struct ctr_oci_spec *s, const struct ctr_oci_cre
         return compile_process(s, &s->process, userns, 1, spec, err);
 }
 
+int ctr_oci_compile(const char *bundle, const struct ctr_oci_create_opts *opts, struct ctr_spec *ret,
+                    struct ctr_error *err)
+{
+        struct ctr_oci_spec s = {0};
+        ctr_spec_init(ret);
+        int r = ctr_oci_spec_load(bundle, &s, err);
+        if (r == 0) {
+                struct ctr_oci_create_opts o = *opts;
+                o.bundle = bundle;
+                r = compile_create(&s, &o, -1, -1, ret, err);
+        }
+        ctr_oci_spec_free(&s);
+        return r;
+}
+
 /* --- create ------------------------------------------------------------------------------------ */
 
 char *ctr_oci_cgroup_rel(const char *cgroups_path, const char *id, bool systemd)

@@ -26,6 +26,11 @@ struct ctr_oci_create_opts {
         char ***warnings; /* where the library appends what the caller should print, or NULL */
 };
 
+struct ctr_spec;
+/* What create would start for the bundle, compiled (no fifo, no console socket). */
+int ctr_oci_compile(const char *bundle, const struct ctr_oci_create_opts *opts, struct ctr_spec *ret,
+                    struct ctr_error *err);
+
 /* Create: the container's process waits for start. */
 int ctr_oci_create(const struct ctr_oci *o, const char *id, const struct ctr_oci_create_opts *c, struct ctr_error *err);
 /* Let a created container's process exec its program; poststart hooks follow. */

@@ -227,8 +227,8 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
                 if (r < 0)
                         goto out;
         }
-        if (s->debug)
-                ctr_spec_print(&spec, s->debug);
+        if (s->debug_fd >= 0)
+                ctr_spec_write(&spec, s->debug_fd);
         struct ctr_launch l = {
                 .cgroup_fd = s->cgroup_fd,
                 .cgroup_path = s->cgroup_path,

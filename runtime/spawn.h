@@ -41,7 +41,7 @@ struct ctr_spawn {
         const struct ctr_run_opts *run; /* ctr run: stdio, user, cwd, tmpfs, read-only root */
         int *ret_child_status;          /* set when the child failed: the status it asked for */
         const char *cgroup_v1;          /* the container's cgroup in every v1 hierarchy, or NULL */
-        FILE *debug;                    /* gets the compiled spec, as the launcher receives it */
+        int debug_fd;                   /* gets the compiled spec, as the launcher receives it, or -1 */
 };
 
 /* Where the monitor's notify socket appears inside (NOTIFY_SOCKET for init; systemd's

@@ -21,6 +21,7 @@ int ctr_paths_init(struct ctr_paths *p, const char *root, struct ctr_error *err)
         const char *cache_env = getenv("CTR_CACHE");
 
         memset(p, 0, sizeof(*p));
+        p->debug_fd = -1;
         if (!root || !*root)
                 root = getenv("CTR_ROOT");
         if (root && *root) {

@@ -14,6 +14,7 @@ struct ctr_paths {
         char *run;        /* /run/ctr or ROOT/run */
         char *log;        /* /var/log/ctr or ROOT/log */
         char *cache;      /* /var/cache/ctr or ROOT/cache (CTR_CACHE overrides) */
+        int debug_fd;     /* --debug: where the compiled spec of what starts is written, or -1 */
 };
 
 int ctr_paths_init(struct ctr_paths *p, const char *root, struct ctr_error *err);

@@ -186,6 +186,12 @@ void ctr_spec_print(const struct ctr_spec *s, FILE *f)
                 fprintf(f, "process.oom_score_adj %d\n", s->oom_score_adj);
 }
 
+void ctr_spec_write(const struct ctr_spec *s, int fd)
+{
+        _cleanup_free_ char *t = ctr_spec_text(s);
+        dprintf(fd, "ctr: the compiled spec of %s:\n%s", s->what ? s->what : "a process", t);
+}
+
 char *ctr_spec_text(const struct ctr_spec *s)
 {
         char *buf = NULL;

@@ -122,4 +122,6 @@ void ctr_spec_free(struct ctr_spec *s);
 /* One line a field, in a fixed order: what --debug shows and golden tests compare. */
 void ctr_spec_print(const struct ctr_spec *s, FILE *f);
 char *ctr_spec_text(const struct ctr_spec *s);
+/* The same, written to fd (--debug), a header line first. */
+void ctr_spec_write(const struct ctr_spec *s, int fd);
 void ctr_spec_warn(struct ctr_spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
