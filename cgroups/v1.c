@@ -175,14 +175,23 @@ static int apply(const struct hier *h, const char *dir, const struct ctr_cg_v1 *
         return 0;
 }
 
+/* Every walk over the hierarchies starts so: REL checked, leading slashes gone. */
+static const char *walk_start(const char *rel, struct hier *h, size_t *ret_n, struct ctr_error *err)
+{
+        *ret_n = hierarchies(h, 16);
+        if (check_rel(rel, err) < 0)
+                return NULL;
+        while (*rel == '/')
+                rel++;
+        return rel;
+}
+
 int ctr_cgroup_v1_enter(const char *rel, const struct ctr_cg_v1 *v, pid_t pid, struct ctr_error *err)
 {
         struct hier h[16];
-        size_t n = hierarchies(h, 16);
-        if (check_rel(rel, err) < 0)
+        size_t n;
+        if (!(rel = walk_start(rel, h, &n, err)))
                 return -err->errnum;
-        while (*rel == '/')
-                rel++;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *dir = NULL;
                 if (make_dirs(&h[i], rel, &dir, err) < 0 || apply(&h[i], dir, v, err) < 0)
@@ -194,11 +203,9 @@ int ctr_cgroup_v1_enter(const char *rel, const struct ctr_cg_v1 *v, pid_t pid, s
 int ctr_cgroup_v1_join(const char *rel, pid_t pid, struct ctr_error *err)
 {
         struct hier h[16];
-        size_t n = hierarchies(h, 16);
-        if (check_rel(rel, err) < 0)
+        size_t n;
+        if (!(rel = walk_start(rel, h, &n, err)))
                 return -err->errnum;
-        while (*rel == '/')
-                rel++;
         char p[16];
         snprintf(p, sizeof(p), "%d", (int)pid);
         for (size_t i = 0; i < n; i++) {
@@ -212,12 +219,10 @@ int ctr_cgroup_v1_join(const char *rel, pid_t pid, struct ctr_error *err)
 void ctr_cgroup_v1_remove(const char *rel)
 {
         struct hier h[16];
-        size_t n = hierarchies(h, 16);
+        size_t n;
         struct ctr_error e;
-        if (check_rel(rel, &e) < 0)
+        if (!(rel = walk_start(rel, h, &n, &e)))
                 return;
-        while (*rel == '/')
-                rel++;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *dir = xasprintf("%s/%s", h[i].mount, rel);
                 /* A process that just died may still be leaving: retry briefly. */
@@ -237,11 +242,9 @@ void ctr_cgroup_v1_remove(const char *rel)
 int ctr_cgroup_v1_update(const char *rel, const struct ctr_cg_v1 *v, struct ctr_error *err)
 {
         struct hier h[16];
-        size_t n = hierarchies(h, 16);
-        if (check_rel(rel, err) < 0)
+        size_t n;
+        if (!(rel = walk_start(rel, h, &n, err)))
                 return -err->errnum;
-        while (*rel == '/')
-                rel++;
         /* The device rules stay as create made them (runc's update does not take them either). */
         struct ctr_cg_v1 u = *v;
         u.no_devices = true;
