@@ -43,7 +43,7 @@ VM_SMOKE_BIN := $(BUILD)/vm-smoke
 DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnftnl-dev libyajl-dev \
                   libcriterion-dev busybox-static python3 procps util-linux \
                   iproute2 nftables debootstrap debian-archive-keyring wget gpgv gpg xz-utils podman conmon zstd tar \
-                  e2fsprogs cpio
+                  e2fsprogs cpio containerd
 DEB_VM_DEPS    := qemu-system-x86 cpio xz-utils kmod
 DEB_BENCH_DEPS := crun runc bubblewrap hyperfine python3 iperf3 time
 

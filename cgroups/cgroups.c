@@ -567,6 +567,113 @@ int ctr_cgroup_create_delegated(const struct ctr_cg_host *h, const char *delegat
         return create_leaf(&d, delegated, CTR_CGROUP_DELEGATED_PAYLOAD, ups, false, l, ret_path, ret_fd, err);
 }
 
+/* One value of an OCI update: a file the cgroup lacks is skipped unless strict. */
+static int update_put(const char *dir, const char *file, const char *val, bool strict, struct ctr_error *err)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        if (access(p, F_OK) < 0) {
+                if (!strict)
+                        return 0;
+                char ctl[32];
+                snprintf(ctl, sizeof(ctl), "%.*s", (int)strcspn(file, "."), file);
+                return ctr_err(err, EOPNOTSUPP, "cgroup", "the %s controller is not enabled for %s", ctl, dir);
+        }
+        return write_limit(dir, file, val, err);
+}
+
+static void num_or_max(int64_t v, char *buf, size_t len)
+{
+        if (v < 0)
+                snprintf(buf, len, "max");
+        else
+                snprintf(buf, len, "%lld", (long long)v);
+}
+
+/* The first or second word of a file ("max 100000" in cpu.max), or def. */
+static void word_of(const char *dir, const char *file, int n, const char *def, char *buf, size_t len)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file), *t = NULL;
+        char w[2][32] = {"", ""};
+        snprintf(buf, len, "%s", def);
+        if (ctr_read_file(p, 256, &t, NULL) == 0 && sscanf(t, "%31s %31s", w[0], w[1]) >= n + 1)
+                snprintf(buf, len, "%s", w[n]);
+}
+
+int ctr_cgroup_update_oci(const char *path, const struct ctr_cg_v1 *v, bool strict, struct ctr_error *err)
+{
+        char b[64];
+        int r = 0;
+        if (v->memory_swap > 0) {
+                /* v2's swap limit is swap alone: memory+swap less the memory limit. */
+                int64_t mem = v->memory_limit;
+                if (!mem) {
+                        word_of(path, "memory.max", 0, "max", b, sizeof(b));
+                        mem = strcmp(b, "max") ? strtoll(b, NULL, 10) : -1;
+                }
+                if (mem <= 0)
+                        return ctr_err(err, EINVAL, "cgroup", "a memory+swap limit needs a memory limit");
+                if (v->memory_swap < mem)
+                        return ctr_err(err, EINVAL, "cgroup", "memory+swap limit %lld is below the memory limit %lld",
+                                       (long long)v->memory_swap, (long long)mem);
+        }
+        if (v->memory_limit) {
+                num_or_max(v->memory_limit, b, sizeof(b));
+                r = update_put(path, "memory.max", b, strict, err);
+        }
+        if (r >= 0 && v->memory_reservation) {
+                num_or_max(v->memory_reservation, b, sizeof(b));
+                r = update_put(path, "memory.low", b, strict, err);
+        }
+        if (r >= 0 && v->memory_swap) {
+                int64_t mem = v->memory_limit;
+                if (v->memory_swap > 0 && !mem) {
+                        word_of(path, "memory.max", 0, "max", b, sizeof(b));
+                        mem = strtoll(b, NULL, 10);
+                }
+                num_or_max(v->memory_swap < 0 ? -1 : v->memory_swap - mem, b, sizeof(b));
+                r = update_put(path, "memory.swap.max", b, strict, err);
+        }
+        if (r >= 0 && v->cpu_shares) {
+                uint64_t sh = v->cpu_shares < 2 ? 2 : v->cpu_shares > 262144 ? 262144 : v->cpu_shares;
+                snprintf(b, sizeof(b), "%llu", (unsigned long long)(1 + (sh - 2) * 9999 / 262142));
+                r = update_put(path, "cpu.weight", b, strict, err);
+        }
+        if (r >= 0 && (v->cpu_quota || v->cpu_period)) {
+                char q[32], per[32];
+                if (v->cpu_quota)
+                        num_or_max(v->cpu_quota, q, sizeof(q));
+                else
+                        word_of(path, "cpu.max", 0, "max", q, sizeof(q));
+                if (v->cpu_period)
+                        snprintf(per, sizeof(per), "%llu", (unsigned long long)v->cpu_period);
+                else
+                        word_of(path, "cpu.max", 1, "100000", per, sizeof(per));
+                snprintf(b, sizeof(b), "%s %s", q, per);
+                r = update_put(path, "cpu.max", b, strict, err);
+        }
+        if (r >= 0 && *v->cpus)
+                r = update_put(path, "cpuset.cpus", v->cpus, strict, err);
+        if (r >= 0 && *v->mems)
+                r = update_put(path, "cpuset.mems", v->mems, strict, err);
+        if (r >= 0 && v->pids_limit) {
+                num_or_max(v->pids_limit, b, sizeof(b));
+                r = update_put(path, "pids.max", b, strict, err);
+        }
+        if (r >= 0 && v->blkio_weight) {
+                /* BFQ takes blkio's 10..1000 as is; io.weight is 1..10000. */
+                _cleanup_free_ char *bfq = xasprintf("%s/io.bfq.weight", path);
+                if (access(bfq, F_OK) == 0) {
+                        snprintf(b, sizeof(b), "%u", (unsigned)v->blkio_weight);
+                        r = update_put(path, "io.bfq.weight", b, strict, err);
+                } else {
+                        unsigned w = v->blkio_weight < 10 ? 10 : v->blkio_weight;
+                        snprintf(b, sizeof(b), "%u", 1 + (w - 10) * 9999 / 990);
+                        r = update_put(path, "io.weight", b, strict, err);
+                }
+        }
+        return r < 0 ? r : 0;
+}
+
 bool ctr_cgroup_path_ours(const struct ctr_cg_host *h, const char *path)
 {
         /* A container under a delegation: DELEGATED/ctr-payload, DELEGATED marked delegated. */

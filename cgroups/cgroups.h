@@ -132,6 +132,7 @@ struct ctr_cg_v1 {
         uint16_t blkio_weight;
         const struct ctr_cg_device *devices; /* allowed besides the standard ones */
         size_t n_devices;
+        bool no_devices; /* leave devices.* alone (an update) */
 };
 
 /* Any v1 controller hierarchy mounted (named ones like name=systemd do not count). */
@@ -142,6 +143,14 @@ bool ctr_cgroup_v1_available(void);
 int ctr_cgroup_v1_enter(const char *rel, const struct ctr_cg_v1 *v, pid_t pid, struct ctr_error *err);
 /* Move pid into REL of every v1 hierarchy; a hierarchy where REL is missing is an error. */
 int ctr_cgroup_v1_join(const char *rel, pid_t pid, struct ctr_error *err);
+/* Change the limits of REL in place (the OCI runtime's update): the values set in v are written
+ * to every hierarchy that has REL; 0 and "" leave a value as it is, -1 lifts it. */
+int ctr_cgroup_v1_update(const char *rel, const struct ctr_cg_v1 *v, struct ctr_error *err);
+/* The same values, in the runtime-spec's (v1) units, written to a cgroup2 directory with the
+ * conversions runc and crun use (shares -> cpu.weight, memory+swap -> swap alone, blkio weight
+ * -> io.weight). strict: a file the cgroup lacks (its controller is not enabled) is an error;
+ * otherwise that value is skipped (a hybrid host, where v1 holds the limits). */
+int ctr_cgroup_update_oci(const char *path, const struct ctr_cg_v1 *v, bool strict, struct ctr_error *err);
 /* Remove REL from every hierarchy (it must be empty), and empty parents under ctr.slice. */
 void ctr_cgroup_v1_remove(const char *rel);
 

@@ -130,17 +130,31 @@ static int apply(const struct hier *h, const char *dir, const struct ctr_cg_v1 *
                                  (*v->mems && put(dir, "cpuset.mems", v->mems, false, err) < 0)))
                 return -err->errnum;
         if (has(h, "memory")) {
-                if ((v->memory_limit && put_num(dir, "memory.limit_in_bytes", v->memory_limit, false, err) < 0) ||
+                /* memory.memsw (memory+swap) may never be below memory.limit: on the way up it
+                 * goes first, on the way down last (a live update goes either way). */
+                bool swap_first = false;
+                if (v->memory_swap) {
+                        _cleanup_free_ char *p = xasprintf("%s/memory.memsw.limit_in_bytes", dir), *cur = NULL;
+                        long long now = 0;
+                        if (ctr_read_file(p, 64, &cur, NULL) == 0)
+                                now = strtoll(cur, NULL, 10);
+                        swap_first = v->memory_swap < 0 || v->memory_swap > now;
+                }
+                if ((swap_first && put_num(dir, "memory.memsw.limit_in_bytes", v->memory_swap, true, err) < 0) ||
+                    (v->memory_limit && put_num(dir, "memory.limit_in_bytes", v->memory_limit, false, err) < 0) ||
                     (v->memory_reservation &&
                      put_num(dir, "memory.soft_limit_in_bytes", v->memory_reservation, false, err) < 0) ||
-                    (v->memory_swap && put_num(dir, "memory.memsw.limit_in_bytes", v->memory_swap, true, err) < 0))
+                    (v->memory_swap && !swap_first &&
+                     put_num(dir, "memory.memsw.limit_in_bytes", v->memory_swap, true, err) < 0))
                         return -err->errnum;
         }
-        if (has(h, "pids") && v->pids_limit && put_num(dir, "pids.max", v->pids_limit, false, err) < 0)
+        /* pids.max takes "max", not -1. */
+        if (has(h, "pids") && v->pids_limit &&
+            (v->pids_limit < 0 ? put(dir, "pids.max", "max", false, err) : put_num(dir, "pids.max", v->pids_limit, false, err)) < 0)
                 return -err->errnum;
         if (has(h, "blkio") && v->blkio_weight && put_num(dir, "blkio.weight", v->blkio_weight, true, err) < 0)
                 return -err->errnum;
-        if (has(h, "devices")) {
+        if (has(h, "devices") && !v->no_devices) {
                 if (put(dir, "devices.deny", "a", false, err) < 0)
                         return -err->errnum;
                 size_t nd;
@@ -161,14 +175,23 @@ static int apply(const struct hier *h, const char *dir, const struct ctr_cg_v1 *
         return 0;
 }
 
+/* Every walk over the hierarchies starts so: REL checked, leading slashes gone. */
+static const char *walk_start(const char *rel, struct hier *h, size_t *ret_n, struct ctr_error *err)
+{
+        *ret_n = hierarchies(h, 16);
+        if (check_rel(rel, err) < 0)
+                return NULL;
+        while (*rel == '/')
+                rel++;
+        return rel;
+}
+
 int ctr_cgroup_v1_enter(const char *rel, const struct ctr_cg_v1 *v, pid_t pid, struct ctr_error *err)
 {
         struct hier h[16];
-        size_t n = hierarchies(h, 16);
-        if (check_rel(rel, err) < 0)
+        size_t n;
+        if (!(rel = walk_start(rel, h, &n, err)))
                 return -err->errnum;
-        while (*rel == '/')
-                rel++;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *dir = NULL;
                 if (make_dirs(&h[i], rel, &dir, err) < 0 || apply(&h[i], dir, v, err) < 0)
@@ -180,11 +203,9 @@ int ctr_cgroup_v1_enter(const char *rel, const struct ctr_cg_v1 *v, pid_t pid, s
 int ctr_cgroup_v1_join(const char *rel, pid_t pid, struct ctr_error *err)
 {
         struct hier h[16];
-        size_t n = hierarchies(h, 16);
-        if (check_rel(rel, err) < 0)
+        size_t n;
+        if (!(rel = walk_start(rel, h, &n, err)))
                 return -err->errnum;
-        while (*rel == '/')
-                rel++;
         char p[16];
         snprintf(p, sizeof(p), "%d", (int)pid);
         for (size_t i = 0; i < n; i++) {
@@ -198,12 +219,10 @@ int ctr_cgroup_v1_join(const char *rel, pid_t pid, struct ctr_error *err)
 void ctr_cgroup_v1_remove(const char *rel)
 {
         struct hier h[16];
-        size_t n = hierarchies(h, 16);
+        size_t n;
         struct ctr_error e;
-        if (check_rel(rel, &e) < 0)
+        if (!(rel = walk_start(rel, h, &n, &e)))
                 return;
-        while (*rel == '/')
-                rel++;
         for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *dir = xasprintf("%s/%s", h[i].mount, rel);
                 /* A process that just died may still be leaving: retry briefly. */
@@ -218,4 +237,24 @@ void ctr_cgroup_v1_remove(const char *rel)
                                 break;
                 }
         }
+}
+
+int ctr_cgroup_v1_update(const char *rel, const struct ctr_cg_v1 *v, struct ctr_error *err)
+{
+        struct hier h[16];
+        size_t n;
+        if (!(rel = walk_start(rel, h, &n, err)))
+                return -err->errnum;
+        /* The device rules stay as create made them (runc's update does not take them either). */
+        struct ctr_cg_v1 u = *v;
+        u.no_devices = true;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *dir = xasprintf("%s/%s", h[i].mount, rel);
+                struct stat sb;
+                if (stat(dir, &sb) < 0) /* a hierarchy mounted after create: nothing of ours there */
+                        continue;
+                if (apply(&h[i], dir, &u, err) < 0)
+                        return -err->errnum;
+        }
+        return 0;
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -55,8 +57,14 @@ static void log_line(const char *level, const char *line)
 static int fail(const char *verb, const char *id, const struct ctr_error *e)
 {
         char line[700];
-        snprintf(line, sizeof(line), "%s%s%s: %s%s%s", verb, id ? " " : "", id ? id : "", e->op, *e->op ? ": " : "",
-                 *e->msg ? e->msg : strerror(e->errnum));
+        const char *msg = *e->msg ? e->msg : strerror(e->errnum);
+        /* The step is left out when the line says it already ("kill web: container not
+         * running", not "kill web: kill: ..."): the shims match runc's texts, keep them plain. */
+        size_t ol = strlen(e->op);
+        bool op = ol && !(verb && !strcmp(e->op, verb)) && !(!strncmp(msg, e->op, ol) && msg[ol] == ' ');
+        snprintf(line, sizeof(line), "%s%s%s%s%s%s", verb ? verb : "oci", id ? " " : "", id ? id : "", ": ",
+                 op ? e->op : "", op ? ": " : "");
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s", msg);
         fprintf(stderr, "ctr: %s\n", line);
         log_line("error", line);
         return EXIT_CTR_FAILURE;
@@ -93,7 +101,10 @@ static const char oci_help[] =
         "  state ID            kill [--all] ID [SIGNAL]          delete [--force] ID\n"
         "  exec [--process F] [--detach] [--tty] [--pid-file F] [--console-socket S] [--cwd D]\n"
         "       [--env K=V]... [--user UID[:GID]] [--cap CAP]... [--no-new-privs] ID [CMD...]\n"
-        "  pause ID            resume ID           ps [--format table|json] ID\n"
+        "  pause ID            resume ID           ps [--format table|json] ID [PS-ARGS...]\n"
+        "  update [--resources FILE|-] [--memory N] [--memory-reservation N] [--memory-swap N]\n"
+        "         [--cpu-shares N] [--cpu-quota N] [--cpu-period N] [--cpu-rt-runtime N] [--cpu-rt-period N]\n"
+        "         [--cpuset-cpus LIST] [--cpuset-mems LIST] [--pids-limit N] [--blkio-weight N] ID\n"
         "  list [--format table|json] [-q]         features           spec [--bundle DIR] [--rootless]\n"
         "See ctr-oci(1).\n";
 
@@ -242,8 +253,9 @@ static int cmd_kill(int argc, char **argv)
         if (optind >= argc || argc - optind > 2)
                 return usage("kill", "needs a container ID and optionally a signal");
         const char *id = argv[optind], *sn = optind + 1 < argc ? argv[optind + 1] : "SIGTERM";
-        int sig = ctr_signal_from_name(sn);
-        if (sig <= 0)
+        /* 0 asks whether the process is there, as kill(1)'s does. */
+        int sig = strcmp(sn, "0") ? ctr_signal_from_name(sn) : 0;
+        if (sig < 0 || (sig == 0 && strcmp(sn, "0")))
                 return usage("kill", "'%s' is not a signal", sn);
         struct ctr_error err = {0};
         return ctr_oci_kill(&oci, id, sig, all, &err) < 0 ? fail("kill", id, &err) : 0;
@@ -349,6 +361,72 @@ static int on_fmt(int c, const char *arg, void *u)
         return EXIT_CTR_FAILURE;
 }
 
+/* As runc: ps(1) with the given arguments (-ef by default), its header and the lines of the
+ * container's processes (containerd's Top parses this). */
+static int ps_table(const pid_t *pids, size_t n, char **args, int nargs)
+{
+        char **argv = NULL;
+        strv_push(&argv, "ps");
+        for (int i = 0; i < nargs; i++)
+                if (*args[i])
+                        strv_push(&argv, args[i]);
+        if (strv_len(argv) == 1)
+                strv_push(&argv, "-ef");
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0) {
+                strv_free(argv);
+                struct ctr_error e = {0};
+                ctr_err_sys(&e, errno, "ps", "pipe");
+                return fail("ps", NULL, &e);
+        }
+        pid_t child = fork();
+        if (child == 0) {
+                dup2(fds[1], STDOUT_FILENO);
+                execvp("ps", argv);
+                _exit(127);
+        }
+        close(fds[1]);
+        strv_free(argv);
+        FILE *f = fdopen(fds[0], "r");
+        char *line = NULL;
+        size_t cap = 0;
+        int col = -1, st = 0;
+        for (bool first = true; f && getline(&line, &cap, f) > 0; first = false) {
+                if (first) {
+                        /* Which column is PID. */
+                        char *save = NULL, *copy = xstrdup(line);
+                        int k = 0;
+                        for (char *w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save), k++)
+                                if (!strcmp(w, "PID"))
+                                        col = k;
+                        free(copy);
+                        fputs(line, stdout);
+                        continue;
+                }
+                char *save = NULL, *copy = xstrdup(line), *w = strtok_r(copy, " \t\n", &save);
+                for (int k = 0; w && k < col; k++)
+                        w = strtok_r(NULL, " \t\n", &save);
+                long pid = w ? strtol(w, NULL, 10) : 0;
+                free(copy);
+                for (size_t i = 0; i < n; i++)
+                        if (pids[i] == pid) {
+                                fputs(line, stdout);
+                                break;
+                        }
+        }
+        free(line);
+        if (f)
+                fclose(f);
+        while (child > 0 && waitpid(child, &st, 0) < 0 && errno == EINTR)
+                ;
+        if (child < 0 || col < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) {
+                struct ctr_error e = {0};
+                ctr_err(&e, EIO, "ps", col < 0 ? "ps(1) printed no PID column" : "ps(1) failed");
+                return fail("ps", NULL, &e);
+        }
+        return 0;
+}
+
 static int cmd_ps(int argc, char **argv)
 {
         static const struct option opts[] = {{"format", required_argument, NULL, 'F'}, {"help", no_argument, NULL, 'h'}, {}};
@@ -370,10 +448,7 @@ static int cmd_ps(int argc, char **argv)
                 printf("]\n");
                 return 0;
         }
-        printf("PID\n");
-        for (size_t i = 0; i < n; i++)
-                printf("%d\n", (int)pids[i]);
-        return 0;
+        return ps_table(pids, n, argv + optind + 1, argc - optind - 1);
 }
 
 static int cmd_oci_list(int argc, char **argv)
@@ -410,6 +485,157 @@ static int cmd_oci_list(int argc, char **argv)
                        ctr_json_string(ctr_json_get(c, "bundle")), ctr_json_string(ctr_json_get(c, "created")));
         }
         return 0;
+}
+
+/* --- update ------------------------------------------------------------------------------- */
+
+struct update_args {
+        const char *resources;
+        struct ctr_cg_v1 v; /* the flags, over the file */
+        bool set[16];
+};
+
+enum { U_RES = 1, U_MEM, U_MEMRES, U_SWAP, U_SHARES, U_QUOTA, U_PERIOD, U_RTRUN, U_RTPER, U_CPUS, U_MEMS, U_PIDS,
+       U_BLKIO, U_UNSUPPORTED };
+
+/* A size ("512M", "1g", bytes) or -1 for unlimited. */
+static int size_arg(const char *flag, const char *arg, int64_t *ret)
+{
+        uint64_t v;
+        if (!strcmp(arg, "-1")) {
+                *ret = -1;
+                return 0;
+        }
+        if (ctr_parse_size(arg, &v) < 0 || v > INT64_MAX)
+                return usage("update", "%s needs a size (512M) or -1, not '%s'", flag, arg);
+        *ret = (int64_t)v;
+        return 0;
+}
+
+static int num_arg(const char *flag, const char *arg, int64_t lo, int64_t hi, int64_t *ret)
+{
+        char *end;
+        errno = 0;
+        long long v = strtoll(arg, &end, 10);
+        if (errno || *end || end == arg || v < lo || v > hi)
+                return usage("update", "%s needs a number from %lld to %lld, not '%s'", flag, (long long)lo,
+                             (long long)hi, arg);
+        *ret = v;
+        return 0;
+}
+
+static int on_update(int c, const char *arg, void *u)
+{
+        struct update_args *a = u;
+        struct ctr_cg_v1 *v = &a->v;
+        int64_t x = 0;
+        int r = 0;
+        switch (c) {
+        case U_RES: a->resources = arg; return 0;
+        case U_MEM: r = size_arg("--memory", arg, &v->memory_limit); break;
+        case U_MEMRES: r = size_arg("--memory-reservation", arg, &v->memory_reservation); break;
+        case U_SWAP: r = size_arg("--memory-swap", arg, &v->memory_swap); break;
+        case U_SHARES:
+                if (!(r = num_arg("--cpu-shares", arg, 2, 262144, &x)))
+                        v->cpu_shares = (uint64_t)x;
+                break;
+        case U_QUOTA: r = num_arg("--cpu-quota", arg, -1, INT64_MAX, &v->cpu_quota); break;
+        case U_PERIOD:
+                if (!(r = num_arg("--cpu-period", arg, 1000, 1000000, &x)))
+                        v->cpu_period = (uint64_t)x;
+                break;
+        case U_RTRUN: r = num_arg("--cpu-rt-runtime", arg, -1, INT64_MAX, &v->rt_runtime); break;
+        case U_RTPER:
+                if (!(r = num_arg("--cpu-rt-period", arg, 1, INT64_MAX, &x)))
+                        v->rt_period = (uint64_t)x;
+                break;
+        case U_CPUS:
+        case U_MEMS:
+                if (!ctr_cgroup_cpuset_valid(arg) || strlen(arg) >= sizeof(v->cpus))
+                        return usage("update", "%s needs a list like 0-3,6, not '%s'",
+                                     c == U_CPUS ? "--cpuset-cpus" : "--cpuset-mems", arg);
+                snprintf(c == U_CPUS ? v->cpus : v->mems, sizeof(v->cpus), "%s", arg);
+                break;
+        case U_PIDS:
+                if (!(r = num_arg("--pids-limit", arg, -1, INT64_MAX, &x)))
+                        v->pids_limit = x ? x : -1; /* runc: 0 lifts the limit as -1 does */
+                break;
+        case U_BLKIO:
+                if (!(r = num_arg("--blkio-weight", arg, 10, 1000, &x)))
+                        v->blkio_weight = (uint16_t)x;
+                break;
+        case U_UNSUPPORTED:
+                return usage("update", "'%s' is not supported by ctr (kernel memory and Intel RDT are not managed)",
+                             arg);
+        default: return EXIT_CTR_FAILURE;
+        }
+        if (!r && c < (int)ARRAY_SIZE(a->set))
+                a->set[c] = true;
+        return r;
+}
+
+static int cmd_update(int argc, char **argv)
+{
+        static const struct option opts[] = {{"resources", required_argument, NULL, U_RES},
+                                             {"r", required_argument, NULL, U_RES},
+                                             {"memory", required_argument, NULL, U_MEM},
+                                             {"memory-reservation", required_argument, NULL, U_MEMRES},
+                                             {"memory-swap", required_argument, NULL, U_SWAP},
+                                             {"cpu-share", required_argument, NULL, U_SHARES},
+                                             {"cpu-shares", required_argument, NULL, U_SHARES},
+                                             {"cpu-quota", required_argument, NULL, U_QUOTA},
+                                             {"cpu-period", required_argument, NULL, U_PERIOD},
+                                             {"cpu-rt-runtime", required_argument, NULL, U_RTRUN},
+                                             {"cpu-rt-period", required_argument, NULL, U_RTPER},
+                                             {"cpuset-cpus", required_argument, NULL, U_CPUS},
+                                             {"cpuset-mems", required_argument, NULL, U_MEMS},
+                                             {"pids-limit", required_argument, NULL, U_PIDS},
+                                             {"blkio-weight", required_argument, NULL, U_BLKIO},
+                                             {"kernel-memory", required_argument, NULL, U_UNSUPPORTED},
+                                             {"kernel-memory-tcp", required_argument, NULL, U_UNSUPPORTED},
+                                             {"l3-cache-schema", required_argument, NULL, U_UNSUPPORTED},
+                                             {"mem-bw-schema", required_argument, NULL, U_UNSUPPORTED},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {}};
+        struct update_args a = {0};
+        int r = parse(argc, argv, "update", opts, on_update, &a);
+        if (r)
+                return r < 0 ? 0 : r;
+        if (optind + 1 != argc)
+                return usage("update", "needs exactly one container ID");
+        const char *id = argv[optind];
+        struct ctr_error err = {0};
+        struct ctr_oci_resources res = {0};
+        if (a.resources) {
+                _cleanup_free_ char *text = NULL;
+                bool in = !strcmp(a.resources, "-");
+                r = ctr_read_file(in ? "/proc/self/fd/0" : a.resources, 1 << 20, &text, NULL);
+                if (r < 0) {
+                        ctr_err_sys(&err, -r, "resources", "read %s", in ? "standard input" : a.resources);
+                        return fail("update", id, &err);
+                }
+                if (ctr_oci_resources_parse(text, &res, &err) < 0)
+                        return fail("update", id, &err);
+        }
+        /* Flags win over the file, as in runc. */
+        struct ctr_cg_v1 v = res.v1, *f = &a.v;
+        if (a.set[U_MEM]) v.memory_limit = f->memory_limit;
+        if (a.set[U_MEMRES]) v.memory_reservation = f->memory_reservation;
+        if (a.set[U_SWAP]) v.memory_swap = f->memory_swap;
+        if (a.set[U_SHARES]) v.cpu_shares = f->cpu_shares;
+        if (a.set[U_QUOTA]) v.cpu_quota = f->cpu_quota;
+        if (a.set[U_PERIOD]) v.cpu_period = f->cpu_period;
+        if (a.set[U_RTRUN]) v.rt_runtime = f->rt_runtime;
+        if (a.set[U_RTPER]) v.rt_period = f->rt_period;
+        if (a.set[U_CPUS]) memcpy(v.cpus, f->cpus, sizeof(v.cpus));
+        if (a.set[U_MEMS]) memcpy(v.mems, f->mems, sizeof(v.mems));
+        if (a.set[U_PIDS]) v.pids_limit = f->pids_limit;
+        if (a.set[U_BLKIO]) v.blkio_weight = f->blkio_weight;
+        v.devices = NULL;
+        v.n_devices = 0;
+        r = ctr_oci_update(&oci, id, &v, &err);
+        ctr_oci_resources_free(&res);
+        return r < 0 ? fail("update", id, &err) : 0;
 }
 
 struct spec_args {
@@ -453,6 +679,12 @@ static int cmd_spec(int argc, char **argv)
         return 0;
 }
 
+/* runc's three lines: go-runc's Version() wants exactly "X version V", "commit: C", "spec: S". */
+static void print_version(void)
+{
+        printf("ctr version %s\ncommit: %s\nspec: 1.2.0\n", CTR_VERSION, CTR_VERSION);
+}
+
 int ctr_oci_main(int argc, char **argv)
 {
         enum { G_ROOT = 1, G_LOG, G_LOGFMT, G_SYSTEMD, G_DEBUG, G_ROOTLESS, G_VERSION, G_CRIU };
@@ -485,7 +717,7 @@ int ctr_oci_main(int argc, char **argv)
                 case G_SYSTEMD: oci.systemd_cgroup = true; break;
                 case G_DEBUG: case G_ROOTLESS: case G_CRIU: break;
                 case 'v':
-                case G_VERSION: printf("ctr version %s\nspec: " "1.2.0" "\n", CTR_VERSION); return 0;
+                case G_VERSION: print_version(); return 0;
                 case 'h': fputs(oci_help, stdout); return 0;
                 default: return usage(NULL, "unknown option '%s'", argv[optind - 1]);
                 }
@@ -496,6 +728,9 @@ int ctr_oci_main(int argc, char **argv)
         }
         char **v = argv + optind;
         int n = argc - optind;
+        /* "ctr-oci oci VERB" is "ctr oci VERB" under the other name: the same. */
+        if (!strcmp(v[0], "oci") && n > 1)
+                v++, n--;
         const char *verb = v[0];
         if (!strcmp(verb, "create"))
                 return cmd_create_run(n, v, false);
@@ -515,13 +750,15 @@ int ctr_oci_main(int argc, char **argv)
                 return cmd_oci_list(n, v);
         if (!strcmp(verb, "spec"))
                 return cmd_spec(n, v);
+        if (!strcmp(verb, "update"))
+                return cmd_update(n, v);
         if (!strcmp(verb, "features")) {
                 _cleanup_free_ char *f = ctr_oci_features();
                 fputs(f, stdout);
                 return 0;
         }
         if (!strcmp(verb, "version")) {
-                printf("ctr version %s\nspec: 1.2.0\n", CTR_VERSION);
+                print_version();
                 return 0;
         }
         return usage(NULL, "unknown verb '%s' (see ctr oci --help)", verb);

@@ -221,6 +221,37 @@ int ctr_cli_paths(struct ctr_paths *p, const char *verb)
         return 0;
 }
 
+/* The names that answer with the OCI runtime's command line: ctr-oci and anything it is
+ * installed as for an engine (ctr-oci-test, ctr-oci.v2, runc). */
+static bool oci_name(const char *base)
+{
+        return !strncmp(base, "ctr-oci", 7) || !strncmp(base, "runc", 4);
+}
+
+/* An engine pointed at a copy of ctr under another name speaks runc's command line to ctr's
+ * own: say what happened instead of "unknown option '--log'". */
+static bool oci_word(const char *w)
+{
+        static const char *const words[] = {"--log", "--log-format", "--systemd-cgroup", "--criu", "--rootless",
+                                            "state", "kill", "delete", "update", "features", "spec", "ps",
+                                            "pause", "resume", "events", "checkpoint", "restore"};
+        for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+                size_t n = strlen(words[i]);
+                if (!strncmp(w, words[i], n) && (w[n] == 0 || w[n] == '='))
+                        return true;
+        }
+        return false;
+}
+
+static int not_oci(const char *base, const char *what, const char *word)
+{
+        fprintf(stderr,
+                "ctr: unknown %s '%s': this is the OCI runtime's command line, which ctr speaks as 'ctr oci ...' "
+                "or when called by a name starting with ctr-oci (it was called '%s')\n",
+                what, word, base);
+        return EXIT_CTR_FAILURE;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {CTR_GLOBAL_LONG_OPTS, {"version", no_argument, NULL, 'V'}, {}};
@@ -229,7 +260,7 @@ int main(int argc, char **argv)
         /* Called as ctr-oci (a link engines are pointed at): the OCI runtime's command line. */
         const char *base = strrchr(argv[0], '/');
         base = base ? base + 1 : argv[0];
-        if (!strcmp(base, "ctr-oci")) {
+        if (oci_name(base)) {
                 struct ctr_error err = {0};
                 if (ctr_exe_reexec_sealed(argv, &err) < 0)
                         return ctr_cli_fail("oci", NULL, &err);
@@ -251,7 +282,8 @@ int main(int argc, char **argv)
                 if (r < 0)
                         return EXIT_CTR_FAILURE;
                 if (r == 0)
-                        return ctr_cli_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
+                        return oci_word(argv[optind - 1]) ? not_oci(base, "option", argv[optind - 1])
+                                                          : ctr_cli_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
         }
         if (optind >= argc) {
                 print_main_help(stderr);
@@ -272,5 +304,5 @@ int main(int argc, char **argv)
                         opterr = 0;
                         return verbs[i].run(vargc, vargv);
                 }
-        return ctr_cli_usage_error(NULL, "unknown verb '%s'", verb);
+        return oci_word(verb) ? not_oci(base, "verb", verb) : ctr_cli_usage_error(NULL, "unknown verb '%s'", verb);
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "oci.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -137,7 +138,7 @@ static int load_state(const struct ctr_oci *o, const char *id, struct oci_state 
                 return ctr_err(err, EINVAL, "container", "'%s' is not a valid container ID", id);
         int r = ctr_read_file(path, 1 << 20, &text, NULL);
         if (r == -ENOENT)
-                return ctr_err(err, ENOENT, "container", "container '%s' does not exist", id);
+                return ctr_err(err, ENOENT, "container", "container does not exist"); /* runc's words: engines match them */
         if (r < 0)
                 return ctr_err_sys(err, -r, "state", "read %s", path);
         if (ctr_json_parse(text, &doc, err) < 0)
@@ -185,9 +186,21 @@ static bool cgroup_frozen(const char *cg)
         return cg && ctr_read_file(p, 64, &t, NULL) == 0 && t[0] == '1';
 }
 
+/* Exited but not yet reaped by the engine (its subreaper): stopped, as runc says. */
+static bool proc_zombie(pid_t pid)
+{
+        char p[64];
+        _cleanup_free_ char *t = NULL;
+        snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+        if (ctr_read_file(p, 4096, &t, NULL) < 0)
+                return false;
+        const char *close_paren = strrchr(t, ')');
+        return close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
 static const char *status_of(const struct ctr_oci *o, const struct oci_state *s)
 {
-        if (!ctr_proc_alive(s->pid, s->start))
+        if (!ctr_proc_alive(s->pid, s->start) || proc_zombie(s->pid))
                 return "stopped";
         if (fifo_exists(o, s->id))
                 return "created";
@@ -403,11 +416,15 @@ static int compile_process(const struct ctr_oci_spec *s, const struct ctr_oci_pr
         }
         p->umask = pr->has_umask ? pr->umask : 022;
         if (pr->has_caps) {
+                /* An ambient capability (runc's default config asks for some) can only be
+                 * raised while permitted and inheritable: it is made both, within the bounding
+                 * set. */
+                ctr_capmask amb = pr->ambient & pr->bounding;
                 p->bounding = pr->bounding;
                 p->effective = pr->effective;
-                p->permitted = pr->permitted;
-                p->inheritable = pr->inheritable;
-                p->ambient = pr->ambient;
+                p->permitted = pr->permitted | amb;
+                p->inheritable = pr->inheritable | amb;
+                p->ambient = amb;
         }
         p->no_new_privs = pr->no_new_privileges;
         p->shell_status = true;
@@ -937,8 +954,11 @@ int ctr_oci_kill(const struct ctr_oci *o, const char *id, int sig, bool all, str
         if (r < 0)
                 return r;
         const char *status = status_of(o, &st);
-        if (!strcmp(status, "stopped")) {
-                r = ctr_err(err, ESRCH, "kill", "container '%s' is not running", id);
+        /* As runc: --all on a stopped container signals whatever is left in its cgroup
+         * (processes of a container without its own pid namespace outlive init) and succeeds;
+         * a plain kill says "container not running", which the shims take for "already gone". */
+        if (!strcmp(status, "stopped") && !all) {
+                r = ctr_err(err, ESRCH, "kill", "container not running");
                 goto out;
         }
         if (all && st.cgroup) {
@@ -951,11 +971,14 @@ int ctr_oci_kill(const struct ctr_oci *o, const char *id, int sig, bool all, str
                                 kill(pids[i], sig);
                 goto out;
         }
+        if (all && !strcmp(status, "stopped"))
+                goto out; /* no cgroup to look in: nothing is left */
         int pidfd = ctr_pidfd_open(st.pid, 0);
         if (pidfd < 0 || !ctr_proc_alive(st.pid, st.start)) {
-                r = ctr_err(err, ESRCH, "kill", "container '%s' is not running", id);
+                r = ctr_err(err, ESRCH, "kill", "container not running");
         } else if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
-                r = ctr_err_sys(err, errno, "kill", "signal %d to %d", sig, (int)st.pid);
+                r = errno == ESRCH ? ctr_err(err, ESRCH, "kill", "container not running")
+                                   : ctr_err_sys(err, errno, "kill", "signal %d to %d", sig, (int)st.pid);
         if (pidfd >= 0)
                 close(pidfd);
 out:
@@ -1028,13 +1051,20 @@ int ctr_oci_delete(const struct ctr_oci *o, const char *id, bool force, struct c
         if (r < 0) {
                 /* A half-created container (no state yet) is cleaned up by a forced delete. */
                 _cleanup_free_ char *dir = dir_of(o, id);
-                if (force && r == -ENOENT && ctr_oci_id_valid(id) && access(dir, F_OK) == 0)
-                        return ctr_rm_rf(dir);
-                return r;
+                if (r == -ENOENT && ctr_oci_id_valid(id) && access(dir, F_OK) == 0) {
+                        /* No state: a create that died half way. Gone now, with or without --force. */
+                        int q = ctr_rm_rf(dir);
+                        if (q < 0)
+                                return ctr_err_sys(err, -q, "delete", "remove %s", dir);
+                }
+                /* runc: --force on what does not exist succeeds. */
+                return force && r == -ENOENT ? 0 : r;
         }
         const char *status = status_of(o, &st);
-        if (strcmp(status, "stopped") && !force) {
-                r = ctr_err(err, EBUSY, "delete", "container '%s' is %s; stop it first or use --force", id, status);
+        /* A created container goes without --force (runc kills its waiting process; the runc
+         * shim deletes a task that never started this way). */
+        if (strcmp(status, "stopped") && strcmp(status, "created") && !force) {
+                r = ctr_err(err, EBUSY, "delete", "container is %s, not stopped; stop it first or use --force", status);
                 goto out;
         }
         r = destroy(o, &st, err);
@@ -1050,10 +1080,33 @@ int ctr_oci_pause(const struct ctr_oci *o, const char *id, bool pause, struct ct
         if (r < 0)
                 return r;
         const char *status = status_of(o, &st);
-        if (strcmp(status, pause ? "running" : "paused"))
-                r = ctr_err(err, EINVAL, pause ? "pause" : "resume", "container '%s' is %s", id, status);
+        if (!strcmp(status, "stopped"))
+                r = ctr_err(err, ESRCH, pause ? "pause" : "resume", "container not running");
+        else if (strcmp(status, pause ? "running" : "paused"))
+                r = ctr_err(err, EINVAL, pause ? "pause" : "resume", "container is %s, not %s", status,
+                            pause ? "running" : "paused");
         else
                 r = ctr_cgroup_freeze(st.cgroup, pause, 5000, err);
+        oci_state_free(&st);
+        return r;
+}
+
+int ctr_oci_update(const struct ctr_oci *o, const char *id, const struct ctr_cg_v1 *v, struct ctr_error *err)
+{
+        struct oci_state st;
+        int r = load_state(o, id, &st, err);
+        if (r < 0)
+                return r;
+        if (!strcmp(status_of(o, &st), "stopped"))
+                r = ctr_err(err, ESRCH, "update", "container not running");
+        /* Where create put the limits: the v1 hierarchies on a hybrid or legacy host, cgroup2
+         * otherwise (and there too on a hybrid host, for whatever controller it offers). */
+        else if (st.cgroup_v1 && (r = ctr_cgroup_v1_update(st.cgroup_v1, v, err)) < 0)
+                ;
+        else if (st.cgroup)
+                r = ctr_cgroup_update_oci(st.cgroup, v, !st.cgroup_v1, err);
+        else if (!st.cgroup_v1)
+                r = ctr_err(err, ENOENT, "update", "the container has no cgroup");
         oci_state_free(&st);
         return r;
 }
@@ -1306,14 +1359,30 @@ char *ctr_oci_features(void)
         static const char *const hooks[] = {"prestart", "createRuntime", "createContainer", "startContainer",
                                             "poststart", "poststop"};
         static const char *const mo[] = {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
-                                         "mand", "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime",
-                                         "nostrictatime", "nosuid", "private", "rbind", "relatime", "remount", "ro",
-                                         "rprivate", "rshared", "rslave", "runbindable", "rw", "shared", "slave",
-                                         "strictatime", "suid", "sync", "unbindable"};
+                                         "loud", "mand", "noatime", "nodev", "nodiratime", "noexec", "nomand",
+                                         "norelatime", "nostrictatime", "nosuid", "private", "rbind", "relatime",
+                                         "remount", "ro", "rprivate", "rshared", "rslave", "runbindable", "rw",
+                                         "shared", "silent", "slave", "strictatime", "suid", "sync", "unbindable"};
         static const char *const ns[] = {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"};
         static const char *const acts[] = {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
                                            "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"};
         static const char *const archs[] = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+        static const char *const ops[] = {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
+                                          "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"};
+        static const char *const flags[] = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+                                            "SECCOMP_FILTER_FLAG_TSYNC"};
+        /* Every capability this build knows, by its runtime-spec name. */
+        char **caps = NULL;
+        {
+                _cleanup_free_ char *names = ctr_caps_format(~(ctr_capmask)0);
+                char *save = NULL;
+                for (char *c = strtok_r(names, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+                        _cleanup_free_ char *up = xasprintf("CAP_%s", c);
+                        for (char *u = up; *u; u++)
+                                *u = (char)toupper((unsigned char)*u);
+                        strv_push(&caps, up);
+                }
+        }
         _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(true);
         ctr_json_obj_open(g);
         kv_str(g, "ociVersionMin", "1.0.0");
@@ -1323,19 +1392,33 @@ char *ctr_oci_features(void)
         ctr_json_key_(g, "linux");
         ctr_json_obj_open(g);
         kv_strs(g, "namespaces", ns, ARRAY_SIZE(ns));
+        kv_strs(g, "capabilities", (const char *const *)caps, strv_len(caps));
+        strv_free(caps);
         ctr_json_key_(g, "cgroup");
         ctr_json_obj_open(g);
-        kv_bool(g, "v1", false);
+        kv_bool(g, "v1", true); /* the v1 hierarchies of a hybrid or legacy host */
         kv_bool(g, "v2", true);
-        kv_bool(g, "systemd", false);
+        kv_bool(g, "systemd", false); /* --systemd-cgroup maps the path; no unit is asked for */
+        kv_bool(g, "systemdUser", false);
+        kv_bool(g, "rdma", false);
         ctr_json_obj_close(g);
         ctr_json_key_(g, "seccomp");
         ctr_json_obj_open(g);
         kv_bool(g, "enabled", true);
         kv_strs(g, "actions", acts, ARRAY_SIZE(acts));
+        kv_strs(g, "operators", ops, ARRAY_SIZE(ops));
         kv_strs(g, "archs", archs, ARRAY_SIZE(archs));
+        kv_strs(g, "knownFlags", flags, ARRAY_SIZE(flags));
+        kv_strs(g, "supportedFlags", flags, ARRAY_SIZE(flags));
         ctr_json_obj_close(g);
-        const char *lsm[] = {"apparmor", "selinux"};
+        ctr_json_key_(g, "mountExtensions");
+        ctr_json_obj_open(g);
+        ctr_json_key_(g, "idmap");
+        ctr_json_obj_open(g);
+        kv_bool(g, "enabled", false);
+        ctr_json_obj_close(g);
+        ctr_json_obj_close(g);
+        const char *lsm[] = {"apparmor", "selinux", "intelRdt"};
         for (size_t i = 0; i < ARRAY_SIZE(lsm); i++) {
                 ctr_json_key_(g, lsm[i]);
                 ctr_json_obj_open(g);

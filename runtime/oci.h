@@ -45,6 +45,9 @@ int ctr_oci_state(const struct ctr_oci *o, const char *id, char **ret_json, stru
 int ctr_oci_kill(const struct ctr_oci *o, const char *id, int sig, bool all, struct ctr_error *err);
 int ctr_oci_delete(const struct ctr_oci *o, const char *id, bool force, struct ctr_error *err);
 int ctr_oci_pause(const struct ctr_oci *o, const char *id, bool pause, struct ctr_error *err);
+/* Change a live container's limits in place (update --resources): the values set in v (the
+ * runtime-spec's units, 0 = unchanged, -1 = unlimited) go where create put the limits. */
+int ctr_oci_update(const struct ctr_oci *o, const char *id, const struct ctr_cg_v1 *v, struct ctr_error *err);
 int ctr_oci_pids(const struct ctr_oci *o, const char *id, pid_t **ret, size_t *ret_n, struct ctr_error *err);
 
 struct ctr_oci_exec_opts {

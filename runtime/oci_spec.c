@@ -487,23 +487,20 @@ static int parse_devices(const ctr_json *lx, struct ctr_oci_spec *s, struct ctr_
         return 0;
 }
 
-static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ctr_error *err)
+/* A LinuxResources object, for create (linux.resources) and update (--resources). */
+static int resources_obj(const ctr_json *res, struct ctr_oci_resources *R, struct ctr_error *err)
 {
-        const ctr_json *res, *o, *a;
-        struct ctr_cg_limits *l = &s->resources.limits;
+        const ctr_json *o, *a;
+        struct ctr_cg_limits *l = &R->limits;
         int64_t x;
         int r;
-        if (want(lx, "resources", CTR_JSON_OBJECT, "linux", "an object", &res, err) < 0)
-                return -EINVAL;
-        if (!res)
-                return 0;
         if (want(res, "memory", CTR_JSON_OBJECT, "linux.resources", "an object", &o, err) < 0)
                 return -EINVAL;
-        struct ctr_cg_v1 *v1 = &s->resources.v1;
+        struct ctr_cg_v1 *v1 = &R->v1;
         if ((r = get_int(o, "limit", "linux.resources.memory", -1, INT64_MAX, &x, err)) < 0)
                 return -EINVAL;
         if (r && x > 0)
-                l->memory = (uint64_t)x, s->resources.any = true;
+                l->memory = (uint64_t)x, R->any = true;
         if (r)
                 v1->memory_limit = x;
         if ((r = get_int(o, "reservation", "linux.resources.memory", -1, INT64_MAX, &x, err)) < 0)
@@ -516,7 +513,7 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
                 v1->memory_swap = x;
         /* v1's swap is memory+swap; v2's memory.swap.max is swap alone. */
         if (r && x > 0 && l->memory && (uint64_t)x >= l->memory)
-                l->memory_swap = (uint64_t)x - l->memory ? (uint64_t)x - l->memory : 1, s->resources.any = true;
+                l->memory_swap = (uint64_t)x - l->memory ? (uint64_t)x - l->memory : 1, R->any = true;
         if (want(res, "cpu", CTR_JSON_OBJECT, "linux.resources", "an object", &o, err) < 0)
                 return -EINVAL;
         int64_t quota = 0, period = 100000, shares = 0;
@@ -534,16 +531,16 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
         v1->rt_runtime = rt_runtime;
         v1->rt_period = (uint64_t)rt_period;
         if (quota > 0)
-                l->cpus = (double)quota / (double)period, s->resources.any = true;
+                l->cpus = (double)quota / (double)period, R->any = true;
         if (shares > 0) /* v1 shares 2..262144 onto v2 weight 1..10000, as crun and systemd map it */
-                l->cpu_weight = 1 + ((uint64_t)(shares < 2 ? 2 : shares) - 2) * 9999 / 262142, s->resources.any = true;
+                l->cpu_weight = 1 + ((uint64_t)(shares < 2 ? 2 : shares) - 2) * 9999 / 262142, R->any = true;
         const ctr_json *cs;
         if (want(o, "cpus", CTR_JSON_STRING, "linux.resources.cpu", "a string", &cs, err) < 0)
                 return -EINVAL;
         if (cs && *ctr_json_string(cs)) {
                 if (!ctr_cgroup_cpuset_valid(ctr_json_string(cs)))
                         return BAD(err, "linux.resources.cpu.cpus '%s' is not a CPU list", ctr_json_string(cs));
-                snprintf(l->cpuset, sizeof(l->cpuset), "%s", ctr_json_string(cs)), s->resources.any = true;
+                snprintf(l->cpuset, sizeof(l->cpuset), "%s", ctr_json_string(cs)), R->any = true;
                 snprintf(v1->cpus, sizeof(v1->cpus), "%s", ctr_json_string(cs));
         }
         if (want(o, "mems", CTR_JSON_STRING, "linux.resources.cpu", "a string", &cs, err) < 0)
@@ -551,7 +548,7 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
         if (cs && *ctr_json_string(cs)) {
                 if (!ctr_cgroup_cpuset_valid(ctr_json_string(cs)))
                         return BAD(err, "linux.resources.cpu.mems '%s' is not a node list", ctr_json_string(cs));
-                snprintf(l->cpuset_mems, sizeof(l->cpuset_mems), "%s", ctr_json_string(cs)), s->resources.any = true;
+                snprintf(l->cpuset_mems, sizeof(l->cpuset_mems), "%s", ctr_json_string(cs)), R->any = true;
                 snprintf(v1->mems, sizeof(v1->mems), "%s", ctr_json_string(cs));
         }
         if (want(res, "pids", CTR_JSON_OBJECT, "linux.resources", "an object", &o, err) < 0)
@@ -559,7 +556,7 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
         if ((r = get_int(o, "limit", "linux.resources.pids", -1, INT64_MAX, &x, err)) < 0)
                 return -EINVAL;
         if (r && x > 0)
-                l->pids = x, s->resources.any = true;
+                l->pids = x, R->any = true;
         if (r)
                 v1->pids_limit = x;
         if (want(res, "blockIO", CTR_JSON_OBJECT, "linux.resources", "an object", &o, err) < 0)
@@ -596,14 +593,14 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
                         }
                         uint64_t *f[] = {&io->rbps, &io->wbps, &io->riops, &io->wiops};
                         *f[t] = (uint64_t)rate;
-                        s->resources.any = true;
+                        R->any = true;
                 }
         }
         if (want(res, "devices", CTR_JSON_ARRAY, "linux.resources", "an array", &a, err) < 0)
                 return -EINVAL;
         if (a) {
-                s->resources.devices = calloc(ctr_json_len(a) + 1, sizeof(struct ctr_cg_device));
-                if (!s->resources.devices)
+                R->devices = calloc(ctr_json_len(a) + 1, sizeof(struct ctr_cg_device));
+                if (!R->devices)
                         abort();
                 for (size_t i = 0; i < ctr_json_len(a); i++) {
                         const ctr_json *d = ctr_json_at(a, i);
@@ -627,13 +624,45 @@ static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ct
                         /* The device program is an allow-list over a deny-all default: deny
                          * rules restate it; allow rules widen it. */
                         if (allow)
-                                s->resources.devices[s->resources.n_devices++] = (struct ctr_cg_device){
+                                R->devices[R->n_devices++] = (struct ctr_cg_device){
                                         .type = type ? type[0] : 'a', .major = maj, .minor = min, .access = acc};
                 }
         }
         if (get_typed(res, "hugepageLimits", CTR_JSON_ARRAY) && ctr_json_len(get_typed(res, "hugepageLimits", CTR_JSON_ARRAY)))
                 return BAD(err, "linux.resources.hugepageLimits: the hugetlb controller is not supported by ctr");
         return 0;
+}
+
+static int parse_resources(const ctr_json *lx, struct ctr_oci_spec *s, struct ctr_error *err)
+{
+        const ctr_json *res;
+        if (want(lx, "resources", CTR_JSON_OBJECT, "linux", "an object", &res, err) < 0)
+                return -EINVAL;
+        return res ? resources_obj(res, &s->resources, err) : 0;
+}
+
+int ctr_oci_resources_parse(const char *text, struct ctr_oci_resources *ret, struct ctr_error *err)
+{
+        _cleanup_json_ ctr_json *doc = NULL;
+        *ret = (struct ctr_oci_resources){0};
+        if (ctr_json_parse(text, &doc, err) < 0) {
+                ctr_err_prefix(err, "resources");
+                return -EINVAL;
+        }
+        if (ctr_json_type(doc) != CTR_JSON_OBJECT)
+                return ctr_err(err, EINVAL, "resources", "the resources must be a JSON object (runtime-spec LinuxResources)");
+        int r = resources_obj(doc, ret, err);
+        if (r < 0) {
+                snprintf(err->op, sizeof(err->op), "resources"); /* not a config.json here */
+                ctr_oci_resources_free(ret);
+        }
+        return r;
+}
+
+void ctr_oci_resources_free(struct ctr_oci_resources *r)
+{
+        free(r->devices);
+        *r = (struct ctr_oci_resources){0};
 }
 
 static unsigned long propagation_of(const char *p)

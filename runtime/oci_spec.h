@@ -114,6 +114,10 @@ struct ctr_oci_spec {
 
 /* Parse the config text of a bundle (bundle: its absolute directory, for a relative root). */
 int ctr_oci_spec_parse(const char *text, const char *bundle, struct ctr_oci_spec *ret, struct ctr_error *err);
+/* Only a LinuxResources object (update --resources FILE); the v1 values say what changes
+ * (0 or "" = unchanged, -1 = unlimited). */
+int ctr_oci_resources_parse(const char *text, struct ctr_oci_resources *ret, struct ctr_error *err);
+void ctr_oci_resources_free(struct ctr_oci_resources *r);
 /* Only a "process" object (exec --process FILE). */
 int ctr_oci_process_parse(const char *text, struct ctr_oci_process *ret, struct ctr_error *err);
 int ctr_oci_spec_load(const char *bundle, struct ctr_oci_spec *ret, struct ctr_error *err);

@@ -71,13 +71,61 @@ assert_eq "$(state "$id")" running "after resume"
 assert_match "$(O list)" "^$id +$pid +running" "list"
 assert_eq "$(O list -q)" "$id" "list -q"
 expect_125 "delete while running" O delete "$id" | grep -q "use --force" || fail "delete running message"
+# ps's table is ps(1)'s, cut to the container (containerd's Top parses it).
+assert_match "$(O ps "$id" | head -1)" "PID" "ps table header"
+assert_match "$(O ps "$id" | awk 'NR > 1 {print $2}' | tr '\n' ' ')" "(^| )$pid " "ps table lists init"
+
+# update (the shims' UpdateContainerResources): a document on stdin, then runc's flags.
+if [ -d /sys/fs/cgroup/pids ] && [ "$(stat -fc %T /sys/fs/cgroup/pids)" = cgroupfs ]; then
+        mem=/sys/fs/cgroup/memory/$cg_rel pids_max=$v1/pids.max shares=/sys/fs/cgroup/cpu/$cg_rel/cpu.shares
+        quota=/sys/fs/cgroup/cpu/$cg_rel/cpu.cfs_quota_us mem_max=$mem/memory.limit_in_bytes
+else
+        pids_max=$cg/pids.max shares=$cg/cpu.weight quota=$cg/cpu.max mem_max=$cg/memory.max
+fi
+echo '{"memory": {"limit": 268435456, "reservation": 134217728}, "cpu": {"shares": 256, "quota": 50000, "period": 100000},
+       "pids": {"limit": 33}, "blockIO": {"weight": 300}}' | O update --resources - "$id" || fail "update --resources -"
+assert_eq "$(cat "$pids_max")" 33 "pids limit after update"
+assert_eq "$(cat "$mem_max")" 268435456 "memory limit after update"
+assert_match "$(cat "$quota")" "^50000" "cpu quota after update"
+assert_match "$(cat "$shares")" "^(256|98)$" "cpu shares after update"
+O update --pids-limit 44 --memory 128M "$id" || fail "update with runc's flags"
+assert_eq "$(cat "$pids_max")" 44 "pids limit after update --pids-limit"
+assert_eq "$(cat "$mem_max")" 134217728 "memory limit after update --memory"
+O update --pids-limit -1 --memory -1 "$id" || fail "update to unlimited"
+assert_eq "$(cat "$pids_max")" max "pids limit lifted"
+expect_125 "update with a bad document" sh -c "echo '{\"pids\": {\"limit\": \"x\"}}' | '$CTR' oci --root '$oroot' update -r - '$id'" |
+        grep -q "pids.limit" || fail "update's message names the field"
+expect_125 "update with a bad size" O update --memory lots "$id" | grep -q -- "--memory" || fail "update flag message"
+
 O kill "$id" KILL
 for _ in $(seq 50); do [ "$(state "$id")" = stopped ] && break; sleep 0.1; done
 assert_eq "$(state "$id")" stopped "after kill"
+assert_eq "$(O state "$id" | json_field 'd["pid"]')" 0 "a stopped container's pid"
+# After the exit, as runc answers (containerd's shim and CRI-O match these texts): kill says
+# "container not running", kill --all succeeds, update refuses.
+expect_125 "kill after exit" O kill "$id" 9 | grep -q "container not running" || fail "kill after exit message"
+O kill --all "$id" 9 || fail "kill --all after exit"
+O kill -a "$id" KILL || fail "kill -a after exit (CRI-O's spelling)"
+expect_125 "update after exit" O update --pids-limit 5 "$id" | grep -q "container not running" ||
+        fail "update after exit message"
 O delete "$id"
+# Gone: "container does not exist" (containerd's shim matches "does not exist"); delete
+# --force succeeds, as runc's does.
+expect_125 "kill after delete" O kill "$id" 9 | grep -q "container does not exist" || fail "kill after delete message"
+expect_125 "delete after delete" O delete "$id" | grep -q "container does not exist" || fail "delete twice message"
+O delete --force "$id" || fail "delete --force of a container that does not exist"
+# A created container is deleted without --force (the runc shim deletes a never-started task so).
+O create --bundle "$b" "$id"
+O kill --all "$id" 0 || fail "kill --all of a created container"
+O delete "$id" || fail "delete of a created container"
 [ -d "$cg" ] && fail "cgroup $cg left after delete"
 [ -d "$v1" ] && fail "v1 cgroup $v1 left after delete"
-ls -d /sys/fs/cgroup/*/ctr.slice 2>/dev/null | grep -v unified && fail "a v1 ctr.slice left after delete"
+# An empty v1 ctr.slice is ours to remove; one holding another run's containers is not.
+for d in /sys/fs/cgroup/*/ctr.slice; do
+        [ -d "$d" ] && [ "${d#*/unified/}" = "$d" ] && [ -z "$(find "$d" -mindepth 1 -maxdepth 1 -type d)" ] &&
+                fail "an empty v1 ctr.slice left after delete: $d"
+done
+ls -d /sys/fs/cgroup/*/"$cg_rel" 2>/dev/null && fail "a cgroup of $id left after delete"
 expect_125 "state after delete" O state "$id" | grep -q "does not exist" || fail "state after delete message"
 
 # run: the process's status comes back; signals as 128+N; nothing remains.
@@ -164,6 +212,42 @@ ln -s "$CTR" "$T_ROOT/ctr-oci"
 set_config 'c["process"]["terminal"] = False; c["process"]["args"] = ["true"]'
 "$T_ROOT/ctr-oci" --root "$oroot" --log "$T_ROOT/oci.log" --log-format json run --bundle "$b" "$id" || fail "ctr-oci run"
 
+# Ambient capabilities (runc spec's default has them): raised, so also permitted and inheritable.
+set_config 'c["process"]["args"] = ["sh", "-c", "grep -E \"^Cap(Amb|Inh|Prm)\" /proc/self/status"]
+c["process"]["user"] = {"uid": 65534, "gid": 65534}
+c["process"]["capabilities"] = {k: ["CAP_KILL", "CAP_NET_BIND_SERVICE"] for k in ["bounding", "effective", "permitted", "ambient"]}'
+out=$(O run --bundle "$b" "$id") || fail "run with ambient capabilities: $out"
+for f in CapAmb CapInh CapPrm; do
+        assert_eq "$(printf '%s\n' "$out" | awk -v f="$f:" '$1 == f {print $2}')" 0000000000000420 "$f with ambient KILL+NET_BIND_SERVICE"
+done
+set_config 'c["process"].pop("user"); c["process"].pop("capabilities")'
+
+# Under another name: a name starting with ctr-oci is the OCI command line (an engine's
+# BinaryName=/path/ctr-oci-test); any other name that gets runc's words says so in one line.
+ln -s "$CTR" "$T_ROOT/ctr-oci-test"
+"$T_ROOT/ctr-oci-test" --root "$oroot" --log "$T_ROOT/oci.log" --log-format json run --bundle "$b" "$id" ||
+        fail "ctr-oci-test run"
+ln -s "$CTR" "$T_ROOT/notoci"
+expect_125 "runc's options to another name" "$T_ROOT/notoci" --root "$oroot" --log "$T_ROOT/x.log" create x |
+        grep -q "ctr-oci" || fail "another name's message"
+expect_125 "an OCI verb to another name" "$T_ROOT/notoci" update x | grep -q "ctr-oci" || fail "another name's verb message"
+assert_eq "$(O --version | wc -l)" 3 "--version: runc's three lines (go-runc parses them)"
+assert_match "$(O --version | sed -n 2p)" "^commit: " "--version's commit line"
+
+# features: the runtime-spec document, complete.
+O features | python3 -c '
+import json, sys
+f = json.load(sys.stdin)
+lx = f["linux"]
+assert f["ociVersionMin"] and f["ociVersionMax"], f
+assert "poststop" in f["hooks"] and "rbind" in f["mountOptions"], f
+assert lx["cgroup"]["v1"] and lx["cgroup"]["v2"], lx["cgroup"]
+assert "CAP_SYS_ADMIN" in lx["capabilities"] and "CAP_KILL" in lx["capabilities"], lx.get("capabilities")
+assert "SCMP_CMP_MASKED_EQ" in lx["seccomp"]["operators"], lx["seccomp"]
+assert "SECCOMP_FILTER_FLAG_LOG" in lx["seccomp"]["supportedFlags"], lx["seccomp"]
+assert "time" not in lx["namespaces"], lx["namespaces"]
+' || fail "features: $(O features)"
+
 # Bad input: one line, 125, nothing created.
 expect_125 "bad id" O create --bundle "$b" "a/b" | grep -q "not a valid container ID" || fail "bad id message"
 expect_125 "missing container" O state nosuch >/dev/null
@@ -173,6 +257,6 @@ expect_125 "bad json" "$T_ROOT/ctr-oci" --root "$oroot" --log "$T_ROOT/oci.log" 
         --bundle /nonexistent "$id" >/dev/null
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]; assert "nonexistent" in open(sys.argv[1]).read()' \
         "$T_ROOT/oci.log" || fail "--log-format json wrote: $(cat "$T_ROOT/oci.log")"
-expect_125 "unknown verb" O frobnicate >/dev/null
+expect_125 "unknown verb" O frobnicate | grep -q "(null)" && fail "an error line printed (null)"
 assert_eq "$(O list -q)" "" "nothing left"
 [ -z "$(ls -A "$oroot")" ] || fail "state left: $(ls -A "$oroot")"

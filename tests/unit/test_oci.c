@@ -245,3 +245,58 @@ Test(oci, process_file)
         ctr_oci_process_free(&p);
         cr_assert_lt(ctr_oci_process_parse("{\"terminal\": true}", &p, &err), 0);
 }
+
+/* update --resources: a LinuxResources document alone, as containerd's shim sends it (Go's
+ * encoding: zero fields omitted or 0, -1 for unlimited). */
+Test(oci, update_resources_document)
+{
+        struct ctr_oci_resources r;
+        struct ctr_error err = {0};
+        const char *doc = "{\"memory\": {\"limit\": 268435456, \"swap\": -1, \"reservation\": 0},"
+                          " \"cpu\": {\"shares\": 256, \"quota\": 50000, \"period\": 100000, \"cpus\": \"0-1\", \"mems\": \"\"},"
+                          " \"pids\": {\"limit\": -1}, \"blockIO\": {\"weight\": 300},"
+                          " \"devices\": [{\"allow\": false, \"access\": \"rwm\"}], \"hugepageLimits\": []}";
+        cr_assert_eq(ctr_oci_resources_parse(doc, &r, &err), 0, "%s", err.msg);
+        cr_assert_eq(r.v1.memory_limit, 268435456);
+        cr_assert_eq(r.v1.memory_swap, -1);
+        cr_assert_eq(r.v1.memory_reservation, 0, "0 leaves the reservation as it is");
+        cr_assert_eq(r.v1.cpu_shares, 256);
+        cr_assert_eq(r.v1.cpu_quota, 50000);
+        cr_assert_eq(r.v1.cpu_period, 100000);
+        cr_assert_str_eq(r.v1.cpus, "0-1");
+        cr_assert_str_eq(r.v1.mems, "");
+        cr_assert_eq(r.v1.pids_limit, -1);
+        cr_assert_eq(r.v1.blkio_weight, 300);
+        ctr_oci_resources_free(&r);
+
+        cr_assert_eq(ctr_oci_resources_parse("{}", &r, &err), 0, "an empty document changes nothing");
+        cr_assert_eq(r.v1.memory_limit, 0);
+        cr_assert_eq(r.v1.pids_limit, 0);
+        ctr_oci_resources_free(&r);
+
+        cr_assert_lt(ctr_oci_resources_parse("{\"pids\": {\"limit\": \"x\"}}", &r, &err), 0);
+        cr_assert(strstr(err.msg, "pids.limit"), "the message names the field: %s", err.msg);
+        cr_assert_str_eq(err.op, "resources", "not a config.json here");
+        cr_assert_lt(ctr_oci_resources_parse("[1]", &r, &err), 0);
+        cr_assert_lt(ctr_oci_resources_parse("{\"cpu\": {\"cpus\": \"x-\"}}", &r, &err), 0);
+}
+
+/* features: the runtime-spec document, with what engines look for. */
+Test(oci, features_document)
+{
+        char *f = ctr_oci_features();
+        ctr_json *doc = NULL;
+        struct ctr_error err = {0};
+        cr_assert_eq(ctr_json_parse(f, &doc, &err), 0, "%s", err.msg);
+        const ctr_json *lx = ctr_json_get(doc, "linux");
+        cr_assert(lx);
+        cr_assert(ctr_json_bool(ctr_json_get(ctr_json_get(lx, "cgroup"), "v1")), "v1 hierarchies are supported");
+        const ctr_json *caps = ctr_json_get(lx, "capabilities");
+        bool sys_admin = false;
+        for (size_t i = 0; caps && i < ctr_json_len(caps); i++)
+                sys_admin |= !strcmp(ctr_json_string(ctr_json_at(caps, i)), "CAP_SYS_ADMIN");
+        cr_assert(sys_admin, "capabilities lists CAP_SYS_ADMIN: %s", f);
+        cr_assert(ctr_json_get(ctr_json_get(lx, "seccomp"), "operators"));
+        ctr_json_free(doc);
+        free(f);
+}
