@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "userns.h"
 
+#include "../launch/launch.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -141,35 +143,50 @@ int ctr_userns_volume_map(uint32_t owner, uint32_t base, uint32_t count, char *b
         return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* A user namespace with these maps, held by a child that exits at once. */
-static int open_maps(const char *uid_map, const char *gid_map, int *ret_fd, struct ctr_error *err)
+/* A user namespace with these maps, held by a child that ends once it is open here. */
+struct maps_launch {
+        const char *uid_map, *gid_map;
+        int fd;
+};
+
+static void __attribute__((noreturn)) hold_userns(void *data, int sock)
 {
-        int pp[2];
-        if (pipe2(pp, O_CLOEXEC) < 0)
-                return ctr_err_sys(err, errno, "userns", "pipe");
-        pid_t pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
-        if (pid == 0) {
-                char c;
-                close(pp[1]);
-                _exit(read(pp[0], &c, 1) < 0);
-        }
-        close(pp[0]);
-        if (pid < 0) {
-                close(pp[1]);
-                return ctr_err_sys(err, errno, "userns", "create a user namespace");
-        }
-        int r = write_map_text(pid, uid_map, gid_map, err);
-        char path[64];
-        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
-        int fd = r < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
-        if (r == 0 && fd < 0)
-                r = ctr_err_sys(err, errno, "userns", "open %s", path);
-        close(pp[1]);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
+        struct ctr_sync_msg m;
+        ctr_sync_wait_go(sock, &m, NULL, 0);
+        ctr_sync_send(sock, CTR_SYNC_READY, NULL, 0, -1);
+        _exit(0);
+}
+
+static int maps_before_go(void *data, pid_t pid, int pidfd, int sock, struct ctr_error *err)
+{
+        struct maps_launch *ml = data;
+        int r = write_map_text(pid, ml->uid_map, ml->gid_map, err);
         if (r < 0)
                 return r;
-        *ret_fd = fd;
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+        if ((ml->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+                return ctr_err_sys(err, errno, "userns", "open %s", path);
+        return 0;
+}
+
+static int open_maps(const char *uid_map, const char *gid_map, int *ret_fd, struct ctr_error *err)
+{
+        struct maps_launch ml = {.uid_map = uid_map, .gid_map = gid_map, .fd = -1};
+        struct ctr_launch l = {.what = "the user namespace's holder", .flags = CLONE_NEWUSER, .cgroup_fd = -1,
+                               .pidns_fd = -1, .until = CTR_LAUNCH_UNTIL_READY, .child = hold_userns,
+                               .before_go = maps_before_go, .data = &ml};
+        struct ctr_launched out;
+        int r = ctr_launch(&l, &out, err);
+        if (r < 0) {
+                if (ml.fd >= 0)
+                        close(ml.fd);
+                return r;
+        }
+        while (waitpid(out.pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        close(out.pidfd);
+        *ret_fd = ml.fd;
         return 0;
 }
 

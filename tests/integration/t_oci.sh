@@ -199,6 +199,37 @@ wait "$srv" || fail "the console socket server failed"
 assert_match "$(cat "$T_ROOT/console.out")" '^/dev/(pts/[0-9]+|console)' "the process's stdio is the pty"
 O delete --force "$id"
 
+# What create had to change is a warning on ctr's stderr (and --log), not a line in the
+# container's pty: in a user namespace a hard rlimit above this host's cannot be raised.
+hard=$(ulimit -Hn)
+set_config 'c["linux"]["namespaces"].append({"type": "user"})
+c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": '"$((hard + 1))"', "soft": 1024}]'
+rm -f "$T_ROOT/console.sock" "$T_ROOT/console.out"
+python3 - "$T_ROOT/console.sock" "$T_ROOT/console.out" <<'EOF' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+msg, fds, _, _ = socket.recv_fds(c, 1, 1)
+out = b""
+while b"\n" not in out:
+    out += os.read(fds[0], 100)
+open(sys.argv[2], "wb").write(out)
+EOF
+srv=$!
+for _ in $(seq 50); do [ -S "$T_ROOT/console.sock" ] && break; sleep 0.05; done
+warn=$(O --log "$T_ROOT/warn.log" create --bundle "$b" --console-socket "$T_ROOT/console.sock" "$id" 2>&1) || fail "create: $warn"
+O start "$id"
+wait "$srv" || fail "the console socket server failed"
+assert_match "$warn" "^ctr: warning: $id: rlimit 7: hard limit $((hard + 1)) above this host's $hard, capped$" "the warning on stderr"
+grep -q "level=warning msg=\"$id: rlimit 7" "$T_ROOT/warn.log" || fail "no warning in --log: $(cat "$T_ROOT/warn.log")"
+assert_match "$(cat "$T_ROOT/console.out")" '^/dev/(pts/[0-9]+|console)' "the pty has the process's output, no warning"
+O delete --force "$id"
+set_config 'c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "user"]
+c["linux"].pop("uidMappings"); c["linux"].pop("gidMappings"); c["process"].pop("rlimits")'
+
 # Without a mount namespace the container shares ours: chroot instead of pivot_root, and its
 # mounts (made in our namespace, as the spec says) go at delete; the runner checks the count.
 set_config 'c["process"]["terminal"] = False; c["process"]["args"] = ["sh", "-c", "ls /proc/1 >/dev/null && echo shared"]
