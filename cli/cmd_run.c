@@ -243,6 +243,7 @@ int cmd_run(int argc, char **argv)
         if ((r = ctr_create_userns_default(&a.c, "run")))
                 goto out;
         name = a.keep ? xstrdup(a.keep) : random_name();
+        a.run.ephemeral = !a.keep;
         if (!ctr_name_valid(name)) {
                 ctr_err(&a.c.err, EINVAL, "name", "'%s' is not a valid container name", name);
                 r = ctr_cli_fail("run", NULL, &a.c.err);

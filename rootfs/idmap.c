@@ -123,7 +123,8 @@ static int idmap_layers(const char *lower, int userns_fd, struct layers *l, char
         return 0;
 }
 
-int ctr_rootfs_idmapped_overlay(const char *lower, const char *dir, int userns_fd, uid_t uid, gid_t gid, int *ret_fd,
+int ctr_rootfs_idmapped_overlay(const char *lower, const char *dir, int userns_fd, uid_t uid, gid_t gid,
+                                bool volatile_upper, int *ret_fd,
                                 struct ctr_error *err)
 {
         _cleanup_close_ int dfd = -EBADF, fsfd = -EBADF;
@@ -140,7 +141,8 @@ int ctr_rootfs_idmapped_overlay(const char *lower, const char *dir, int userns_f
         if (fsfd < 0)
                 return ctr_err_sys(err, errno, "userns", "open an overlay filesystem");
         if ((r = fsconf_string(fsfd, "lowerdir", lowerdir)) < 0 || (r = fsconf(fsfd, "upperdir", dfd, "/upper")) < 0 ||
-            (r = fsconf(fsfd, "workdir", dfd, "/work")) < 0)
+            (r = fsconf(fsfd, "workdir", dfd, "/work")) < 0 ||
+            (volatile_upper && syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0 && (r = -errno)))
                 return ctr_err_sys(err, -r, "userns", "configure the overlay on %s (upper in %s)", lower, dir);
         /* overlayfs works on its layers with its mounter's credentials; host root's ids are not
          * in the layers' idmap (EOVERFLOW), so the mounter takes root-inside's ids for a moment. */

@@ -95,8 +95,8 @@ int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_p
                                 return ctr_err(err, EINVAL, "mount plan",
                                                "overlay directories need absolute paths without ',' ':' or '\\'");
                         }
-                p.overlay = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", spec->overlay_lower, spec->overlay_upper,
-                                      spec->overlay_work);
+                p.overlay = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s%s", spec->overlay_lower, spec->overlay_upper,
+                                      spec->overlay_work, spec->volatile_upper ? ",volatile" : "");
         }
 
         plan_mount(&p, "proc", "/proc", nsde, NULL);

@@ -69,6 +69,9 @@ struct ctr_rootfs_spec {
         /* Overlay storage: rootfs is an empty mount point; the overlay is mounted there inside
          * the container's mount namespace, so the host's mount table never sees it. */
         const char *overlay_lower, *overlay_upper, *overlay_work;
+        /* The upper layer is thrown away after use: mounted "volatile", so neither its writes
+         * nor its unmount sync the host's filesystem (someone else's dirty pages included). */
+        bool volatile_upper;
 };
 
 int ctr_rootfs_plan_build(const struct ctr_rootfs_spec *spec, struct ctr_mount_plan *ret, struct ctr_error *err);
@@ -96,7 +99,8 @@ int ctr_rootfs_idmap_detached(int fd, const char *path, int userns_fd, bool recu
 /* overlayfs over an idmapped lower (layers joined with ':', each idmapped) and an idmapped dir
  * holding upper/ and work/. uid and gid are the host ids of root inside: overlay's own work files
  * are made as them, through the layers. */
-int ctr_rootfs_idmapped_overlay(const char *lower, const char *dir, int userns_fd, uid_t uid, gid_t gid, int *ret_fd,
+int ctr_rootfs_idmapped_overlay(const char *lower, const char *dir, int userns_fd, uid_t uid, gid_t gid,
+                                bool volatile_upper, int *ret_fd,
                                 struct ctr_error *err);
 /* 1 when path's filesystem takes an idmapped mount, 0 when it refuses (EINVAL, EOPNOTSUPP). */
 int ctr_rootfs_idmap_supported(const char *path, int userns_fd, struct ctr_error *err);

@@ -81,6 +81,7 @@ int ctr_spawn_mount_plan(const struct ctr_config *cfg, const char *rootfs, const
                 spec.overlay_work = work;
         }
         spec.readonly_root = run && run->readonly_root;
+        spec.volatile_upper = run && run->ephemeral;
         int r = ctr_rootfs_plan_build(&spec, ret, err);
         if (r < 0 || !run)
                 return r;
@@ -221,7 +222,8 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
         /* The rootfs as a detached idmapped mount, the binds as detached clones. */
         if (s->cfg->userns) {
                 struct ctr_userns_start us = {.plan = spec.plan, .planned = true};
-                r = ctr_userns_prepare(s->cfg, s->rootfs, s->console_fd, s->cgroup_path, &us, err);
+                r = ctr_userns_prepare(s->cfg, s->rootfs, s->console_fd, s->cgroup_path, s->run && s->run->ephemeral, &us,
+                                       err);
                 spec.plan = us.plan;
                 spec.has_plan = us.planned; /* a failed prepare freed it */
                 if (r < 0)

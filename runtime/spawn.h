@@ -20,6 +20,7 @@ struct ctr_run_opts {
         const char *user;   /* name or uid[:gid] from the rootfs's /etc/passwd; NULL = root */
         const char *cwd;    /* NULL = / */
         int timeout;        /* seconds; 0 = none */
+        bool ephemeral;     /* removed after the run (no --keep): its overlay upper is never synced */
 };
 
 struct ctr_spawn {

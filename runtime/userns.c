@@ -291,7 +291,7 @@ static int volume_idmap(struct ctr_mnt_op *op, const struct ctr_idmap *m, struct
 }
 
 int ctr_userns_prepare(const struct ctr_config *cfg, const char *rootfs, int console_fd, const char *cgroup_path,
-                       struct ctr_userns_start *ret, struct ctr_error *err)
+                       bool volatile_upper, struct ctr_userns_start *ret, struct ctr_error *err)
 {
         const struct ctr_idmap *m = &cfg->idmap;
         bool overlay = !strcmp(cfg->storage_driver, "overlay");
@@ -317,7 +317,7 @@ int ctr_userns_prepare(const struct ctr_config *cfg, const char *rootfs, int con
                 char *slash = strrchr(dir, '/');
                 if (slash)
                         *slash = 0;
-                r = ctr_rootfs_idmapped_overlay(cfg->storage_lower, dir, ufd, m->uid, m->gid, &rfd, err);
+                r = ctr_rootfs_idmapped_overlay(cfg->storage_lower, dir, ufd, m->uid, m->gid, volatile_upper, &rfd, err);
         } else
                 r = ctr_rootfs_idmapped_tree(rootfs, ufd, false, &rfd, err);
         if (r < 0)

@@ -44,7 +44,7 @@ struct ctr_userns_start {
 /* ret->plan is the mount plan init will run (ctr_spawn_mount_plan), planned set: it gets the
  * rootfs as a detached idmapped mount and its binds as detached clones. */
 int ctr_userns_prepare(const struct ctr_config *cfg, const char *rootfs, int console_fd, const char *cgroup_path,
-                       struct ctr_userns_start *ret, struct ctr_error *err);
+                       bool volatile_upper, struct ctr_userns_start *ret, struct ctr_error *err);
 void ctr_userns_start_free(struct ctr_userns_start *u);
 /* After clone: the maps, and the rootfs directory opened in the child's mount namespace (the
  * child, no longer host root, cannot walk the 0700 directories above it). */

@@ -106,10 +106,20 @@ R -t busybox --json-status-fd 3 -- sh -c 'readlink /proc/self/ns/pid' 3>"$T_ROOT
 assert_eq "$(cat "$T_ROOT/ns.out")" "pid:[$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["started"]["namespaces"]["pid"])' "$T_ROOT/ns.json")]" \
         "the pid namespace in the started event"
 
+# A throwaway run's overlay upper is volatile (no sync of the host's disk at its end), in both
+# modes; a kept one's is not.
+assert_match "$(R -t busybox -- grep ' / / ' /proc/self/mountinfo)" 'fsync=volatile|,volatile' "run --rm's upper is volatile"
+assert_match "$(R --no-userns -t busybox -- grep ' / / ' /proc/self/mountinfo)" 'fsync=volatile|,volatile' \
+        "run --rm --no-userns's upper is volatile"
 # --keep NAME leaves a stopped container; --from NAME starts from its tree.
 k=$(cname runkeep)
 R -t busybox --keep "$k" -- sh -c 'echo kept > /marker'
 assert_eq "$(state_of "$k")" stopped "--keep leaves a stopped container"
+k2=$(cname runkeep2)
+out=$(R -t busybox --keep "$k2" -- grep ' / / ' /proc/self/mountinfo)
+assert_match "$out" ' - overlay ' "a kept run's root is an overlay"
+assert_no_match "$out" 'volatile' "a kept container's upper is not volatile"
+ctr destroy "$k2"
 assert_eq "$(R --from "$k" -- cat /marker)" kept "--from sees the kept tree"
 R --from "$k" -- sh -c 'echo changed > /marker'
 assert_eq "$(R --from "$k" -- cat /marker)" kept "a run --from does not change its source"
