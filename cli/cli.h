@@ -53,6 +53,9 @@ struct ctr_cli_parse {
 /* 0: parsed; -1: help was printed (exit 0); > 0: exit with this status (message printed). */
 int ctr_cli_parse(int argc, char **argv, struct ctr_cli_parse *cp);
 #define CTR_CLI_RETURN(r) ((r) < 0 ? 0 : (r))
+/* ctr_cli_parse, then the state root's paths into p: what every verb starts with. */
+struct ctr_paths;
+int ctr_cli_begin(int argc, char **argv, struct ctr_cli_parse *cp, struct ctr_paths *p);
 
 int cmd_create(int argc, char **argv);
 int cmd_start(int argc, char **argv);

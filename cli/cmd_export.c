@@ -344,11 +344,9 @@ int cmd_export(int argc, char **argv)
 {
         struct ctr_paths p = {0};
         struct ctr_cli_parse cp = {.verb = "export", .min_pos = 2, .max_pos = 2, .pos_name = "NAME and FILE"};
-        int r = ctr_cli_parse(argc, argv, &cp);
+        int r = ctr_cli_begin(argc, argv, &cp, &p);
         if (r)
                 return CTR_CLI_RETURN(r);
-        if ((r = ctr_cli_paths(&p, "export")))
-                return r;
         struct ctr_error err = {0};
         if (do_export(&p, cp.pos[0], cp.pos[1], &err) < 0)
                 r = ctr_cli_fail("export", cp.pos[0], &err);
@@ -360,11 +358,9 @@ int cmd_import(int argc, char **argv)
 {
         struct ctr_paths p = {0};
         struct ctr_cli_parse cp = {.verb = "import", .min_pos = 1, .max_pos = 2, .pos_name = "FILE"};
-        int r = ctr_cli_parse(argc, argv, &cp);
+        int r = ctr_cli_begin(argc, argv, &cp, &p);
         if (r)
                 return CTR_CLI_RETURN(r);
-        if ((r = ctr_cli_paths(&p, "import")))
-                return r;
         struct ctr_error err = {0};
         _cleanup_free_ char *name = NULL;
         if (do_import(&p, cp.pos[0], cp.npos == 2 ? cp.pos[1] : NULL, &name, &err) < 0)

@@ -9,11 +9,9 @@ static int run(const char *verb, bool freeze, int argc, char **argv)
         struct ctr_cli_parse cp = {.verb = verb, .min_pos = 1, .max_pos = 1, .pos_name = "NAME"};
         struct ctr_paths p = {0};
         struct ctr_error err = {0};
-        int r = ctr_cli_parse(argc, argv, &cp);
+        int r = ctr_cli_begin(argc, argv, &cp, &p);
         if (r)
                 return CTR_CLI_RETURN(r);
-        if ((r = ctr_cli_paths(&p, verb)))
-                return r;
         if (ctr_container_freeze(&p, cp.pos[0], freeze, &err) < 0)
                 r = ctr_cli_fail(verb, cp.pos[0], &err);
         ctr_paths_free(&p);

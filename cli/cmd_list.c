@@ -84,6 +84,26 @@ static void gen_u64(struct ctr_json_gen *g, const char *key, bool have, uint64_t
                 ctr_json_null(g);
 }
 
+struct stat_field {
+        const char *key;
+        bool have;
+        uint64_t v;
+};
+
+/* One group of counters as an object, or null where the host lacks its controller. */
+static void gen_group(struct ctr_json_gen *g, const char *name, bool has, const struct stat_field *f, size_t n)
+{
+        ctr_json_key_(g, name);
+        if (!has) {
+                ctr_json_null(g);
+                return;
+        }
+        ctr_json_obj_open(g);
+        for (size_t i = 0; i < n; i++)
+                gen_u64(g, f[i].key, f[i].have, f[i].v);
+        ctr_json_obj_close(g);
+}
+
 /* Live counters of a running container; null groups where the host lacks the controller. */
 static void gen_stats(struct ctr_json_gen *g, const struct view *v)
 {
@@ -94,45 +114,19 @@ static void gen_stats(struct ctr_json_gen *g, const struct view *v)
                 return;
         }
         ctr_json_obj_open(g);
-        ctr_json_key_(g, "memory");
-        if (s.has_memory) {
-                ctr_json_obj_open(g);
-                gen_u64(g, "current", true, s.memory_current);
-                gen_u64(g, "peak", s.memory_peak > 0, s.memory_peak);
-                gen_u64(g, "max", true, s.memory_max);
-                gen_u64(g, "oom", true, s.oom);
-                gen_u64(g, "oom_kill", true, s.oom_kill);
-                ctr_json_obj_close(g);
-        } else
-                ctr_json_null(g);
-        ctr_json_key_(g, "cpu");
-        if (s.has_cpu) {
-                ctr_json_obj_open(g);
-                gen_u64(g, "usage_usec", true, s.usage_usec);
-                gen_u64(g, "user_usec", true, s.user_usec);
-                gen_u64(g, "system_usec", true, s.system_usec);
-                gen_u64(g, "nr_periods", true, s.nr_periods);
-                gen_u64(g, "nr_throttled", true, s.nr_throttled);
-                gen_u64(g, "throttled_usec", true, s.throttled_usec);
-                ctr_json_obj_close(g);
-        } else
-                ctr_json_null(g);
-        ctr_json_key_(g, "pids");
-        if (s.has_pids) {
-                ctr_json_obj_open(g);
-                gen_u64(g, "current", true, s.pids_current);
-                gen_u64(g, "max", true, s.pids_max);
-                ctr_json_obj_close(g);
-        } else
-                ctr_json_null(g);
-        ctr_json_key_(g, "io");
-        if (s.has_io) {
-                ctr_json_obj_open(g);
-                gen_u64(g, "rbytes", true, s.io_rbytes);
-                gen_u64(g, "wbytes", true, s.io_wbytes);
-                ctr_json_obj_close(g);
-        } else
-                ctr_json_null(g);
+        const struct stat_field mem[] = {{"current", true, s.memory_current}, {"peak", s.memory_peak > 0, s.memory_peak},
+                                         {"max", true, s.memory_max},         {"oom", true, s.oom},
+                                         {"oom_kill", true, s.oom_kill}};
+        gen_group(g, "memory", s.has_memory, mem, ARRAY_SIZE(mem));
+        const struct stat_field cpu[] = {{"usage_usec", true, s.usage_usec},   {"user_usec", true, s.user_usec},
+                                         {"system_usec", true, s.system_usec}, {"nr_periods", true, s.nr_periods},
+                                         {"nr_throttled", true, s.nr_throttled},
+                                         {"throttled_usec", true, s.throttled_usec}};
+        gen_group(g, "cpu", s.has_cpu, cpu, ARRAY_SIZE(cpu));
+        const struct stat_field pids[] = {{"current", true, s.pids_current}, {"max", true, s.pids_max}};
+        gen_group(g, "pids", s.has_pids, pids, ARRAY_SIZE(pids));
+        const struct stat_field io[] = {{"rbytes", true, s.io_rbytes}, {"wbytes", true, s.io_wbytes}};
+        gen_group(g, "io", s.has_io, io, ARRAY_SIZE(io));
         ctr_json_obj_close(g);
 }
 
@@ -304,11 +298,9 @@ int cmd_list(int argc, char **argv)
         struct ctr_paths p = {0};
         struct ctr_error err = {0};
         char **names = NULL;
-        int r = ctr_cli_parse(argc, argv, &cp);
+        int r = ctr_cli_begin(argc, argv, &cp, &p);
         if (r)
                 return CTR_CLI_RETURN(r);
-        if ((r = ctr_cli_paths(&p, "list")))
-                return r;
         if (ctr_container_names(&p, &names, &err) < 0) {
                 ctr_paths_free(&p);
                 return ctr_cli_fail("list", NULL, &err);
@@ -409,11 +401,9 @@ int cmd_info(int argc, char **argv)
         struct ctr_paths p = {0};
         struct view v;
         _cleanup_free_ char *rootfs = NULL, *log = NULL;
-        int r = ctr_cli_parse(argc, argv, &cp);
+        int r = ctr_cli_begin(argc, argv, &cp, &p);
         if (r)
                 return CTR_CLI_RETURN(r);
-        if ((r = ctr_cli_paths(&p, "info")))
-                return r;
         view_load(&p, cp.pos[0], &v);
         if (!v.cfg_ok) {
                 r = ctr_cli_fail("info", cp.pos[0], &v.err);

@@ -88,11 +88,9 @@ int cmd_snapshot(int argc, char **argv)
         struct ctr_paths p = {0};
         struct ctr_cli_parse cp = {.verb = "snapshot", .longopts = opts, .on_opt = on_opt, .userdata = &a,
                                    .min_pos = 1, .max_pos = 3, .pos_name = "NAME"};
-        int r = ctr_cli_parse(argc, argv, &cp);
+        int r = ctr_cli_begin(argc, argv, &cp, &p);
         if (r)
                 return CTR_CLI_RETURN(r);
-        if ((r = ctr_cli_paths(&p, "snapshot")))
-                return r;
         struct ctr_error err = {0};
         const char *first = cp.pos[0];
         bool verb = !strcmp(first, "list") || !strcmp(first, "delete");
@@ -145,11 +143,9 @@ int cmd_restore(int argc, char **argv)
         struct ctr_paths p = {0};
         struct ctr_cli_parse cp = {.verb = "restore", .longopts = opts, .on_opt = on_opt, .userdata = &a,
                                    .min_pos = 2, .max_pos = 2, .pos_name = "NAME and SNAP"};
-        int r = ctr_cli_parse(argc, argv, &cp);
+        int r = ctr_cli_begin(argc, argv, &cp, &p);
         if (r)
                 return CTR_CLI_RETURN(r);
-        if ((r = ctr_cli_paths(&p, "restore")))
-                return r;
         struct ctr_error err = {0};
         char backup[128];
         if ((a.live ? ctr_snapshot_restore_live : ctr_snapshot_restore)(&p, cp.pos[0], cp.pos[1], a.no_backup, backup,
@@ -169,11 +165,9 @@ int cmd_clone(int argc, char **argv)
         struct ctr_paths p = {0};
         struct ctr_cli_parse cp = {.verb = "clone", .longopts = opts, .on_opt = on_opt, .userdata = &a,
                                    .min_pos = 2, .max_pos = 2, .pos_name = "SRC and DST"};
-        int r = ctr_cli_parse(argc, argv, &cp);
+        int r = ctr_cli_begin(argc, argv, &cp, &p);
         if (r)
                 return CTR_CLI_RETURN(r);
-        if ((r = ctr_cli_paths(&p, "clone")))
-                return r;
         struct ctr_error err = {0};
         if (ctr_container_clone(&p, cp.pos[0], cp.pos[1], a.snapshot, &err) < 0)
                 r = ctr_cli_fail("clone", cp.pos[1], &err);

@@ -252,6 +252,12 @@ static int not_oci(const char *base, const char *what, const char *word)
         return EXIT_CTR_FAILURE;
 }
 
+int ctr_cli_begin(int argc, char **argv, struct ctr_cli_parse *cp, struct ctr_paths *p)
+{
+        int r = ctr_cli_parse(argc, argv, cp);
+        return r ? r : ctr_cli_paths(p, cp->verb);
+}
+
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {CTR_GLOBAL_LONG_OPTS, {"version", no_argument, NULL, 'V'}, {}};
