@@ -114,11 +114,8 @@ static const char *missing_controller(const struct ctr_cg_host *h, const struct 
         return NULL;
 }
 
-int ctr_cgroup_check_limits(const struct ctr_cg_host *h, const struct ctr_cg_limits *l, struct ctr_error *err)
+static int not_available(const struct ctr_cg_host *h, const char *c, struct ctr_error *err)
 {
-        const char *c = missing_controller(h, l);
-        if (!c)
-                return 0;
         if (bound_to_v1(c))
                 return ctr_err(err, ENOTSUP, "cgroup",
                                "cgroup %s controller not available (cgroup2 at %s lacks it; this %s host binds it "
@@ -126,6 +123,57 @@ int ctr_cgroup_check_limits(const struct ctr_cg_host *h, const struct ctr_cg_lim
                                c, h->mount, h->layout == CTR_CG_HYBRID ? "hybrid" : "");
         return ctr_err(err, ENOTSUP, "cgroup", "cgroup %s controller not available (cgroup2 at %s lacks it)", c,
                        h->mount);
+}
+
+int ctr_cgroup_check_limits(const struct ctr_cg_host *h, const struct ctr_cg_limits *l, struct ctr_error *err)
+{
+        const char *c = missing_controller(h, l);
+        return c ? not_available(h, c, err) : 0;
+}
+
+/* v2's cpu.weight (1..10000, 100 the default) in v1's shares (2..262144, 1024 the default). */
+static uint64_t weight_to_shares(uint64_t w)
+{
+        uint64_t s = w * 1024 / 100;
+        return s < 2 ? 2 : s > 262144 ? 262144 : s;
+}
+
+int ctr_cgroup_split_v1(const struct ctr_cg_host *h, struct ctr_cg_limits *l, struct ctr_cg_v1 *ret_v1, bool *ret_any,
+                        struct ctr_error *err)
+{
+        *ret_v1 = (struct ctr_cg_v1){0};
+        *ret_any = false;
+        for (const char *c; (c = missing_controller(h, l));) {
+                /* io.max has no v1 counterpart here (blkio throttles take device rules of their own). */
+                if (!strcmp(c, "io") || !ctr_cgroup_v1_has(c))
+                        return not_available(h, c, err);
+                *ret_any = true;
+                if (!strcmp(c, "memory")) {
+                        ret_v1->memory_limit = (int64_t)l->memory;
+                        ret_v1->memory_reservation = (int64_t)l->memory_high;
+                        /* v1 counts memory and swap together. */
+                        if (l->memory_swap && l->memory)
+                                ret_v1->memory_swap = (int64_t)(l->memory + l->memory_swap);
+                        l->memory = l->memory_high = l->memory_swap = 0;
+                } else if (!strcmp(c, "cpu")) {
+                        if (l->cpus > 0) {
+                                ret_v1->cpu_period = 100000;
+                                ret_v1->cpu_quota = (int64_t)(l->cpus * 100000 + 0.5);
+                        }
+                        if (l->cpu_weight)
+                                ret_v1->cpu_shares = weight_to_shares(l->cpu_weight);
+                        l->cpus = 0;
+                        l->cpu_weight = 0;
+                } else if (!strcmp(c, "pids")) {
+                        ret_v1->pids_limit = l->pids;
+                        l->pids = 0;
+                } else if (!strcmp(c, "cpuset")) {
+                        snprintf(ret_v1->cpus, sizeof(ret_v1->cpus), "%s", l->cpuset);
+                        snprintf(ret_v1->mems, sizeof(ret_v1->mems), "%s", l->cpuset_mems);
+                        l->cpuset[0] = l->cpuset_mems[0] = 0;
+                }
+        }
+        return 0;
 }
 
 /* Enable in dir's subtree the controllers the limits need (an error when that fails), and the

@@ -143,6 +143,16 @@ bool ctr_cgroup_v1_available(void);
 int ctr_cgroup_v1_enter(const char *rel, const struct ctr_cg_v1 *v, pid_t pid, struct ctr_error *err);
 /* Move pid into REL of every v1 hierarchy; a hierarchy where REL is missing is an error. */
 int ctr_cgroup_v1_join(const char *rel, pid_t pid, struct ctr_error *err);
+/* A v1 hierarchy carrying this controller is mounted. */
+bool ctr_cgroup_v1_has(const char *controller);
+/* The limits cgroup2 lacks the controller for (a hybrid or legacy host), moved out of l into
+ * v1's terms in *ret_v1 when a v1 hierarchy has the controller; *ret_any tells whether any
+ * moved. Fails naming the controller when neither has it. */
+int ctr_cgroup_split_v1(const struct ctr_cg_host *h, struct ctr_cg_limits *l, struct ctr_cg_v1 *ret_v1, bool *ret_any,
+                        struct ctr_error *err);
+/* Fill the groups of s that cgroup2 lacked (memory, pids, cpu throttling) from REL in the v1
+ * hierarchies. */
+void ctr_cgroup_v1_stats(const char *rel, struct ctr_cg_stats *s);
 /* Change the limits of REL in place (the OCI runtime's update): the values set in v are written
  * to every hierarchy that has REL; 0 and "" leave a value as it is, -1 lifts it. */
 int ctr_cgroup_v1_update(const char *rel, const struct ctr_cg_v1 *v, struct ctr_error *err);

@@ -258,3 +258,70 @@ int ctr_cgroup_v1_update(const char *rel, const struct ctr_cg_v1 *v, struct ctr_
         }
         return 0;
 }
+
+bool ctr_cgroup_v1_has(const char *controller)
+{
+        struct hier h[16];
+        size_t n = hierarchies(h, 16);
+        for (size_t i = 0; i < n; i++)
+                if (has(&h[i], controller))
+                        return true;
+        return false;
+}
+
+/* REL's directory in the hierarchy carrying controller, or NULL. */
+static char *dir_of(const char *rel, const char *controller)
+{
+        struct hier h[16];
+        size_t n = hierarchies(h, 16);
+        while (*rel == '/')
+                rel++;
+        for (size_t i = 0; i < n; i++)
+                if (has(&h[i], controller))
+                        return xasprintf("%s/%s", h[i].mount, rel);
+        return NULL;
+}
+
+static int read_u64(const char *dir, const char *file, uint64_t *ret)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file), *t = NULL;
+        if (ctr_read_file(p, 4096, &t, NULL) < 0)
+                return -ENOENT;
+        if (!strncmp(t, "max", 3)) {
+                *ret = UINT64_MAX;
+                return 0;
+        }
+        *ret = strtoull(t, NULL, 10);
+        return 0;
+}
+
+void ctr_cgroup_v1_stats(const char *rel, struct ctr_cg_stats *s)
+{
+        struct ctr_error e;
+        if (!rel || check_rel(rel, &e) < 0)
+                return;
+        _cleanup_free_ char *mem = dir_of(rel, "memory"), *pids = dir_of(rel, "pids"), *cpu = dir_of(rel, "cpu");
+        if (!s->has_memory && mem && read_u64(mem, "memory.usage_in_bytes", &s->memory_current) == 0) {
+                s->has_memory = true;
+                read_u64(mem, "memory.max_usage_in_bytes", &s->memory_peak);
+                /* v1 says "no limit" with the largest page-aligned value. */
+                if (read_u64(mem, "memory.limit_in_bytes", &s->memory_max) == 0 && s->memory_max >= (UINT64_MAX >> 2))
+                        s->memory_max = UINT64_MAX;
+                _cleanup_free_ char *p = xasprintf("%s/memory.oom_control", mem), *t = NULL;
+                if (ctr_read_file(p, 4096, &t, NULL) == 0)
+                        ctr_cgroup_keyed(t, "oom_kill", &s->oom_kill);
+                read_u64(mem, "memory.failcnt", &s->oom);
+        }
+        if (!s->has_pids && pids && read_u64(pids, "pids.current", &s->pids_current) == 0) {
+                s->has_pids = true;
+                read_u64(pids, "pids.max", &s->pids_max);
+        }
+        _cleanup_free_ char *cpath = cpu ? xasprintf("%s/cpu.stat", cpu) : NULL, *ct = NULL;
+        if (cpath && !s->nr_periods && ctr_read_file(cpath, 4096, &ct, NULL) == 0) {
+                uint64_t ns = 0;
+                ctr_cgroup_keyed(ct, "nr_periods", &s->nr_periods);
+                ctr_cgroup_keyed(ct, "nr_throttled", &s->nr_throttled);
+                if (ctr_cgroup_keyed(ct, "throttled_time", &ns) == 0)
+                        s->throttled_usec = ns / 1000;
+        }
+}

@@ -113,6 +113,7 @@ static void gen_stats(struct ctr_json_gen *g, const struct view *v)
                 ctr_json_null(g);
                 return;
         }
+        ctr_cgroup_v1_stats(v->st.cgroup_v1, &s);
         ctr_json_obj_open(g);
         const struct stat_field mem[] = {{"current", true, s.memory_current}, {"peak", s.memory_peak > 0, s.memory_peak},
                                          {"max", true, s.memory_max},         {"oom", true, s.oom},
@@ -136,6 +137,7 @@ static void print_stats(const struct view *v)
         char a[32], b[32];
         if (!live(v) || !v->st.cgroup || ctr_cgroup_stats(v->st.cgroup, &s) < 0)
                 return;
+        ctr_cgroup_v1_stats(v->st.cgroup_v1, &s);
         if (s.has_memory) {
                 ctr_format_size(s.memory_current, a, sizeof(a));
                 if (s.memory_max == UINT64_MAX)

@@ -129,6 +129,7 @@ static void on_exited(void *data, const struct ctr_state *st, int status, bool t
                 return;
         struct ctr_cg_stats s = {0};
         ctr_cgroup_stats(st->cgroup, &s);
+        ctr_cgroup_v1_stats(st->cgroup_v1, &s);
         struct timespec t1;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(false);
@@ -266,7 +267,9 @@ int cmd_run(int argc, char **argv)
                 r = ctr_cli_fail("run", name, &a.c.err);
                 goto out;
         }
-        if (ctr_cgroup_check_limits(&host, &lim, &a.c.err) < 0) {
+        struct ctr_cg_v1 v1;
+        bool in_v1;
+        if (ctr_cgroup_split_v1(&host, &lim, &v1, &in_v1, &a.c.err) < 0) {
                 if (!a.allow_missing) {
                         ctr_err_prefix(&a.c.err, "%s (--allow-missing-limits runs without it)", "limits");
                         r = ctr_cli_fail("run", name, &a.c.err);

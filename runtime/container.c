@@ -412,6 +412,12 @@ int ctr_container_cleanup_stale(const struct ctr_paths *p, const char *name, con
                         ctr_cgroup_kill(st->cgroup, NULL);
                 r = ctr_cgroup_remove(st->cgroup, 5000, err);
         }
+        /* v1: the path is derived from the name, whatever the state file says. */
+        if (ctr_cgroup_v1_available()) {
+                _cleanup_free_ char *leaf = ctr_monitor_cgroup_leaf(p, name);
+                _cleanup_free_ char *rel = xasprintf(CTR_CGROUP_PARENT "/%s", leaf);
+                ctr_cgroup_v1_remove(rel);
+        }
         if (st && st->net_mode && !strcmp(st->net_mode, "bridge")) {
                 int n = ctr_network_teardown(p, name, err);
                 if (n < 0 && r >= 0)

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "container.h"
 #include "control.h"
+#include "monitor.h"
 #include "spawn.h"
 #include "../security/caps.h"
 #include "../base/util.h"
@@ -371,7 +372,7 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         bool stale;
         int r, status = 0;
         _cleanup_close_ int pidfd = -1, cgfd = -1, cpidfd = -1, master = -1, sfd = -1;
-        _cleanup_free_ char *cgpath = NULL;
+        _cleanup_free_ char *cgpath = NULL, *leaf = NULL, *v1 = NULL;
 
         *ret_status = 125;
 
@@ -414,9 +415,14 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
         if (p->debug_fd >= 0)
                 ctr_spec_write(&spec, p->debug_fd);
         int child_status = 0;
+        /* The v1 cgroups too, on a hybrid host: derived from the name, the record only says
+         * whether they were made. */
+        leaf = ctr_monitor_cgroup_leaf(p, name);
+        v1 = st.cgroup_v1 ? xasprintf(CTR_CGROUP_PARENT "/%s", leaf) : NULL;
         struct ctr_launch l = {
                 .cgroup_fd = cgfd,
                 .cgroup_path = cgpath,
+                .v1_rel = v1,
                 .on_step = exec_on_step,
                 .data = &master,
         };

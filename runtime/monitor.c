@@ -510,6 +510,8 @@ static void teardown(struct monitor *m)
                 if (ctr_cgroup_remove(m->st.cgroup, 5000, &err) < 0)
                         mlog("%s", err.msg);
         }
+        if (m->st.cgroup_v1)
+                ctr_cgroup_v1_remove(m->st.cgroup_v1);
         if (m->rundir_fd >= 0) {
                 unlinkat(m->rundir_fd, "monitor.sock", 0);
                 unlinkat(m->rundir_fd, "notify/notify", 0);
@@ -668,6 +670,7 @@ static int spawn_init(struct monitor *m, const char *rootfs, int cgfd, const cha
                 .run = m->a->run,
                 .ret_child_status = &m->spawn_status,
                 .debug_fd = m->a->paths->debug_fd,
+                .cgroup_v1 = m->st.cgroup_v1,
         };
         int r = ctr_spawn_init(&sp, &m->init, &m->init_pidfd, err);
         /* --debug shows the first start only: the caller's stderr is not kept open for a reboot. */
@@ -814,6 +817,7 @@ static int spawn_vmm(struct monitor *m, int cgfd, struct ctr_error *err)
                 .what = "the VMM process",
                 .cgroup_fd = cgfd,
                 .cgroup_path = m->st.cgroup,
+                .v1_rel = m->st.cgroup_v1,
                 .pidns_fd = -1,
                 .until = CTR_LAUNCH_UNTIL_READY,
                 .child = vmm_child,
@@ -906,6 +910,11 @@ static int setup(struct monitor *m, struct ctr_error *err)
         r = ctr_cgroup_detect(&m->cg, err);
         if (r < 0)
                 return r;
+        /* On a hybrid host what cgroup2 lacks the controller for goes to the v1 hierarchies. */
+        struct ctr_cg_v1 v1 = {0};
+        bool v1_limits;
+        if ((r = ctr_cgroup_split_v1(&m->cg, &lim, &v1, &v1_limits, err)) < 0)
+                return r;
         /* Started by a unit with Delegate=yes: the container goes below the unit's cgroup, so
          * the service manager accounts for it and stops it with the unit. */
         _cleanup_free_ char *delegated = m->a->foreground ? ctr_cgroup_delegated(&m->cg) : NULL;
@@ -916,6 +925,18 @@ static int setup(struct monitor *m, struct ctr_error *err)
                 r = ctr_cgroup_create(&m->cg, leaf, &lim, &m->st.cgroup, &m->cgfd, err);
         if (r < 0)
                 return r;
+        /* Every mounted v1 hierarchy gets the container's own cgroup too, which init is born into
+         * before its cgroup namespace: a v1 hierarchy mounted inside shows the container's
+         * subtree only, and limits cgroup2 cannot take bind there. */
+        if (ctr_cgroup_v1_available()) {
+                m->st.cgroup_v1 = xasprintf(CTR_CGROUP_PARENT "/%s", leaf);
+                if ((r = ctr_cgroup_v1_enter(m->st.cgroup_v1, &v1, 0, err)) < 0) {
+                        ctr_cgroup_v1_remove(m->st.cgroup_v1);
+                        return r;
+                }
+                if (v1_limits)
+                        mlog("limits cgroup2 lacks the controller for are in the v1 hierarchies (%s)", m->st.cgroup_v1);
+        }
         /* The device filter is in place before init exists: its first mknod is already checked. */
         size_t n_dev = strv_len(m->cfg->devices);
         _cleanup_free_ struct ctr_cg_device *devs = calloc(n_dev + 1, sizeof(*devs));

@@ -80,6 +80,7 @@ void ctr_state_free(struct ctr_state *s)
         if (!s)
                 return;
         free(s->cgroup);
+        free(s->cgroup_v1);
         free(s->net_mode);
         free(s->ipv4);
         free(s->ipv6);
@@ -115,6 +116,8 @@ char *ctr_state_to_json(const struct ctr_state *s)
         ctr_json_str(g, s->ipv6);
         ctr_json_key_(g, "veth");
         ctr_json_str(g, s->veth);
+        ctr_json_key_(g, "cgroup_v1");
+        ctr_json_str(g, s->cgroup_v1);
         ctr_json_key_(g, "foreground");
         ctr_json_boolean(g, s->foreground);
         ctr_json_obj_close(g);
@@ -146,8 +149,8 @@ int ctr_state_parse(const char *text, struct ctr_state *ret, struct ctr_error *e
         const char *nm = ctr_json_string(ctr_json_get(root, "network_mode"));
         s.cgroup = cg ? xstrdup(cg) : NULL;
         s.net_mode = nm ? xstrdup(nm) : NULL;
-        const char *keys[] = {"ipv4", "ipv6", "veth"};
-        char **fields[] = {&s.ipv4, &s.ipv6, &s.veth};
+        const char *keys[] = {"ipv4", "ipv6", "veth", "cgroup_v1"};
+        char **fields[] = {&s.ipv4, &s.ipv6, &s.veth, &s.cgroup_v1};
         for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
                 const char *v = ctr_json_string(ctr_json_get(root, keys[i]));
                 *fields[i] = v ? xstrdup(v) : NULL;

@@ -43,6 +43,7 @@ struct ctr_state {
         char *net_mode;
         char *ipv4, *ipv6; /* bridge mode: the addresses of eth0 */
         char *veth;        /* bridge mode: the host side of the pair */
+        char *cgroup_v1;   /* hybrid/legacy hosts: the container's cgroup below each v1 hierarchy's root */
         bool foreground;
 };
 
