@@ -13,6 +13,8 @@ typedef struct yajl_val_s ctr_json; /* parsed value, owned by the root */
 enum ctr_json_type { CTR_JSON_NULL, CTR_JSON_BOOL, CTR_JSON_NUMBER, CTR_JSON_STRING, CTR_JSON_ARRAY,
                      CTR_JSON_OBJECT };
 
+/* Deeper documents are refused before parsing: no file ctr reads nests past a dozen levels. */
+#define CTR_JSON_MAX_DEPTH 128
 int ctr_json_parse(const char *text, ctr_json **ret, struct ctr_error *err);
 void ctr_json_free(ctr_json *v);
 static inline void ctr_json_freep(ctr_json **v) { ctr_json_free(*v); }

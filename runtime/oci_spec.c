@@ -831,9 +831,9 @@ fail:
 int ctr_oci_spec_load(const char *bundle, struct ctr_oci_spec *ret, struct ctr_error *err)
 {
         _cleanup_free_ char *path = xasprintf("%s/config.json", bundle), *text = NULL;
-        int r = ctr_read_file(path, 16 << 20, &text, NULL);
+        int r = ctr_read_record(path, 16 << 20, "bundle", &text, NULL, err);
         if (r < 0)
-                return ctr_err_sys(err, -r, "bundle", "read %s", path);
+                return r;
         return ctr_oci_spec_parse(text, bundle, ret, err);
 }
 
