@@ -154,8 +154,16 @@ int64_t ctr_json_int(const ctr_json *v)
 {
         if (YAJL_IS_INTEGER(v))
                 return YAJL_GET_INTEGER(v);
-        if (YAJL_IS_DOUBLE(v))
-                return (int64_t)YAJL_GET_DOUBLE(v);
+        if (YAJL_IS_DOUBLE(v)) {
+                /* Outside int64_t the cast is undefined: saturate (yajl gives integers past
+                 * INT64_MAX to us as doubles). NaN is 0. */
+                double d = YAJL_GET_DOUBLE(v);
+                if (d >= 0x1p63)
+                        return INT64_MAX;
+                if (d <= -0x1p63)
+                        return INT64_MIN;
+                return d == d ? (int64_t)d : 0;
+        }
         return 0;
 }
 

@@ -191,13 +191,15 @@ int ctr_read_record(const char *path, size_t max, const char *op, char **ret, si
         int r = read_file(AT_FDCWD, path, O_NOFOLLOW, max, ret, ret_len, &mode);
         if (r >= 0)
                 return 0;
+        /* A refused file is a malformed one, as a parse error is (-EINVAL): callers that let
+         * destroy --force through a bad config treat all of them alike. */
         if (r == -ELOOP)
-                return ctr_err(err, ELOOP, op, "read %s: a symlink, refused (it must be a regular file)", path);
+                return ctr_err(err, EINVAL, op, "read %s: a symlink, refused (it must be a regular file)", path);
         if ((r == -EINVAL || r == -EISDIR) && mode && !S_ISREG(mode))
-                return ctr_err(err, -r, op, "read %s: %s, refused (it must be a regular file)", path,
+                return ctr_err(err, EINVAL, op, "read %s: %s, refused (it must be a regular file)", path,
                                file_type_name(mode));
         if (r == -EFBIG)
-                return ctr_err(err, EFBIG, op, "read %s: larger than %zu bytes, refused", path, max);
+                return ctr_err(err, EINVAL, op, "read %s: larger than %zu bytes, refused", path, max);
         return ctr_err_sys(err, -r, op, "read %s", path);
 }
 

@@ -59,8 +59,9 @@ int ctr_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int ctr_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
 /* The same for a file ctr wrote and reads back (config.json, state.json, ctr.conf, the lease
  * file, a bundle's config.json): outside input, since whoever can write its directory can swap
- * it. A symlink is refused too (-ELOOP), and err says "read PATH: reason" under op. -ENOENT is
- * returned as itself (err filled) for callers that treat a missing file as empty. */
+ * it. A symlink is refused too; every refusal (symlink, not a regular file, over max) is -EINVAL,
+ * as a malformed file's parse error is, and err says "read PATH: reason" under op. Other errors
+ * keep their errno: -ENOENT (err filled) for callers that treat a missing file as empty. */
 int ctr_read_record(const char *path, size_t max, const char *op, char **ret, size_t *ret_len, struct ctr_error *err);
 /* Write a small string to an existing file (sysfs/cgroupfs style). Returns -errno. */
 int ctr_write_file(const char *path, const char *s);

@@ -705,8 +705,12 @@ static int parse_linux(const ctr_json *root, struct ctr_oci_spec *s, struct ctr_
                                 ns->path = NULL;
                                 return BAD(err, "%s.type '%s' is not a namespace type", where, type ? type : "");
                         }
-                        if (ns->path && ns->path[0] != '/')
+                        if (ns->path && ns->path[0] != '/') {
+                                /* Not counted yet, so ctr_oci_spec_free would not see it. */
+                                free(ns->path);
+                                ns->path = NULL;
                                 return BAD(err, "%s.path must be an absolute path", where);
+                        }
                         for (size_t k = 0; k < s->n_namespaces; k++)
                                 if (s->namespaces[k].type == ns->type) {
                                         free(ns->path);

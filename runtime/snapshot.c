@@ -597,6 +597,8 @@ int ctr_snapshot_restore_live(const struct ctr_paths *p, const char *name, const
 {
         struct ctr_config cfg = {0};
         _cleanup_close_ int lock = -1;
+        /* Declared before the first goto: a jump past it would free an uninitialised pointer. */
+        _cleanup_free_ char *text = NULL;
         ret_backup[0] = 0;
         if (!ctr_snapshot_name_valid(snap))
                 return ctr_err(err, EINVAL, "restore", "'%s' is not a valid snapshot name", snap);
@@ -612,7 +614,6 @@ int ctr_snapshot_restore_live(const struct ctr_paths *p, const char *name, const
                 goto out;
         /* The whole state file is checked before anything changes. */
         struct ctr_vmstate vs;
-        _cleanup_free_ char *text = NULL;
         if ((r = ctr_vmstate_load(dir, &vs, &text, err)) < 0)
                 goto out;
         ctr_vmstate_free(&vs);
