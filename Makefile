@@ -193,7 +193,7 @@ vm-nested-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS)
 # again with clang into its own tree, instrumented for coverage under ASan and UBSan, linked from
 # an archive so each target pulls in only the objects it reaches. `make fuzz` builds them and,
 # given FUZZ_TIME=SECONDS, runs each that long; `make fuzz-check` replays every committed input
-# and fuzzes each target for FUZZ_TIME (8 s) seconds, failing on any crash, leak or timeout.
+# and fuzzes each target for FUZZ_TIME (6) seconds, failing on any crash, leak or timeout.
 FUZZ_CC    ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -225,7 +225,7 @@ fuzz:
 fuzz-check:
 	$(MAKE) deps EXTRA_DEPS="$(DEB_FUZZ_DEPS)"
 	$(MAKE) fuzz-build
-	tests/fuzz/run.sh $(FUZZ_BUILD) $(or $(FUZZ_TIME),8) $(FUZZ_NAMES)
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(or $(FUZZ_TIME),6) $(FUZZ_NAMES)
 
 asan-check:
 	$(MAKE) deps
