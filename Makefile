@@ -46,8 +46,11 @@ DEB_BUILD_DEPS := gcc make pkg-config libseccomp-dev libcap-dev libmnl-dev libnf
                   e2fsprogs cpio containerd
 DEB_VM_DEPS    := qemu-system-x86 cpio xz-utils kmod
 DEB_BENCH_DEPS := crun runc bubblewrap hyperfine python3 iperf3 time
+# clang's libFuzzer and sanitizer runtimes (libclang_rt.fuzzer*.a) for make fuzz / fuzz-check.
+DEB_FUZZ_DEPS  := clang libclang-rt-14-dev
 
-.PHONY: all check lint unit integration debian-fixture vm-check vm-nested-check asan-check demo bench install uninstall clean deps format
+.PHONY: all check lint unit integration debian-fixture vm-check vm-nested-check asan-check demo bench install uninstall clean deps format \
+        fuzz fuzz-build fuzz-check
 
 all: ctr
 
@@ -147,10 +150,11 @@ lint:
 	python3 tests/lint/includes.py .
 
 check:
-	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS)"
+	$(MAKE) deps EXTRA_DEPS="$(DEB_VM_DEPS) $(DEB_FUZZ_DEPS)"
 	$(MAKE) lint
 	$(MAKE) all $(UNIT_BIN) $(PROBE_BIN)
 	$(MAKE) unit
+	$(MAKE) fuzz-check
 	$(MAKE) integration
 	$(MAKE) vm-check
 	$(MAKE) vm-nested-check
@@ -184,6 +188,44 @@ vm-nested-check: ctr $(PROBE_BIN) $(VM_SMOKE_BIN) $(VMGUEST_BINS)
 	done; \
 	if [ -n "$$failed" ]; then echo "vm-nested-check: failed:$$failed"; exit 1; fi; \
 	echo "vm-nested-check: $(words $(NESTED_TESTS)) tests, none failed, one lane boot each"
+
+# libFuzzer targets (tests/fuzz/README.md), one per parser of outside input: the library compiled
+# again with clang into its own tree, instrumented for coverage under ASan and UBSan, linked from
+# an archive so each target pulls in only the objects it reaches. `make fuzz` builds them and,
+# given FUZZ_TIME=SECONDS, runs each that long; `make fuzz-check` replays every committed input
+# and fuzzes each target for FUZZ_TIME (6) seconds, failing on any crash, leak or timeout.
+FUZZ_CC    ?= clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = $(CFLAGS) -O1 -Wno-unknown-warning-option -Wno-format-nonliteral $(FUZZ_SAN)
+FUZZ_NAMES := $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BINS  := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/libctr.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/%.o: %.c $(wildcard */*.h */*/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -I$(FUZZ_BUILD) $(PKG_CFLAGS) -c -o $@ $<
+$(FUZZ_BUILD)/runtime/container.o: $(FUZZ_BUILD)/ctr-unit.h
+$(FUZZ_BUILD)/ctr-unit.h: $(BUILD)/ctr-unit.h
+	cp $< $@
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libctr.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(FUZZ_BUILD)/libctr.a $(PKG_LIBS)
+
+fuzz:
+	$(MAKE) deps EXTRA_DEPS="$(DEB_FUZZ_DEPS)"
+	$(MAKE) fuzz-build
+	$(if $(FUZZ_TIME),tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_NAMES))
+
+fuzz-check:
+	$(MAKE) deps EXTRA_DEPS="$(DEB_FUZZ_DEPS)"
+	$(MAKE) fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(or $(FUZZ_TIME),6) $(FUZZ_NAMES)
 
 asan-check:
 	$(MAKE) deps
@@ -253,6 +295,6 @@ format:
 	clang-format -i $(LIB_SRCS) $(CLI_SRCS) $(wildcard */*.h) $(UNIT_SRCS)
 
 clean:
-	rm -rf build build-asan ctr
+	rm -rf build build-asan $(FUZZ_BUILD) ctr
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

@@ -10,9 +10,54 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+/* Checked before yajl sees the text: its tree is freed (and walked by ctr) recursively, so a
+ * few hundred kilobytes of '[' would exhaust the stack or take minutes. Strings and the comments
+ * yajl_tree_parse allows are skipped, so a bracket in either does not count, and a quote in a
+ * comment cannot hide the nesting after it. */
+static int check_depth(const char *text, struct ctr_error *err)
+{
+        unsigned depth = 0;
+        for (const char *p = text; *p; p++) {
+                switch (*p) {
+                case '"':
+                        for (p++; *p && *p != '"'; p++)
+                                if (*p == '\\' && !*++p)
+                                        return 0;
+                        if (!*p)
+                                return 0; /* unterminated: yajl says so */
+                        break;
+                case '/':
+                        if (p[1] == '/') {
+                                while (p[1] && p[1] != '\n')
+                                        p++;
+                        } else if (p[1] == '*') {
+                                const char *e = strstr(p + 2, "*/");
+                                if (!e)
+                                        return 0;
+                                p = e + 1;
+                        }
+                        break;
+                case '[':
+                case '{':
+                        if (++depth > CTR_JSON_MAX_DEPTH)
+                                return ctr_err(err, EINVAL, "json", "nested deeper than %d levels (at byte %zu)",
+                                               CTR_JSON_MAX_DEPTH, (size_t)(p - text));
+                        break;
+                case ']':
+                case '}':
+                        if (depth)
+                                depth--;
+                        break;
+                }
+        }
+        return 0;
+}
+
 int ctr_json_parse(const char *text, ctr_json **ret, struct ctr_error *err)
 {
         char ebuf[256] = "";
+        if (check_depth(text, err) < 0)
+                return -EINVAL;
         yajl_val v = yajl_tree_parse(text, ebuf, sizeof(ebuf));
         if (!v) {
                 /* yajl's message spans lines (it quotes the input); keep the first. */
@@ -109,8 +154,16 @@ int64_t ctr_json_int(const ctr_json *v)
 {
         if (YAJL_IS_INTEGER(v))
                 return YAJL_GET_INTEGER(v);
-        if (YAJL_IS_DOUBLE(v))
-                return (int64_t)YAJL_GET_DOUBLE(v);
+        if (YAJL_IS_DOUBLE(v)) {
+                /* Outside int64_t the cast is undefined: saturate (yajl gives integers past
+                 * INT64_MAX to us as doubles). NaN is 0. */
+                double d = YAJL_GET_DOUBLE(v);
+                if (d >= 0x1p63)
+                        return INT64_MAX;
+                if (d <= -0x1p63)
+                        return INT64_MIN;
+                return d == d ? (int64_t)d : 0;
+        }
         return 0;
 }
 

@@ -13,6 +13,10 @@ typedef struct yajl_val_s ctr_json; /* parsed value, owned by the root */
 enum ctr_json_type { CTR_JSON_NULL, CTR_JSON_BOOL, CTR_JSON_NUMBER, CTR_JSON_STRING, CTR_JSON_ARRAY,
                      CTR_JSON_OBJECT };
 
+/* Deeper documents are refused before parsing: no file ctr reads nests past a dozen levels, and
+ * half of yajl's generator limit (YAJL_MAX_DEPTH) leaves room to write a parsed tree back inside
+ * another document. */
+#define CTR_JSON_MAX_DEPTH 64
 int ctr_json_parse(const char *text, ctr_json **ret, struct ctr_error *err);
 void ctr_json_free(ctr_json *v);
 static inline void ctr_json_freep(ctr_json **v) { ctr_json_free(*v); }
@@ -29,6 +33,7 @@ bool ctr_json_bool(const ctr_json *v);
 bool ctr_json_is_integer(const ctr_json *v);
 /* False for numbers yajl could not represent (overflowing integers and doubles like 1e999). */
 bool ctr_json_number_ok(const ctr_json *v);
+/* A double is truncated toward zero, saturating at the int64_t range. */
 int64_t ctr_json_int(const ctr_json *v);
 double ctr_json_double(const ctr_json *v);
 

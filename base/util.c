@@ -111,14 +111,28 @@ void *xrealloc(void *p, size_t n)
         return r;
 }
 
-int ctr_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len)
+/* One open-and-read for every caller. O_NONBLOCK so a FIFO put where a file belongs opens at
+ * once (and is refused) instead of waiting for a writer; only regular files are read, since a
+ * device or FIFO has no end to read to. *ret_mode gets the file type for messages. */
+static int read_file(int dirfd, const char *path, int extra, size_t max, char **ret, size_t *ret_len,
+                     mode_t *ret_mode)
 {
-        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | extra);
         _cleanup_free_ char *buf = NULL;
         size_t len = 0, cap = 0;
+        struct stat st;
 
         if (fd < 0)
                 return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (ret_mode)
+                *ret_mode = st.st_mode;
+        if (!S_ISREG(st.st_mode))
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+        /* procfs and sysfs files say 0 here: the read loop bounds those. */
+        if ((uint64_t)st.st_size > max)
+                return -EFBIG;
         for (;;) {
                 if (len + 1 >= cap) {
                         cap = cap ? cap * 2 : 4096;
@@ -146,9 +160,47 @@ int ctr_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t
         return 0;
 }
 
+int ctr_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len)
+{
+        return read_file(dirfd, path, 0, max, ret, ret_len, NULL);
+}
+
 int ctr_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
-        return ctr_read_file_at(AT_FDCWD, path, max, ret, ret_len);
+        return read_file(AT_FDCWD, path, 0, max, ret, ret_len, NULL);
+}
+
+static const char *file_type_name(mode_t m)
+{
+        if (S_ISDIR(m))
+                return "a directory";
+        if (S_ISFIFO(m))
+                return "a FIFO";
+        if (S_ISSOCK(m))
+                return "a socket";
+        if (S_ISCHR(m))
+                return "a character device";
+        if (S_ISBLK(m))
+                return "a block device";
+        return "not a plain file";
+}
+
+int ctr_read_record(const char *path, size_t max, const char *op, char **ret, size_t *ret_len, struct ctr_error *err)
+{
+        mode_t mode = 0;
+        int r = read_file(AT_FDCWD, path, O_NOFOLLOW, max, ret, ret_len, &mode);
+        if (r >= 0)
+                return 0;
+        /* A refused file is a malformed one, as a parse error is (-EINVAL): callers that let
+         * destroy --force through a bad config treat all of them alike. */
+        if (r == -ELOOP)
+                return ctr_err(err, EINVAL, op, "read %s: a symlink, refused (it must be a regular file)", path);
+        if ((r == -EINVAL || r == -EISDIR) && mode && !S_ISREG(mode))
+                return ctr_err(err, EINVAL, op, "read %s: %s, refused (it must be a regular file)", path,
+                               file_type_name(mode));
+        if (r == -EFBIG)
+                return ctr_err(err, EINVAL, op, "read %s: larger than %zu bytes, refused", path, max);
+        return ctr_err_sys(err, -r, op, "read %s", path);
 }
 
 ssize_t ctr_write_all(int fd, const void *buf, size_t len)

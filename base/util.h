@@ -53,9 +53,16 @@ void *xrealloc(void *p, size_t n);
 /* The path of the ctr binary (not the sealed memfd copy it may run from), NUL-terminated. */
 ssize_t ctr_self_exe(char *buf, size_t len);
 
-/* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
+/* Read a whole regular file (at most max bytes, else -EFBIG) into a NUL-terminated buffer. Never
+ * blocks on a FIFO: anything but a regular file is -EINVAL (-EISDIR for a directory). */
 int ctr_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int ctr_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
+/* The same for a file ctr wrote and reads back (config.json, state.json, ctr.conf, the lease
+ * file, a bundle's config.json): outside input, since whoever can write its directory can swap
+ * it. A symlink is refused too; every refusal (symlink, not a regular file, over max) is -EINVAL,
+ * as a malformed file's parse error is, and err says "read PATH: reason" under op. Other errors
+ * keep their errno: -ENOENT (err filled) for callers that treat a missing file as empty. */
+int ctr_read_record(const char *path, size_t max, const char *op, char **ret, size_t *ret_len, struct ctr_error *err);
 /* Write a small string to an existing file (sysfs/cgroupfs style). Returns -errno. */
 int ctr_write_file(const char *path, const char *s);
 int ctr_write_file_at(int dirfd, const char *path, const char *s);

@@ -151,7 +151,9 @@ static int do_export(struct ctr_paths *p, const char *name, const char *file, st
         if ((r = run_tool_in(tar1, overlay, image, rootfs, err)) < 0)
                 goto fail;
         size_t len;
-        if ((r = ctr_read_file(cfgpath, 1 << 20, &text, &len)) < 0 || (r = ctr_write_atomic(cfgcopy, text, len, 0600)) < 0) {
+        if ((r = ctr_read_record(cfgpath, 1 << 20, "export", &text, &len, err)) < 0)
+                goto fail;
+        if ((r = ctr_write_atomic(cfgcopy, text, len, 0600)) < 0) {
                 r = ctr_err_sys(err, -r, "export", "copy %s", cfgpath);
                 goto fail;
         }

@@ -135,11 +135,17 @@ int ctr_leases_load(const char *path, struct ctr_leases *ret, struct ctr_error *
 {
         _cleanup_free_ char *text = NULL;
         memset(ret, 0, sizeof(*ret));
-        int r = ctr_read_file(path, 4 << 20, &text, NULL);
+        int r = ctr_read_record(path, 4 << 20, "ipam", &text, NULL, err);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return ctr_err_sys(err, -r, "ipam", "read %s", path);
+                return r;
+        return ctr_leases_parse(text, path, ret, err);
+}
+
+int ctr_leases_parse(char *text, const char *path, struct ctr_leases *ret, struct ctr_error *err)
+{
+        memset(ret, 0, sizeof(*ret));
         char *save = NULL;
         unsigned line = 0;
         for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {

@@ -50,6 +50,8 @@ struct ctr_leases {
 };
 
 int ctr_leases_load(const char *path, struct ctr_leases *ret, struct ctr_error *err);
+/* The lease file's text (consumed: split in place); path names it in messages. */
+int ctr_leases_parse(char *text, const char *path, struct ctr_leases *ret, struct ctr_error *err);
 int ctr_leases_save(const char *path, const struct ctr_leases *l, struct ctr_error *err);
 void ctr_leases_free(struct ctr_leases *l);
 /* The host number leased to name, 0 if none. */

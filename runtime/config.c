@@ -306,9 +306,9 @@ int ctr_config_validate(const struct ctr_config *c, struct ctr_error *err)
 int ctr_config_load(const char *path, struct ctr_config *ret, struct ctr_error *err)
 {
         _cleanup_free_ char *text = NULL;
-        int r = ctr_read_file(path, CONFIG_MAX_BYTES, &text, NULL);
+        int r = ctr_read_record(path, CONFIG_MAX_BYTES, "config", &text, NULL, err);
         if (r < 0)
-                return ctr_err_sys(err, -r, "config", "read %s", path);
+                return r;
         r = ctr_config_parse(text, ret, err);
         if (r < 0)
                 ctr_err_prefix(err, "%s", path);

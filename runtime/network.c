@@ -106,23 +106,32 @@ static int parse_netconf(const ctr_json *o, const char *path, struct ctr_netconf
         return 0;
 }
 
-int ctr_netconf_load(const struct ctr_paths *p, struct ctr_netconf *ret, struct ctr_error *err)
+static struct ctr_netconf netconf_defaults(void)
 {
-        _cleanup_free_ char *path = ctr_netconf_path(p), *text = NULL;
-        _cleanup_json_ ctr_json *root = NULL;
         struct ctr_netconf c = {.bridge = xstrdup(CTR_DEFAULT_BRIDGE)};
         ctr_subnet_parse(CTR_DEFAULT_SUBNET4, &c.v4, NULL);
         ctr_subnet_parse(CTR_DEFAULT_SUBNET6, &c.v6, NULL);
-        int r = ctr_read_file(path, 1 << 20, &text, NULL);
+        return c;
+}
+
+int ctr_netconf_load(const struct ctr_paths *p, struct ctr_netconf *ret, struct ctr_error *err)
+{
+        _cleanup_free_ char *path = ctr_netconf_path(p), *text = NULL;
+        int r = ctr_read_record(path, 1 << 20, "ctr.conf", &text, NULL, err);
         if (r == -ENOENT) {
-                *ret = c;
+                *ret = netconf_defaults();
                 return 0;
         }
-        if (r < 0) {
-                ctr_netconf_free(&c);
-                return ctr_err_sys(err, -r, "ctr.conf", "read %s", path);
-        }
-        r = ctr_json_parse(text, &root, err);
+        if (r < 0)
+                return r;
+        return ctr_netconf_parse(text, path, ret, err);
+}
+
+int ctr_netconf_parse(const char *text, const char *path, struct ctr_netconf *ret, struct ctr_error *err)
+{
+        _cleanup_json_ ctr_json *root = NULL;
+        struct ctr_netconf c = netconf_defaults();
+        int r = ctr_json_parse(text, &root, err);
         if (r < 0) {
                 ctr_err_prefix(err, "%s", path);
                 ctr_netconf_free(&c);

@@ -26,6 +26,8 @@ struct ctr_netconf {
 
 char *ctr_netconf_path(const struct ctr_paths *p);
 int ctr_netconf_load(const struct ctr_paths *p, struct ctr_netconf *ret, struct ctr_error *err);
+/* The text of a ctr.conf (path names it in messages), over the defaults. */
+int ctr_netconf_parse(const char *text, const char *path, struct ctr_netconf *ret, struct ctr_error *err);
 void ctr_netconf_free(struct ctr_netconf *c);
 
 /* What one run of a container got (bridge mode). */

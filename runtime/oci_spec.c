@@ -705,8 +705,12 @@ static int parse_linux(const ctr_json *root, struct ctr_oci_spec *s, struct ctr_
                                 ns->path = NULL;
                                 return BAD(err, "%s.type '%s' is not a namespace type", where, type ? type : "");
                         }
-                        if (ns->path && ns->path[0] != '/')
+                        if (ns->path && ns->path[0] != '/') {
+                                /* Not counted yet, so ctr_oci_spec_free would not see it. */
+                                free(ns->path);
+                                ns->path = NULL;
                                 return BAD(err, "%s.path must be an absolute path", where);
+                        }
                         for (size_t k = 0; k < s->n_namespaces; k++)
                                 if (s->namespaces[k].type == ns->type) {
                                         free(ns->path);
@@ -831,9 +835,9 @@ fail:
 int ctr_oci_spec_load(const char *bundle, struct ctr_oci_spec *ret, struct ctr_error *err)
 {
         _cleanup_free_ char *path = xasprintf("%s/config.json", bundle), *text = NULL;
-        int r = ctr_read_file(path, 16 << 20, &text, NULL);
+        int r = ctr_read_record(path, 16 << 20, "bundle", &text, NULL, err);
         if (r < 0)
-                return ctr_err_sys(err, -r, "bundle", "read %s", path);
+                return r;
         return ctr_oci_spec_parse(text, bundle, ret, err);
 }
 

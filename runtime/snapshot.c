@@ -150,7 +150,11 @@ static int snap_begin(const struct ctr_paths *p, const char *name, const char *s
         _cleanup_free_ char *cfgsrc = ctr_path_config(p, name), *cfgdst = xasprintf("%s/config.json", tmp);
         _cleanup_free_ char *text = NULL;
         size_t len;
-        if ((r = ctr_read_file(cfgsrc, 1 << 20, &text, &len)) < 0 || (r = ctr_write_atomic(cfgdst, text, len, 0600)) < 0) {
+        if ((r = ctr_read_record(cfgsrc, 1 << 20, "snapshot", &text, &len, err)) < 0) {
+                ctr_rm_rf(tmp);
+                return r;
+        }
+        if ((r = ctr_write_atomic(cfgdst, text, len, 0600)) < 0) {
                 ctr_rm_rf(tmp);
                 return ctr_err_sys(err, -r, "snapshot", "copy %s", cfgsrc);
         }
@@ -545,9 +549,9 @@ static int restore_live_locked(const struct ctr_paths *p, const char *name, cons
                 return ctr_err(err, EINVAL, "restore", "snapshot %s holds the settings of a container that is not a VM", snap);
         }
         identity_now(&scfg, cfg);
-        if ((r = ctr_read_file(cfgpath, 1 << 20, &oldcfg, &oldcfg_len)) < 0) {
+        if ((r = ctr_read_record(cfgpath, 1 << 20, "restore", &oldcfg, &oldcfg_len, err)) < 0) {
                 ctr_config_free(&scfg);
-                return ctr_err_sys(err, -r, "restore", "read %s", cfgpath);
+                return r;
         }
         if ((r = ctr_file_clone_path(sdisk, fresh)) < 0) {
                 ctr_config_free(&scfg);
@@ -593,6 +597,8 @@ int ctr_snapshot_restore_live(const struct ctr_paths *p, const char *name, const
 {
         struct ctr_config cfg = {0};
         _cleanup_close_ int lock = -1;
+        /* Declared before the first goto: a jump past it would free an uninitialised pointer. */
+        _cleanup_free_ char *text = NULL;
         ret_backup[0] = 0;
         if (!ctr_snapshot_name_valid(snap))
                 return ctr_err(err, EINVAL, "restore", "'%s' is not a valid snapshot name", snap);
@@ -608,7 +614,6 @@ int ctr_snapshot_restore_live(const struct ctr_paths *p, const char *name, const
                 goto out;
         /* The whole state file is checked before anything changes. */
         struct ctr_vmstate vs;
-        _cleanup_free_ char *text = NULL;
         if ((r = ctr_vmstate_load(dir, &vs, &text, err)) < 0)
                 goto out;
         ctr_vmstate_free(&vs);

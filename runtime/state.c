@@ -165,11 +165,9 @@ int ctr_state_load(const struct ctr_paths *p, const char *name, struct ctr_state
 {
         _cleanup_free_ char *path = ctr_path_state(p, name);
         _cleanup_free_ char *text = NULL;
-        int r = ctr_read_file(path, 1 << 16, &text, NULL);
-        if (r == -ENOENT)
-                return r;
+        int r = ctr_read_record(path, 1 << 16, "state", &text, NULL, err);
         if (r < 0)
-                return ctr_err_sys(err, -r, "state", "read %s", path);
+                return r;
         r = ctr_state_parse(text, ret, err);
         if (r < 0)
                 ctr_err_prefix(err, "%s", path);

@@ -266,3 +266,89 @@ Test(error, long_messages_truncate_keeping_the_start)
         cr_assert_eq(strncmp(err.msg, "ctx: rrr", 8), 0);
         cr_assert_lt(strlen(err.msg), sizeof(err.msg));
 }
+
+static char *nested(size_t depth, const char *open, const char *close, const char *prefix)
+{
+        size_t pl = strlen(prefix), ol = strlen(open), cl = strlen(close);
+        char *s = malloc(pl + depth * (ol + cl) + 1), *p = s;
+        cr_assert_not_null(s);
+        p = stpcpy(p, prefix);
+        for (size_t i = 0; i < depth; i++)
+                p = stpcpy(p, open);
+        for (size_t i = 0; i < depth; i++)
+                p = stpcpy(p, close);
+        return s;
+}
+
+Test(json, depth_limit)
+{
+        struct ctr_error err = {0};
+        ctr_json *v = NULL;
+        /* At the limit parses; one more is one line, before yajl sees it. */
+        _cleanup_free_ char *ok = nested(CTR_JSON_MAX_DEPTH, "[", "]", "");
+        cr_assert_eq(ctr_json_parse(ok, &v, &err), 0, "%s", err.msg);
+        ctr_json_free(TAKE_PTR(v));
+        /* {"a":{"a":...1...}} one level too deep. */
+        _cleanup_free_ char *opens = nested(CTR_JSON_MAX_DEPTH + 1, "{\"a\":", "", "");
+        _cleanup_free_ char *closes = nested(CTR_JSON_MAX_DEPTH + 1, "", "}", "");
+        _cleanup_free_ char *deep1 = xasprintf("%s1%s", opens, closes);
+        cr_assert_eq(ctr_json_parse(deep1, &v, &err), -EINVAL);
+        cr_assert_str_eq(err.op, "json");
+        cr_assert_not_null(strstr(err.msg, "nested deeper than 64 levels"), "%s", err.msg);
+        cr_assert_null(v);
+
+        /* 200,000 deep (the crash-safety report's config.json) fails fast, not after minutes. */
+        _cleanup_free_ char *huge = nested(200000, "[", "]", "");
+        uint64_t t0 = ctr_now_ms();
+        cr_assert_eq(ctr_json_parse(huge, &v, &err), -EINVAL);
+        cr_assert_lt(ctr_now_ms() - t0, 1000);
+
+        /* Brackets in strings do not count; a quote in a comment does not hide the nesting. */
+        _cleanup_free_ char *instr = xasprintf("[\"%s\\\"[\"]", huge);
+        cr_assert_eq(ctr_json_parse(instr, &v, &err), 0, "%s", err.msg);
+        ctr_json_free(TAKE_PTR(v));
+        _cleanup_free_ char *comment = nested(CTR_JSON_MAX_DEPTH + 1, "[", "]", "/* \" */ ");
+        cr_assert_eq(ctr_json_parse(comment, &v, &err), -EINVAL);
+        _cleanup_free_ char *line = nested(CTR_JSON_MAX_DEPTH + 1, "[", "]", "// \"\n");
+        cr_assert_eq(ctr_json_parse(line, &v, &err), -EINVAL);
+        _cleanup_free_ char *cstr = nested(CTR_JSON_MAX_DEPTH, "[", "]", "/* [[[[ */ ");
+        cr_assert_eq(ctr_json_parse(cstr, &v, &err), 0, "%s", err.msg);
+        ctr_json_free(TAKE_PTR(v));
+}
+
+/* Found by fuzz_config and fuzz_netconf: a key or value quoted from a file could carry a newline
+ * (or a terminal escape) into the one-line error. */
+Test(error, quoted_control_bytes_stay_on_one_line)
+{
+        struct ctr_error err = {0};
+        ctr_err(&err, EINVAL, "config", "key 'limits.memory': '%s' is not a size", "\nc=d\t\x1b[2J\x7f");
+        cr_assert_str_eq(err.msg, "key 'limits.memory': '\\nc=d\\t\\x1b[2J\\x7f' is not a size");
+        ctr_err_sys(&err, ENOENT, "config", "read %s", "/a\nb");
+        cr_assert_str_eq(err.msg, "read /a\\nb: No such file or directory");
+        ctr_err(&err, EINVAL, "ctr.conf", "unknown key 'x'");
+        ctr_err_prefix(&err, "%s", "/etc/ctr\r/ctr.conf");
+        cr_assert_str_eq(err.msg, "/etc/ctr\\x0d/ctr.conf: unknown key 'x'");
+        /* A message of nothing but control bytes still fits, cut short. */
+        char ctl[400];
+        memset(ctl, '\n', sizeof(ctl) - 1);
+        ctl[sizeof(ctl) - 1] = 0;
+        ctr_err(&err, EINVAL, "x", "%s", ctl);
+        cr_assert_lt(strlen(err.msg), sizeof(err.msg));
+        cr_assert_null(strchr(err.msg, '\n'));
+        cr_assert_eq(strncmp(err.msg, "\\n\\n", 4), 0);
+}
+
+/* Found by fuzz_state: 18446744073709551615 is a double to yajl, and casting it was undefined. */
+Test(json, int_of_a_huge_number_saturates)
+{
+        struct ctr_error err = {0};
+        _cleanup_json_ ctr_json *v = NULL;
+        cr_assert_eq(ctr_json_parse("[18446744073709551615, -1e300, 1e999, 2.9, -2.9, 9223372036854775807]", &v, &err), 0,
+                     "%s", err.msg);
+        cr_assert_eq(ctr_json_int(ctr_json_at(v, 0)), INT64_MAX);
+        cr_assert_eq(ctr_json_int(ctr_json_at(v, 1)), INT64_MIN);
+        cr_assert_eq(ctr_json_int(ctr_json_at(v, 3)), 2);
+        cr_assert_eq(ctr_json_int(ctr_json_at(v, 4)), -2);
+        cr_assert_eq(ctr_json_int(ctr_json_at(v, 5)), INT64_MAX);
+        (void)ctr_json_int(ctr_json_at(v, 2)); /* whatever yajl made of it, no undefined cast */
+}

@@ -329,6 +329,50 @@ Test(files, read_file_limits)
         cr_assert_null(untouched);
 }
 
+/* Files ctr reads back are outside input: a FIFO must not hang the reader, a symlink must not
+ * lead it elsewhere, and each refusal is one line naming the file. */
+Test(files, read_record_refuses_what_is_not_a_regular_file)
+{
+        const char *dir = tmpdir;
+        const char *file = tp("%s/config.json", dir), *fifo = tp("%s/fifo", dir), *link = tp("%s/link", dir);
+        char *buf = NULL;
+        size_t len = 0;
+        struct ctr_error err = {0};
+        put_file(file, "{}");
+        cr_assert_eq(mkfifo(fifo, 0600), 0);
+        cr_assert_eq(symlink(file, link), 0);
+
+        cr_assert_eq(ctr_read_record(file, 100, "config", &buf, &len, &err), 0, "%s", err.msg);
+        cr_assert_str_eq(buf, "{}");
+        cr_assert_eq(len, 2);
+        free(TAKE_PTR(buf));
+
+        uint64_t t0 = ctr_now_ms();
+        cr_assert_eq(ctr_read_file(fifo, 100, &buf, NULL), -EINVAL, "a FIFO read as a file");
+        cr_assert_eq(ctr_read_record(fifo, 100, "config", &buf, NULL, &err), -EINVAL);
+        cr_assert_lt(ctr_now_ms() - t0, 1000, "the FIFO blocked the reader");
+        cr_assert_str_eq(err.op, "config");
+        cr_assert_eq(strcmp(err.msg, tp("read %s: a FIFO, refused (it must be a regular file)", fifo)), 0, "%s", err.msg);
+
+        cr_assert_eq(ctr_read_record(link, 100, "state", &buf, NULL, &err), -EINVAL);
+        cr_assert_eq(strcmp(err.msg, tp("read %s: a symlink, refused (it must be a regular file)", link)), 0, "%s", err.msg);
+        /* The plain reader still follows symlinks (kernel images, /etc files). */
+        cr_assert_eq(ctr_read_file(link, 100, &buf, NULL), 0);
+        free(TAKE_PTR(buf));
+
+        cr_assert_eq(ctr_read_record(dir, 100, "config", &buf, NULL, &err), -EINVAL);
+        cr_assert_not_null(strstr(err.msg, "a directory, refused"), "%s", err.msg);
+        cr_assert_eq(ctr_read_record("/dev/null", 100, "config", &buf, NULL, &err), -EINVAL);
+        cr_assert_not_null(strstr(err.msg, "a character device, refused"), "%s", err.msg);
+
+        cr_assert_eq(ctr_read_record(file, 1, "config", &buf, NULL, &err), -EINVAL);
+        cr_assert_eq(strcmp(err.msg, tp("read %s: larger than 1 bytes, refused", file)), 0, "%s", err.msg);
+        const char *missing = tp("%s/none", dir);
+        cr_assert_eq(ctr_read_record(missing, 100, "config", &buf, NULL, &err), -ENOENT);
+        cr_assert_eq(strcmp(err.msg, tp("read %s: No such file or directory", missing)), 0, "%s", err.msg);
+        cr_assert_null(buf);
+}
+
 Test(files, write_file_needs_existing)
 {
         const char *dir = tmpdir;
