@@ -118,8 +118,6 @@ static int read_file(int dirfd, const char *path, int extra, size_t max, char **
                      mode_t *ret_mode)
 {
         _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | extra);
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
         struct stat st;
 
         if (fd < 0)
@@ -133,6 +131,13 @@ static int read_file(int dirfd, const char *path, int extra, size_t max, char **
         /* procfs and sysfs files say 0 here: the read loop bounds those. */
         if ((uint64_t)st.st_size > max)
                 return -EFBIG;
+        return ctr_read_fd(fd, max, ret, ret_len);
+}
+
+int ctr_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
         for (;;) {
                 if (len + 1 >= cap) {
                         cap = cap ? cap * 2 : 4096;

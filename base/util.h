@@ -55,6 +55,8 @@ ssize_t ctr_self_exe(char *buf, size_t len);
 
 /* Read a whole regular file (at most max bytes, else -EFBIG) into a NUL-terminated buffer. Never
  * blocks on a FIFO: anything but a regular file is -EINVAL (-EISDIR for a directory). */
+/* All of fd (a pipe too), up to max bytes (-EFBIG past it), NUL-terminated. */
+int ctr_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 int ctr_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 int ctr_read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
 /* The same for a file ctr wrote and reads back (config.json, state.json, ctr.conf, the lease

@@ -132,7 +132,7 @@ struct ctr_cg_v1 {
         uint16_t blkio_weight;
         const struct ctr_cg_device *devices; /* allowed besides the standard ones */
         size_t n_devices;
-        bool no_devices; /* leave devices.* alone (an update) */
+        bool no_devices; /* leave devices.* alone (an update; a native container, whose cgroup2 BPF program filters) */
 };
 
 /* Any v1 controller hierarchy mounted (named ones like name=systemd do not count). */

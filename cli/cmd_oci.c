@@ -609,7 +609,8 @@ static int cmd_update(int argc, char **argv)
         if (a.resources) {
                 _cleanup_free_ char *text = NULL;
                 bool in = !strcmp(a.resources, "-");
-                r = ctr_read_file(in ? "/proc/self/fd/0" : a.resources, 1 << 20, &text, NULL);
+                /* "-": the engine's pipe (runc's shims write the document there). */
+                r = in ? ctr_read_fd(STDIN_FILENO, 1 << 20, &text, NULL) : ctr_read_file(a.resources, 1 << 20, &text, NULL);
                 if (r < 0) {
                         ctr_err_sys(&err, -r, "resources", "read %s", in ? "standard input" : a.resources);
                         return fail("update", id, &err);

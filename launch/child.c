@@ -267,29 +267,6 @@ static void exec_argv(char **argv, char **env)
         errno = first;
 }
 
-static char *read_all_fd(int fd)
-{
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
-        for (;;) {
-                if (len + 4096 + 1 > cap) {
-                        cap = (cap ? cap * 2 : 8192);
-                        char *nb = realloc(buf, cap);
-                        if (!nb)
-                                abort();
-                        buf = nb;
-                }
-                ssize_t n = pread(fd, buf + len, cap - len - 1, (off_t)len);
-                if (n <= 0)
-                        break;
-                len += (size_t)n;
-        }
-        if (!buf)
-                return xstrdup("");
-        buf[len] = 0;
-        return TAKE_PTR(buf);
-}
-
 /* OCI create: READY, then wait until `start` opens the other end of the fifo; the write end
  * stays open until exec closes it, and its EOF tells start the program runs. */
 static void oci_gate(const struct child *c, const char *state)
@@ -370,7 +347,8 @@ void ctr_launch_child(void *data, int sock)
                         _exit(1); /* the parent is gone: nobody to tell */
                 ctr_sync_wait_go(sock, &m, passed, 1);
                 if (passed[0] >= 0) {
-                        state = read_all_fd(passed[0]);
+                        if (lseek(passed[0], 0, SEEK_SET) < 0 || ctr_read_fd(passed[0], 1 << 20, &state, NULL) < 0)
+                                state = xstrdup("");
                         close(passed[0]);
                 }
         }

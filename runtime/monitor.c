@@ -911,10 +911,13 @@ static int setup(struct monitor *m, struct ctr_error *err)
         if (r < 0)
                 return r;
         /* On a hybrid host what cgroup2 lacks the controller for goes to the v1 hierarchies. */
+        /* Devices: the BPF program on the cgroup2 directory filters (a VM's VMM needs /dev/kvm
+         * and its TAP): v1's devices controller is left open. */
         struct ctr_cg_v1 v1 = {0};
         bool v1_limits;
         if ((r = ctr_cgroup_split_v1(&m->cg, &lim, &v1, &v1_limits, err)) < 0)
                 return r;
+        v1.no_devices = true;
         /* Started by a unit with Delegate=yes: the container goes below the unit's cgroup, so
          * the service manager accounts for it and stops it with the unit. */
         _cleanup_free_ char *delegated = m->a->foreground ? ctr_cgroup_delegated(&m->cg) : NULL;
