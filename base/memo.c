@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "memo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -97,6 +98,34 @@ int ctr_memo_get(const char *dir, const char *kind, const char key[65], size_t m
         return 0;
 }
 
+/* Keys change with their inputs (a new ctr binary makes every filter's key new): the oldest
+ * entries of a kind beyond CTR_MEMO_MAX go, so the directory does not grow without end. */
+static void prune(const char *dir, const char *kind)
+{
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        size_t kl = strlen(kind), n = 0;
+        char oldest[128] = "";
+        struct timespec t_old = {0};
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                struct stat st;
+                if (strncmp(de->d_name, kind, kl) || de->d_name[kl] != '-' || strlen(de->d_name) != kl + 65 ||
+                    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        continue;
+                n++;
+                if (!*oldest || st.st_mtim.tv_sec < t_old.tv_sec ||
+                    (st.st_mtim.tv_sec == t_old.tv_sec && st.st_mtim.tv_nsec < t_old.tv_nsec)) {
+                        snprintf(oldest, sizeof(oldest), "%s", de->d_name);
+                        t_old = st.st_mtim;
+                }
+        }
+        if (n > CTR_MEMO_MAX && *oldest)
+                unlinkat(dirfd(d), oldest, 0);
+        closedir(d);
+}
+
 int ctr_memo_put(const char *dir, const char *kind, const char key[65], const void *data, size_t len)
 {
         if (!key_valid(kind, key))
@@ -113,5 +142,8 @@ int ctr_memo_put(const char *dir, const char *kind, const char key[65], const vo
         if (len)
                 memcpy(buf + hl, data, len);
         _cleanup_free_ char *path = ctr_memo_path(dir, kind, key);
-        return ctr_write_atomic_volatile(path, buf, hl + len, 0600);
+        r = ctr_write_atomic_volatile(path, buf, hl + len, 0600);
+        if (r == 0)
+                prune(dir, kind);
+        return r;
 }

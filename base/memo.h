@@ -16,7 +16,9 @@
  * input: its reader checks its shape. */
 int ctr_memo_get(const char *dir, const char *kind, const char key[65], size_t max, void **ret, size_t *ret_len);
 /* Keep data under kind and key (dir made 0700 when missing), temp-then-rename without fsync: a
- * torn entry after a crash fails its checksum and is rebuilt. */
+ * torn entry after a crash fails its checksum and is rebuilt. Each put removes the oldest entry
+ * of its kind when there are more than CTR_MEMO_MAX. */
+#define CTR_MEMO_MAX 32
 int ctr_memo_put(const char *dir, const char *kind, const char key[65], const void *data, size_t len);
 /* Where a memo of kind and key lives (for tests and for removing one). Caller frees. */
 char *ctr_memo_path(const char *dir, const char *kind, const char key[65]);

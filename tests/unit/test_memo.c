@@ -106,6 +106,25 @@ Test(memo, damaged_truncated_foreign_or_oversized_entries_are_refused)
         free(got);
 }
 
+Test(memo, entries_of_a_kind_are_bounded)
+{
+        char key[65];
+        for (int i = 0; i < CTR_MEMO_MAX + 10; i++) {
+                snprintf(key, sizeof(key), "%064x", i);
+                cr_assert_eq(ctr_memo_put(dir, "t", key, "x", 1), 0);
+        }
+        cr_assert_eq(ctr_memo_put(dir, "other", K1, "x", 1), 0);
+        size_t n = 0;
+        for (int i = 0; i < CTR_MEMO_MAX + 10; i++) {
+                snprintf(key, sizeof(key), "%064x", i);
+                _cleanup_free_ char *path = ctr_memo_path(dir, "t", key);
+                n += access(path, F_OK) == 0;
+        }
+        cr_assert_eq(n, CTR_MEMO_MAX);
+        _cleanup_free_ char *other = ctr_memo_path(dir, "other", K1);
+        cr_assert_eq(access(other, F_OK), 0, "another kind is not counted");
+}
+
 /* --- seccomp ------------------------------------------------------------------------------- */
 
 static bool same_prog(const struct ctr_seccomp_prog *a, const struct ctr_seccomp_prog *b)
