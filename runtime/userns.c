@@ -255,15 +255,17 @@ int ctr_userns_allocate(const struct ctr_paths *p, struct ctr_config *cfg, const
         if (strv_len(rec.roots) > 64)
                 record_collect(&rec);
         r = record_index_root(&rec, p->containers, err);
-        bool found = r == 0 && pick(&rec, du, ndu, false, &ub) == 0 && pick(&rec, dg, ndg, true, &gb) == 0;
-        if (r == 0 && !found) {
-                record_collect(&rec);
-                found = pick(&rec, du, ndu, false, &ub) == 0 && pick(&rec, dg, ndg, true, &gb) == 0;
+        int fu_ok = -1, fg_ok = -1;
+        for (int round = 0; r == 0 && round < 2 && (fu_ok < 0 || fg_ok < 0); round++) {
+                if (round)
+                        record_collect(&rec);
+                fu_ok = pick(&rec, du, ndu, false, &ub);
+                fg_ok = fu_ok < 0 ? fu_ok : pick(&rec, dg, ndg, true, &gb);
         }
-        if (r == 0 && !found)
+        if (r == 0 && (fu_ok < 0 || fg_ok < 0))
                 r = ctr_err(err, ENOSPC, "userns",
-                            "no free range of %u subordinate ids for %s in %s and %s (%zu containers hold one)",
-                            CTR_IDMAP_COUNT, CTR_SUBID_OWNER, fu, fg, rec.n);
+                            "no free range of %u subordinate %s for %s in %s (%zu containers hold one)", CTR_IDMAP_COUNT,
+                            fu_ok < 0 ? "uids" : "gids", CTR_SUBID_OWNER, fu_ok < 0 ? fu : fg, rec.n);
         if (r == 0) {
                 cfg->idmap = (struct ctr_idmap){.uid = ub, .gid = gb, .count = CTR_IDMAP_COUNT};
                 record_add(&rec, ub, gb, CTR_IDMAP_COUNT, (int64_t)time(NULL), final);
