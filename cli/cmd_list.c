@@ -25,12 +25,13 @@ struct view {
         char addr4[INET_ADDRSTRLEN], addr6[INET6_ADDRSTRLEN];
 };
 
-static void view_load(const struct ctr_paths *p, const char *name, struct view *v)
+/* brief: only what the list shows (ctr_container_load_brief); info needs the whole config. */
+static void view_load(const struct ctr_paths *p, const char *name, bool brief, struct view *v)
 {
         bool stale;
         memset(v, 0, sizeof(*v));
         v->name = name;
-        v->cfg_ok = ctr_container_load(p, name, &v->cfg, &v->err) == 0;
+        v->cfg_ok = (brief ? ctr_container_load_brief : ctr_container_load)(p, name, &v->cfg, &v->err) == 0;
         ctr_state_probe(p, name, &v->st, &stale, NULL);
         /* Running: what eth0 got; stopped: the lease it keeps for its next start. */
         if (v->st.status != CTR_STOPPED && v->st.ipv4) {
@@ -318,7 +319,7 @@ int cmd_list(int argc, char **argv)
                         puts(*n);
                         continue;
                 }
-                view_load(&p, *n, &v);
+                view_load(&p, *n, true, &v);
                 if (arg_format == CTR_FORMAT_JSON)
                         gen_view(g, &p, &v, false);
                 else {
@@ -406,7 +407,7 @@ int cmd_info(int argc, char **argv)
         int r = ctr_cli_begin(argc, argv, &cp, &p);
         if (r)
                 return CTR_CLI_RETURN(r);
-        view_load(&p, cp.pos[0], &v);
+        view_load(&p, cp.pos[0], false, &v);
         if (!v.cfg_ok) {
                 r = ctr_cli_fail("info", cp.pos[0], &v.err);
                 goto out;

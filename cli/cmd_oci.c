@@ -19,6 +19,8 @@
 #include "../base/json.h"
 #include "../runtime/oci.h"
 #include "../runtime/oci_spec.h"
+#include "../runtime/state.h"
+#include "../security/seccomp.h"
 #include "../base/util.h"
 
 static struct ctr_oci oci = {.root = CTR_OCI_DEFAULT_ROOT};
@@ -727,6 +729,8 @@ int ctr_oci_main(int argc, char **argv)
                 fputs(oci_help, stderr);
                 return EXIT_CTR_FAILURE;
         }
+        _cleanup_free_ char *memo = xasprintf("%s/" CTR_MEMO_DIR, oci.root);
+        ctr_seccomp_memo_at(memo);
         char **v = argv + optind;
         int n = argc - optind;
         /* "ctr-oci oci VERB" is "ctr oci VERB" under the other name: the same. */

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "../base/json.h"
 #include "../security/exe.h"
+#include "../security/seccomp.h"
 #include "../base/util.h"
 
 const char *arg_root;
@@ -218,6 +219,9 @@ int ctr_cli_paths(struct ctr_paths *p, const char *verb)
                 return ctr_cli_fail(verb, NULL, &err);
         if (arg_debug)
                 p->debug_fd = STDERR_FILENO;
+        /* Compiled filters are kept beside the run state, by what they were compiled from. */
+        _cleanup_free_ char *memo = xasprintf("%s/" CTR_MEMO_DIR, p->run);
+        ctr_seccomp_memo_at(memo);
         return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "../base/error.h"
+#include "../base/hash.h"
 
 enum ctr_mnt_kind {
         CTR_MNT_MOUNT,    /* mount(source, target, fstype, flags, data) */
@@ -191,4 +192,3 @@ int ctr_rootfs_configure(const struct ctr_guest_setup *g, struct ctr_error *err)
  * checksums and truncation. *ret_names (may be NULL) gets the members' cleaned names. */
 int ctr_archive_check(const char *file, char ***ret_names, struct ctr_error *err);
 int ctr_sha256_file(const char *path, char hex[65], struct ctr_error *err);
-void ctr_sha256_hex(const void *data, size_t len, char hex[65]);

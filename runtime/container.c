@@ -61,6 +61,95 @@ int ctr_container_load(const struct ctr_paths *p, const char *name, struct ctr_c
         return 0;
 }
 
+/* --- the list's summary -----------------------------------------------------------------------
+ * What `ctr list` shows of a container, kept beside its config as NAME/.summary and believed
+ * only while config.json is the very file it was taken from (device, inode, size, mtime): any
+ * write of the config (always a new inode, by rename) or a hand edit makes it stale, and the
+ * next list reads the config once and writes it again. */
+
+#define SUMMARY_MAGIC "ctr-summary 1"
+
+static void config_identity(const struct stat *st, char *buf, size_t len)
+{
+        snprintf(buf, len, "config=%llu %llu %lld %lld %ld", (unsigned long long)st->st_dev,
+                 (unsigned long long)st->st_ino, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+                 st->st_mtim.tv_nsec);
+}
+
+static char *summary_text(const struct ctr_config *c, const char *identity)
+{
+        const char *vals[] = {c->template_name, c->net.ipv6};
+        for (size_t i = 0; i < ARRAY_SIZE(vals); i++)
+                if (vals[i] && strchr(vals[i], '\n'))
+                        return NULL;
+        return xasprintf(SUMMARY_MAGIC "\n%s\n%s%s\nvm=%d\nvcpus=%u\nmemory=%llu\nnet=%s\n%s%s\n", identity,
+                         c->template_name ? "template=" : "template", c->template_name ? c->template_name : "",
+                         c->vm ? 1 : 0, c->vm_vcpus, (unsigned long long)c->vm_memory, ctr_net_mode_name(c->net_mode),
+                         c->net.ipv6 ? "ipv6=" : "ipv6", c->net.ipv6 ? c->net.ipv6 : "");
+}
+
+/* The summary's fields into a zeroed config; -EBADMSG when it is not one of ours for identity. */
+static int summary_parse(char *text, const char *identity, const char *name, struct ctr_config *ret)
+{
+        char *save = NULL, *l = strtok_r(text, "\n", &save);
+        if (!l || strcmp(l, SUMMARY_MAGIC) || !(l = strtok_r(NULL, "\n", &save)) || strcmp(l, identity))
+                return -EBADMSG;
+        struct ctr_config c = {0};
+        unsigned seen = 0;
+        while ((l = strtok_r(NULL, "\n", &save))) {
+                char *eq = strchr(l, '='), *v = eq ? eq + 1 : NULL, *end = NULL;
+                size_t k = eq ? (size_t)(eq - l) : strlen(l);
+                errno = 0;
+                if (k == 8 && !strncmp(l, "template", k))
+                        c.template_name = v ? xstrdup(v) : NULL, seen |= 1;
+                else if (k == 4 && !strncmp(l, "ipv6", k))
+                        c.net.ipv6 = v ? xstrdup(v) : NULL, seen |= 2;
+                else if (v && k == 2 && !strncmp(l, "vm", k) && (!strcmp(v, "0") || !strcmp(v, "1")))
+                        c.vm = *v == '1', seen |= 4;
+                else if (v && k == 5 && !strncmp(l, "vcpus", k) && (c.vm_vcpus = (unsigned)strtoul(v, &end, 10), !*end))
+                        seen |= 8;
+                else if (v && k == 6 && !strncmp(l, "memory", k) && (c.vm_memory = strtoull(v, &end, 10), !*end))
+                        seen |= 16;
+                else if (v && k == 3 && !strncmp(l, "net", k) && ctr_net_mode_from_name(v, &c.net_mode) == 0)
+                        seen |= 32;
+                else
+                        break;
+        }
+        if (seen != 63 || l || errno) {
+                ctr_config_free(&c);
+                return -EBADMSG;
+        }
+        c.name = xstrdup(name);
+        *ret = c;
+        return 0;
+}
+
+int ctr_container_load_brief(const struct ctr_paths *p, const char *name, struct ctr_config *ret, struct ctr_error *err)
+{
+        _cleanup_free_ char *path = ctr_path_config(p, name);
+        _cleanup_free_ char *spath = xasprintf("%s/%s/.summary", p->containers, name);
+        struct stat before, after;
+        char identity[160];
+        if (ctr_name_valid(name) && stat(path, &before) == 0) {
+                config_identity(&before, identity, sizeof(identity));
+                _cleanup_free_ char *text = NULL;
+                if (ctr_read_file(spath, 4096, &text, NULL) == 0 && summary_parse(text, identity, name, ret) == 0)
+                        return 0;
+        }
+        int r = ctr_container_load(p, name, ret, err);
+        if (r < 0)
+                return r;
+        /* Written only when the config did not change under the read. */
+        if (stat(path, &after) == 0 && before.st_ino == after.st_ino && before.st_dev == after.st_dev &&
+            before.st_size == after.st_size && before.st_mtim.tv_sec == after.st_mtim.tv_sec &&
+            before.st_mtim.tv_nsec == after.st_mtim.tv_nsec) {
+                _cleanup_free_ char *t = summary_text(ret, identity);
+                if (t)
+                        (void)ctr_write_atomic_volatile(spath, t, strlen(t), 0600);
+        }
+        return 0;
+}
+
 /* The container's directory, whether or not its config.json is there or readable. */
 static bool container_dir_exists(const struct ctr_paths *p, const char *name)
 {
@@ -207,6 +296,7 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
 {
         _cleanup_free_ char *final = ctr_path_container(p, cfg->name);
         _cleanup_free_ char *tmp = xasprintf("%s/.%s.create-%d", p->containers, cfg->name, (int)getpid());
+        bool ranged = false; /* a range is in the host's record for this create */
         _cleanup_free_ char *rootfs = xasprintf("%s/rootfs", tmp);
         _cleanup_free_ char *upper = xasprintf("%s/upper", tmp);
         _cleanup_free_ char *work = xasprintf("%s/work", tmp);
@@ -301,8 +391,8 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
         /* A user namespace's range is taken first (a full range fails before any template work);
          * a filesystem without idmapped mounts means a chowned private copy, never the shared lower. */
         bool chown_tree = false;
-        if (cfg->userns && ((r = ctr_userns_allocate(p, cfg, tmp, err)) < 0 ||
-                            (r = ctr_userns_need_chown(&cfg->idmap, tmp, &chown_tree, err)) < 0))
+        if (cfg->userns && ((r = ctr_userns_allocate(p, cfg, tmp, err)) < 0 || !(ranged = true) ||
+                            (r = ctr_userns_need_chown(p, &cfg->idmap, tmp, &chown_tree, err)) < 0))
                 goto fail;
         if (chown_tree && overlay && (r = userns_no_overlay(o, upper, work, tmp, err)) < 0)
                 goto fail;
@@ -333,7 +423,7 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
                         if (r < 0)
                                 goto fail;
                 }
-                if (overlay && cfg->userns && (r = ctr_userns_need_chown(&cfg->idmap, lower, &chown_tree, err)) < 0)
+                if (overlay && cfg->userns && (r = ctr_userns_need_chown(p, &cfg->idmap, lower, &chown_tree, err)) < 0)
                         goto fail;
                 if (chown_tree && overlay) {
                         if ((r = userns_no_overlay(o, upper, work, lower, err)) < 0)
@@ -384,6 +474,8 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
                 if (errno == EEXIST || errno == ENOTEMPTY) {
                         /* The winner of the race owns the name, and with it the lease. */
                         ctr_rm_rf(tmp);
+                        if (ranged)
+                                ctr_userns_release(p, cfg->name, &cfg->idmap);
                         r = ctr_err(err, EEXIST, "create", "a container with this name already exists");
                         goto out;
                 }
@@ -394,6 +486,8 @@ static int create(const struct ctr_paths *p, struct ctr_config *cfg, const struc
         goto out;
 fail:
         ctr_rm_rf(tmp);
+        if (ranged)
+                ctr_userns_release(p, cfg->name, &cfg->idmap);
 release:
         if (access(final, F_OK) < 0)
                 ctr_network_release(p, cfg->name, NULL);
@@ -608,6 +702,8 @@ static int convert_to_vm(const struct ctr_paths *p, struct ctr_config *cfg, char
                 unlink(disk);
                 return r;
         }
+        if (userns)
+                ctr_userns_release(p, cfg->name, &idmap);
         *ret_disk = TAKE_PTR(disk);
         return 0;
 }
@@ -1005,6 +1101,7 @@ int ctr_container_destroy(const struct ctr_paths *p, const char *name, bool forc
                 r = ctr_err_sys(err, -r, "destroy", "remove %s (left for inspection)", gone);
                 goto out;
         }
+        ctr_userns_release(p, name, unreadable ? NULL : &cfg.idmap);
         r = ctr_network_release(p, name, err);
         if (r < 0)
                 goto out;

@@ -64,6 +64,11 @@ int ctr_container_freeze(const struct ctr_paths *p, const char *name, bool freez
 
 /* Load config.json of an existing container (ENOENT with "no such container" otherwise). */
 int ctr_container_load(const struct ctr_paths *p, const char *name, struct ctr_config *ret, struct ctr_error *err);
+/* What `ctr list` shows, cheaply: name, template.name, mode, vm.vcpus, vm.memory, the network
+ * mode and network.ipv6, from NAME/.summary while it matches config.json, else from the config
+ * (which refreshes the summary). The rest of ret is zero. Errors are ctr_container_load's. */
+int ctr_container_load_brief(const struct ctr_paths *p, const char *name, struct ctr_config *ret,
+                             struct ctr_error *err);
 /* Remove what a dead monitor left behind: its cgroup (killing stragglers) and run directory. */
 int ctr_container_cleanup_stale(const struct ctr_paths *p, const char *name, const struct ctr_state *st,
                                 struct ctr_error *err);

@@ -17,6 +17,10 @@ struct ctr_paths {
         int debug_fd;     /* --debug: where the compiled spec of what starts is written, or -1 */
 };
 
+/* The directory of memos under a run directory (RUN/.memo: compiled seccomp filters, idmap
+ * probe answers); no container name starts with a dot. */
+#define CTR_MEMO_DIR ".memo"
+
 int ctr_paths_init(struct ctr_paths *p, const char *root, struct ctr_error *err);
 void ctr_paths_free(struct ctr_paths *p);
 /* Each returns a malloc'd path. */

@@ -18,50 +18,218 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../cgroups/cgroups.h"
 #include "../security/subid.h"
+#include "../base/memo.h"
 #include "../base/util.h"
 
-struct used {
-        struct ctr_idrange *uid, *gid;
-        size_t n;
+/* --- the range record ------------------------------------------------------------------------
+ * One file for every state root on the host lists the ranges taken, so an allocation reads one
+ * small file instead of every container's config, and two roots never hand out the same ids.
+ * It is an index of what the configs say: a root it has not seen is scanned once and added, a
+ * missing or damaged record is rebuilt the same way, and entries whose container is gone are
+ * dropped when the free ranges run out. */
+
+struct claim {
+        uint32_t uid, gid, count;
+        int64_t at;  /* unix seconds of the allocation */
+        char *path;  /* the container's directory (its final name) */
 };
 
-static void used_add(struct used *u, const struct ctr_idmap *m)
+struct record {
+        struct claim *v;
+        size_t n;
+        char **roots; /* containers directories already indexed */
+};
+
+static void record_free(struct record *rec)
 {
-        u->uid = realloc(u->uid, (u->n + 1) * sizeof(*u->uid));
-        u->gid = realloc(u->gid, (u->n + 1) * sizeof(*u->gid));
-        if (!u->uid || !u->gid)
-                abort();
-        u->uid[u->n] = (struct ctr_idrange){m->uid, m->count};
-        u->gid[u->n++] = (struct ctr_idrange){m->gid, m->count};
+        for (size_t i = 0; i < rec->n; i++)
+                free(rec->v[i].path);
+        free(rec->v);
+        strv_free(rec->roots);
+        *rec = (struct record){0};
 }
 
-/* Ranges held by every container of this root, including creates and destroys in progress. */
-static int scan_used(const char *containers, struct used *u, struct ctr_error *err)
+static void record_add(struct record *rec, uint32_t uid, uint32_t gid, uint32_t count, int64_t at, const char *path)
 {
+        rec->v = xrealloc(rec->v, (rec->n + 1) * sizeof(*rec->v));
+        rec->v[rec->n++] = (struct claim){uid, gid, count, at, xstrdup(path)};
+}
+
+static void record_drop(struct record *rec, size_t i)
+{
+        free(rec->v[i].path);
+        rec->v[i] = rec->v[--rec->n];
+}
+
+const char *ctr_userns_record_path(const struct ctr_paths *p, char *buf, size_t len)
+{
+        const char *e = getenv("CTR_IDMAP_RECORD");
+        if (e && *e == '/')
+                snprintf(buf, len, "%s", e);
+        else if (geteuid() == 0)
+                snprintf(buf, len, "%s", CTR_IDMAP_RECORD);
+        else
+                snprintf(buf, len, "%s/idmap-ranges", p->root);
+        return buf;
+}
+
+#define RECORD_MAGIC "ctr-idmap-ranges 1"
+
+/* -EBADMSG when the text is not a record: the caller rebuilds. */
+static int record_parse(const char *text, struct record *rec)
+{
+        *rec = (struct record){0};
+        size_t ml = strlen(RECORD_MAGIC);
+        if (strncmp(text, RECORD_MAGIC, ml) || text[ml] != '\n')
+                return -EBADMSG;
+        _cleanup_free_ char *copy = xstrdup(text + ml + 1);
+        char *save = NULL;
+        for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                unsigned long long uid, gid, count;
+                long long at;
+                int off = -1;
+                if (!strncmp(l, "root /", 6))
+                        strv_push(&rec->roots, l + 5);
+                else if (sscanf(l, "range %llu %llu %llu %lld %n", &uid, &gid, &count, &at, &off) == 4 && off > 0 &&
+                         l[off] == '/' && uid <= UINT32_MAX && gid <= UINT32_MAX && count && count <= UINT32_MAX &&
+                         uid + count <= UINT32_MAX + 1ULL && gid + count <= UINT32_MAX + 1ULL)
+                        record_add(rec, (uint32_t)uid, (uint32_t)gid, (uint32_t)count, at, l + off);
+                else {
+                        record_free(rec);
+                        return -EBADMSG;
+                }
+        }
+        return 0;
+}
+
+static char *record_text(const struct record *rec)
+{
+        size_t cap = 64, len = 0;
+        for (char **r = rec->roots; r && *r; r++)
+                cap += strlen(*r) + 8;
+        for (size_t i = 0; i < rec->n; i++)
+                cap += strlen(rec->v[i].path) + 80;
+        char *t = xrealloc(NULL, cap);
+        len += (size_t)snprintf(t + len, cap - len, "%s\n", RECORD_MAGIC);
+        for (char **r = rec->roots; r && *r; r++)
+                len += (size_t)snprintf(t + len, cap - len, "root %s\n", *r);
+        for (size_t i = 0; i < rec->n; i++)
+                len += (size_t)snprintf(t + len, cap - len, "range %u %u %u %lld %s\n", rec->v[i].uid, rec->v[i].gid,
+                                        rec->v[i].count, (long long)rec->v[i].at, rec->v[i].path);
+        return t;
+}
+
+/* The record, locked: *ret_lock holds RECORD.lock until the caller is done. A missing or damaged
+ * record reads as empty, which makes every root be scanned again. */
+static int record_open(const char *path, struct record *rec, int *ret_lock, struct ctr_error *err)
+{
+        _cleanup_free_ char *dir = xstrdup(path), *lockpath = xasprintf("%s.lock", path);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir)
+                *slash = 0;
+        int r = ctr_mkdir_p(dir, 0700);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "userns", "create %s", dir);
+        int fd = open(lockpath, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+                int e = errno;
+                if (fd >= 0)
+                        close(fd);
+                return ctr_err_sys(err, e, "userns", "lock %s", lockpath);
+        }
+        _cleanup_free_ char *text = NULL;
+        struct stat st;
+        *rec = (struct record){0};
+        if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            ctr_read_file(path, 4 << 20, &text, NULL) == 0)
+                (void)record_parse(text, rec);
+        *ret_lock = fd;
+        return 0;
+}
+
+static int record_save(const char *path, const struct record *rec, struct ctr_error *err)
+{
+        _cleanup_free_ char *t = record_text(rec);
+        int r = ctr_write_atomic(path, t, strlen(t), 0600);
+        if (r < 0)
+                return ctr_err_sys(err, -r, "userns", "write %s", path);
+        return 0;
+}
+
+/* What every container of a root holds, into the record: the one scan of its configs. */
+static int record_index_root(struct record *rec, const char *containers, struct ctr_error *err)
+{
+        for (char **r = rec->roots; r && *r; r++)
+                if (!strcmp(*r, containers))
+                        return 0;
+        if (strchr(containers, '\n'))
+                return ctr_err(err, EINVAL, "userns", "the state root's path has a newline");
         DIR *d = opendir(containers);
-        if (!d)
-                return errno == ENOENT ? 0 : ctr_err_sys(err, errno, "userns", "read %s", containers);
+        if (!d && errno != ENOENT)
+                return ctr_err_sys(err, errno, "userns", "read %s", containers);
         struct dirent *de;
-        while ((de = readdir(d))) {
+        while (d && (de = readdir(d))) {
                 if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
                         continue;
                 _cleanup_free_ char *path = xasprintf("%s/%s/config.json", containers, de->d_name);
+                _cleanup_free_ char *cdir = xasprintf("%s/%s", containers, de->d_name);
                 struct ctr_config c;
                 struct ctr_error e = {0};
                 if (access(path, F_OK) < 0 || ctr_config_load(path, &c, &e) < 0)
                         continue; /* not a container (yet), or one whose config ctr cannot start anyway */
-                if (c.userns && c.idmap.count)
-                        used_add(u, &c.idmap);
+                /* A create in progress (a dot name) is in the record by its final name. */
+                if (c.userns && c.idmap.count && de->d_name[0] != '.')
+                        record_add(rec, c.idmap.uid, c.idmap.gid, c.idmap.count, (int64_t)time(NULL), cdir);
                 ctr_config_free(&c);
         }
-        closedir(d);
+        if (d)
+                closedir(d);
+        strv_push(&rec->roots, containers);
         return 0;
+}
+
+/* An entry whose container's config no longer holds its range is a leftover (a root removed by
+ * hand, a crash between allocation and rename); recent ones may be creates still under way. */
+static void record_collect(struct record *rec)
+{
+        int64_t now = (int64_t)time(NULL);
+        for (size_t i = rec->n; i-- > 0;) {
+                const struct claim *c = &rec->v[i];
+                if (now - c->at < 600)
+                        continue;
+                _cleanup_free_ char *path = xasprintf("%s/config.json", c->path);
+                struct ctr_config cfg;
+                struct ctr_error e = {0};
+                bool held = ctr_config_load(path, &cfg, &e) == 0;
+                if (held) {
+                        held = cfg.userns && cfg.idmap.uid == c->uid && cfg.idmap.gid == c->gid;
+                        ctr_config_free(&cfg);
+                }
+                if (!held)
+                        record_drop(rec, i);
+        }
+        char **keep = NULL;
+        for (char **r = rec->roots; r && *r; r++)
+                if (access(*r, F_OK) == 0)
+                        strv_push(&keep, *r);
+        strv_free(rec->roots);
+        rec->roots = keep;
+}
+
+static int pick(const struct record *rec, const struct ctr_idrange *deleg, size_t n_deleg, bool gid, uint32_t *ret)
+{
+        _cleanup_free_ struct ctr_idrange *used = xrealloc(NULL, (rec->n + 1) * sizeof(*used));
+        for (size_t i = 0; i < rec->n; i++)
+                used[i] = (struct ctr_idrange){gid ? rec->v[i].gid : rec->v[i].uid, rec->v[i].count};
+        return ctr_subid_alloc(deleg, n_deleg, used, rec->n, CTR_IDMAP_COUNT, ret);
 }
 
 int ctr_userns_allocate(const struct ctr_paths *p, struct ctr_config *cfg, const char *dir, struct ctr_error *err)
@@ -72,30 +240,62 @@ int ctr_userns_allocate(const struct ctr_paths *p, struct ctr_config *cfg, const
         int r = ctr_subid_load(fu, &du, &ndu, err);
         if (r < 0 || (r = ctr_subid_load(fg, &dg, &ndg, err)) < 0)
                 return r;
+        _cleanup_free_ char *final = ctr_path_container(p, cfg->name);
+        if (strchr(final, '\n'))
+                return ctr_err(err, EINVAL, "userns", "the container's path has a newline");
 
-        /* The containers directory itself is the lock: allocation leaves no file behind. */
-        _cleanup_close_ int lock = open(p->containers, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (lock < 0 || flock(lock, LOCK_EX) < 0)
-                return ctr_err_sys(err, errno, "userns", "lock %s", p->containers);
-        struct used u = {0};
-        r = scan_used(p->containers, &u, err);
-        uint32_t ub = 0, gb = 0;
-        if (r == 0 && ctr_subid_alloc(du, ndu, u.uid, u.n, CTR_IDMAP_COUNT, &ub) < 0)
-                r = ctr_err(err, ENOSPC, "userns",
-                            "no free range of %u subordinate uids for %s in %s (%zu containers hold one)",
-                            CTR_IDMAP_COUNT, CTR_SUBID_OWNER, fu, u.n);
-        if (r == 0 && ctr_subid_alloc(dg, ndg, u.gid, u.n, CTR_IDMAP_COUNT, &gb) < 0)
-                r = ctr_err(err, ENOSPC, "userns",
-                            "no free range of %u subordinate gids for %s in %s (%zu containers hold one)",
-                            CTR_IDMAP_COUNT, CTR_SUBID_OWNER, fg, u.n);
-        free(u.uid);
-        free(u.gid);
-        if (r < 0)
+        char rpath[4096];
+        ctr_userns_record_path(p, rpath, sizeof(rpath));
+        _cleanup_close_ int lock = -EBADF;
+        struct record rec;
+        if ((r = record_open(rpath, &rec, &lock, err)) < 0)
                 return r;
-        cfg->idmap = (struct ctr_idmap){.uid = ub, .gid = gb, .count = CTR_IDMAP_COUNT};
-        /* Written before the lock goes: the next create's scan sees this range. */
-        _cleanup_free_ char *cfgpath = xasprintf("%s/config.json", dir);
-        return ctr_config_save(cfgpath, cfg, err);
+        uint32_t ub = 0, gb = 0;
+        /* Roots removed by hand (test roots) leave their line; many of them are swept. */
+        if (strv_len(rec.roots) > 64)
+                record_collect(&rec);
+        r = record_index_root(&rec, p->containers, err);
+        int fu_ok = -1, fg_ok = -1;
+        for (int round = 0; r == 0 && round < 2 && (fu_ok < 0 || fg_ok < 0); round++) {
+                if (round)
+                        record_collect(&rec);
+                fu_ok = pick(&rec, du, ndu, false, &ub);
+                fg_ok = fu_ok < 0 ? fu_ok : pick(&rec, dg, ndg, true, &gb);
+        }
+        if (r == 0 && (fu_ok < 0 || fg_ok < 0))
+                r = ctr_err(err, ENOSPC, "userns",
+                            "no free range of %u subordinate %s for %s in %s (%zu containers hold one)", CTR_IDMAP_COUNT,
+                            fu_ok < 0 ? "uids" : "gids", CTR_SUBID_OWNER, fu_ok < 0 ? fu : fg, rec.n);
+        if (r == 0) {
+                cfg->idmap = (struct ctr_idmap){.uid = ub, .gid = gb, .count = CTR_IDMAP_COUNT};
+                record_add(&rec, ub, gb, CTR_IDMAP_COUNT, (int64_t)time(NULL), final);
+                /* Both written before the lock goes: the next allocation sees this range. */
+                _cleanup_free_ char *cfgpath = xasprintf("%s/config.json", dir);
+                r = ctr_config_save(cfgpath, cfg, err);
+                if (r == 0)
+                        r = record_save(rpath, &rec, err);
+        }
+        record_free(&rec);
+        return r;
+}
+
+void ctr_userns_release(const struct ctr_paths *p, const char *name, const struct ctr_idmap *m)
+{
+        char rpath[4096];
+        _cleanup_close_ int lock = -EBADF;
+        struct record rec;
+        struct ctr_error e = {0};
+        if (record_open(ctr_userns_record_path(p, rpath, sizeof(rpath)), &rec, &lock, &e) < 0)
+                return;
+        _cleanup_free_ char *dir = ctr_path_container(p, name);
+        size_t before = rec.n;
+        for (size_t i = rec.n; i-- > 0;)
+                if (!strcmp(rec.v[i].path, dir) && (!m || (rec.v[i].uid == m->uid && rec.v[i].gid == m->gid)))
+                        record_drop(&rec, i);
+        /* A record that does not know this root yet gets it indexed at its next allocation. */
+        if (rec.n != before)
+                (void)record_save(rpath, &rec, &e);
+        record_free(&rec);
 }
 
 /* Both maps of pid's user namespace, each written in one go as the kernel wants. */
@@ -198,7 +398,51 @@ int ctr_userns_open(const struct ctr_idmap *m, int *ret_fd, struct ctr_error *er
         return open_maps(u, g, ret_fd, err);
 }
 
-int ctr_userns_need_chown(const struct ctr_idmap *m, const char *path, bool *ret, struct ctr_error *err)
+/* The key of path's filesystem for the idmap probe's memo: this boot, the superblock (st_dev and
+ * the filesystem's magic) and the mount (its id), since whether an idmapped mount is allowed is a
+ * fact of the filesystem and the mount, and st_dev and mount ids are reused after a reboot. */
+static int idmap_probe_key(const char *path, char key[65])
+{
+        struct statx stx;
+        struct statfs sfs;
+        _cleanup_free_ char *boot = NULL;
+        if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_MNT_ID, &stx) < 0 || statfs(path, &sfs) < 0 ||
+            ctr_read_file("/proc/sys/kernel/random/boot_id", 64, &boot, NULL) < 0)
+                return -errno;
+        if (!(stx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        struct ctr_sha256 h;
+        ctr_sha256_init(&h);
+        ctr_sha256_str(&h, "ctr idmap probe 1");
+        ctr_sha256_str(&h, boot);
+        uint64_t facts[5] = {stx.stx_dev_major, stx.stx_dev_minor, (uint64_t)sfs.f_type, stx.stx_mnt_id, 0};
+        ctr_sha256_update(&h, facts, sizeof(facts));
+        ctr_sha256_final_hex(&h, key);
+        return 0;
+}
+
+int ctr_userns_idmap_supported(const struct ctr_paths *p, const struct ctr_idmap *m, const char *path,
+                               struct ctr_error *err)
+{
+        char key[65];
+        _cleanup_free_ char *memo = p ? xasprintf("%s/" CTR_MEMO_DIR, p->run) : NULL;
+        _cleanup_free_ char *known = NULL;
+        bool keyed = memo && idmap_probe_key(path, key) == 0;
+        if (keyed && ctr_memo_get(memo, "idmap", key, 1, (void **)&known, NULL) == 0 &&
+            (!strcmp(known, "0") || !strcmp(known, "1")))
+                return known[0] == '1';
+        _cleanup_close_ int ufd = -EBADF;
+        int r = ctr_userns_open(m, &ufd, err);
+        if (r < 0)
+                return r;
+        r = ctr_rootfs_idmap_supported(path, ufd, err);
+        if (r >= 0 && keyed)
+                (void)ctr_memo_put(memo, "idmap", key, r ? "1" : "0", 1);
+        return r;
+}
+
+int ctr_userns_need_chown(const struct ctr_paths *p, const struct ctr_idmap *m, const char *path, bool *ret,
+                          struct ctr_error *err)
 {
         const char *knob = getenv("CTR_IDMAP");
         if (knob && !strcmp(knob, "chown")) {
@@ -207,11 +451,7 @@ int ctr_userns_need_chown(const struct ctr_idmap *m, const char *path, bool *ret
         }
         if (knob && *knob && strcmp(knob, "mount"))
                 return ctr_err(err, EINVAL, "userns", "CTR_IDMAP='%s' is not chown or mount", knob);
-        _cleanup_close_ int ufd = -EBADF;
-        int r = ctr_userns_open(m, &ufd, err);
-        if (r < 0)
-                return r;
-        r = ctr_rootfs_idmap_supported(path, ufd, err);
+        int r = ctr_userns_idmap_supported(p, m, path, err);
         if (r < 0)
                 return r;
         if (r == 0 && knob && !strcmp(knob, "mount"))

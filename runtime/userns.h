@@ -13,15 +13,30 @@
 #include "../base/error.h"
 #include "state.h"
 
-/* Take cfg->idmap for a new container whose directory (being created) is dir: CTR_IDMAP_COUNT
- * uids and gids from ctr's owner's subordinate ranges, overlapping no other container of this
- * state root. Scanning and writing dir/config.json happen under ROOT/containers/.idmap.lock, so
- * concurrent creates see each other's ranges. */
+/* Take cfg->idmap for a new container whose directory (being created) is dir and whose final
+ * name is cfg->name: CTR_IDMAP_COUNT uids and gids from ctr's owner's subordinate ranges,
+ * overlapping no other container of any state root. The ranges taken are in one record for the
+ * host (ctr_userns_record_path), read and written under RECORD.lock with dir/config.json, so
+ * concurrent creates, in one root or in two, see each other's ranges. A root the record has not
+ * seen (or a missing or damaged record) is indexed once from its configs. */
 int ctr_userns_allocate(const struct ctr_paths *p, struct ctr_config *cfg, const char *dir, struct ctr_error *err);
+/* Give the range of container name back (m NULL: whatever the record holds for it). */
+void ctr_userns_release(const struct ctr_paths *p, const char *name, const struct ctr_idmap *m);
+/* The host's range record: CTR_IDMAP_RECORD (absolute; a test knob), else /var/lib/ctr/
+ * idmap-ranges for root and ROOT/idmap-ranges otherwise. */
+#define CTR_IDMAP_RECORD "/var/lib/ctr/idmap-ranges"
+const char *ctr_userns_record_path(const struct ctr_paths *p, char *buf, size_t len);
+/* Its text: "ctr-idmap-ranges 1", then "root DIR" lines (the roots indexed) and
+ * "range UID GID COUNT TIME DIR" lines; anything else makes it a damaged record. */
 
 /* Whether create must chown the tree instead of using idmapped mounts: CTR_IDMAP=chown (a test
  * and debugging knob), or the filesystem at path refuses idmapped mounts. */
-int ctr_userns_need_chown(const struct ctr_idmap *m, const char *path, bool *ret, struct ctr_error *err);
+int ctr_userns_need_chown(const struct ctr_paths *p, const struct ctr_idmap *m, const char *path, bool *ret,
+                          struct ctr_error *err);
+/* 1 when path's filesystem takes idmapped mounts, 0 when it refuses: probed once per boot,
+ * filesystem and mount, the answer kept under p's run directory (p NULL: probe every time). */
+int ctr_userns_idmap_supported(const struct ctr_paths *p, const struct ctr_idmap *m, const char *path,
+                               struct ctr_error *err);
 
 /* The uid_map (or gid_map) text of a read-write volume's idmap in a container whose ids are
  * base..base+count-1 on the host: the source's owner on disk is root inside (host base); every

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "../base/json.h"
+#include "../base/memo.h"
 #include "../base/util.h"
 
 struct group {
@@ -616,7 +618,7 @@ int ctr_seccomp_build(const struct ctr_seccomp_spec *s, scmp_filter_ctx *ret, st
         return build_file(ret, s, err);
 }
 
-int ctr_seccomp_compile(const struct ctr_seccomp_spec *s, struct ctr_seccomp_prog *ret, struct ctr_error *err)
+static int compile_now(const struct ctr_seccomp_spec *s, struct ctr_seccomp_prog *ret, struct ctr_error *err)
 {
         scmp_filter_ctx ctx = NULL;
         *ret = (struct ctr_seccomp_prog){0};
@@ -647,6 +649,156 @@ int ctr_seccomp_compile(const struct ctr_seccomp_spec *s, struct ctr_seccomp_pro
         ret->len = (unsigned short)(size / sizeof(struct sock_filter));
         ret->flags = (log ? SECCOMP_FILTER_FLAG_LOG : 0) | (ssb ? SECCOMP_FILTER_FLAG_SPEC_ALLOW : 0);
         return 0;
+}
+
+/* --- the memo of compiled filters --------------------------------------------------------- */
+
+static char *memo_dir;
+
+void ctr_seccomp_memo_at(const char *dir)
+{
+        free(memo_dir);
+        memo_dir = dir ? xstrdup(dir) : NULL;
+}
+
+static void hash_json(struct ctr_sha256 *h, const ctr_json *v)
+{
+        unsigned char t = (unsigned char)ctr_json_type(v);
+        ctr_sha256_update(h, &t, 1);
+        switch (ctr_json_type(v)) {
+        case CTR_JSON_OBJECT:
+        case CTR_JSON_ARRAY: {
+                uint64_t n = ctr_json_len(v);
+                ctr_sha256_update(h, &n, sizeof(n));
+                for (size_t i = 0; i < n; i++) {
+                        if (ctr_json_type(v) == CTR_JSON_OBJECT)
+                                ctr_sha256_str(h, ctr_json_key(v, i));
+                        hash_json(h, ctr_json_at(v, i));
+                }
+                break;
+        }
+        case CTR_JSON_STRING: ctr_sha256_str(h, ctr_json_string(v)); break;
+        case CTR_JSON_NUMBER: {
+                int64_t i = ctr_json_is_integer(v) ? ctr_json_int(v) : 0;
+                double d = ctr_json_is_integer(v) ? 0 : ctr_json_double(v);
+                ctr_sha256_update(h, &i, sizeof(i));
+                ctr_sha256_update(h, &d, sizeof(d));
+                break;
+        }
+        case CTR_JSON_BOOL: {
+                unsigned char b = ctr_json_bool(v);
+                ctr_sha256_update(h, &b, 1);
+                break;
+        }
+        case CTR_JSON_NULL: break;
+        }
+}
+
+static void hash_list(struct ctr_sha256 *h, char *const *v)
+{
+        uint64_t n = strv_len(v);
+        ctr_sha256_update(h, &n, sizeof(n));
+        for (size_t i = 0; i < n; i++)
+                ctr_sha256_str(h, v[i]);
+}
+
+/* Everything the compiled filter depends on: the policy (profile name, the file's bytes or the
+ * parsed object, allow and deny, the capability mask), this machine (arch, the kernel's seccomp
+ * API level as libseccomp sees it) and the code that compiles it (libseccomp's version and this
+ * very ctr binary, by size and mtime). -errno when the file cannot be read: then no memo. */
+int ctr_seccomp_key(const struct ctr_seccomp_spec *s, char key[65])
+{
+        struct ctr_sha256 h;
+        ctr_sha256_init(&h);
+        ctr_sha256_str(&h, "ctr seccomp memo 1");
+        const struct scmp_version *lv = seccomp_version();
+        uint32_t facts[4] = {lv ? lv->major : 0, lv ? lv->minor : 0, lv ? lv->micro : 0, seccomp_api_get()};
+        ctr_sha256_update(&h, facts, sizeof(facts));
+        struct utsname u;
+        ctr_sha256_str(&h, uname(&u) == 0 ? u.machine : "?");
+        char exe[4096];
+        struct stat st = {0};
+        if (ctr_self_exe(exe, sizeof(exe)) <= 0 || stat(exe, &st) < 0)
+                return -ENOENT;
+        int64_t id[4] = {(int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec, (int64_t)st.st_ino};
+        ctr_sha256_update(&h, id, sizeof(id));
+        ctr_sha256_str(&h, s->profile);
+        hash_list(&h, s->allow);
+        hash_list(&h, s->deny);
+        uint64_t caps = s->caps;
+        ctr_sha256_update(&h, &caps, sizeof(caps));
+        unsigned char has_object = s->object != NULL;
+        ctr_sha256_update(&h, &has_object, 1);
+        if (s->object)
+                hash_json(&h, s->object);
+        else if (!is_default(s->profile) && !is_unconfined(s->profile)) {
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                int r = ctr_read_file(s->profile, 4 << 20, &text, &len);
+                if (r < 0)
+                        return r;
+                ctr_sha256_update(&h, text, len);
+        }
+        ctr_sha256_final_hex(&h, key);
+        return 0;
+}
+
+/* The memo's payload: flags and length as two 32-bit words, then the instructions. */
+struct memo_head {
+        uint32_t flags, len;
+};
+
+static int memo_read(const char *key, struct ctr_seccomp_prog *ret)
+{
+        _cleanup_free_ void *data = NULL;
+        size_t len = 0;
+        size_t max = sizeof(struct memo_head) + BPF_MAXINSNS * sizeof(struct sock_filter);
+        int r = ctr_memo_get(memo_dir, "seccomp", key, max, &data, &len);
+        if (r < 0)
+                return r;
+        struct memo_head mh;
+        if (len < sizeof(mh))
+                return -EBADMSG;
+        memcpy(&mh, data, sizeof(mh));
+        /* The shape, checked as if the bytes came from anywhere. */
+        if (!mh.len || mh.len > BPF_MAXINSNS || len != sizeof(mh) + mh.len * sizeof(struct sock_filter) ||
+            (mh.flags & ~(unsigned)(SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_SPEC_ALLOW)))
+                return -EBADMSG;
+        struct sock_filter *insns = xrealloc(NULL, mh.len * sizeof(*insns));
+        memcpy(insns, (char *)data + sizeof(mh), mh.len * sizeof(*insns));
+        /* A classic BPF program ends in a return; a jump past the end would be refused by the
+         * kernel anyway, but a memo that is not a whole program is not one of ours. */
+        if (BPF_CLASS(insns[mh.len - 1].code) != BPF_RET) {
+                free(insns);
+                return -EBADMSG;
+        }
+        *ret = (struct ctr_seccomp_prog){.insns = insns, .len = (unsigned short)mh.len, .flags = mh.flags};
+        return 0;
+}
+
+static void memo_write(const char *key, const struct ctr_seccomp_prog *p)
+{
+        size_t n = sizeof(struct memo_head) + p->len * sizeof(struct sock_filter);
+        _cleanup_free_ char *buf = xrealloc(NULL, n);
+        struct memo_head mh = {p->flags, p->len};
+        memcpy(buf, &mh, sizeof(mh));
+        memcpy(buf + sizeof(mh), p->insns, p->len * sizeof(struct sock_filter));
+        /* A memo that cannot be written costs the next start a compile, nothing else. */
+        (void)ctr_memo_put(memo_dir, "seccomp", key, buf, n);
+}
+
+int ctr_seccomp_compile(const struct ctr_seccomp_spec *s, struct ctr_seccomp_prog *ret, struct ctr_error *err)
+{
+        *ret = (struct ctr_seccomp_prog){0};
+        char key[65];
+        if (!memo_dir || (!s->object && is_unconfined(s->profile)) || ctr_seccomp_key(s, key) < 0)
+                return compile_now(s, ret, err);
+        if (memo_read(key, ret) == 0)
+                return 0;
+        int r = compile_now(s, ret, err);
+        if (r == 0 && ret->len)
+                memo_write(key, ret);
+        return r;
 }
 
 void ctr_seccomp_prog_free(struct ctr_seccomp_prog *p)

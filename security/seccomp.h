@@ -43,7 +43,15 @@ struct ctr_seccomp_prog {
         unsigned short len;
         unsigned flags; /* SECCOMP_FILTER_FLAG_* */
 };
+/* With a memo directory set, a filter compiled once is read back from there by its key (a
+ * damaged entry is compiled again and replaced); without one, every call compiles. */
 int ctr_seccomp_compile(const struct ctr_seccomp_spec *s, struct ctr_seccomp_prog *ret, struct ctr_error *err);
+/* Where compiled filters are kept (the state root's run directory), or NULL for none. */
+void ctr_seccomp_memo_at(const char *dir);
+/* The memo key of s: SHA-256 over everything the compiled filter depends on (the policy, the
+ * profile file's bytes, the capability mask, arch, the kernel's seccomp API level, libseccomp's
+ * version, the ctr binary). -errno when it cannot be known (an unreadable profile file). */
+int ctr_seccomp_key(const struct ctr_seccomp_spec *s, char key[65]);
 void ctr_seccomp_prog_free(struct ctr_seccomp_prog *p);
 /* Load into the calling thread (needs no_new_privs or CAP_SYS_ADMIN); no-op when empty. */
 int ctr_seccomp_load(const struct ctr_seccomp_prog *p, struct ctr_error *err);

@@ -79,7 +79,8 @@ leaks() { # leaks ROOT -> prints what leaked
         done
         pgrep -af -- "--root $root" | sed 's/^/process left: /'
         local rd="$root/run"
-        if [ -d "$rd" ] && [ -n "$(ls -A "$rd")" ]; then echo "run state left: $(ls -A "$rd")"; fi
+        # .memo holds what is computed once per root (filters, probe answers), not per container.
+        if [ -d "$rd" ] && [ -n "$(ls -A "$rd" | grep -vx .memo)" ]; then echo "run state left: $(ls -A "$rd")"; fi
 }
 
 cleanup_root() { # best effort: kill what a failed test left, by pid, then remove
@@ -120,9 +121,10 @@ for t in "$tests"/t_*.sh; do
         watch_at $((limit > 5 ? limit - 3 : limit)) "$work/$name.ps" &
         watch=$!
         # User namespaces (ctr run's default) take their ranges from private subuid/subgid
-        # files: the host's /etc stays as it is.
+        # files and record them in a private range record: the host's /etc and /var/lib/ctr stay
+        # as they are, and concurrent tests do not take each other's ranges.
         out=$(T_ROOT="$root" T_PREFIX="it$$" T_HERE="$here" T_NETNS="$ns" T_HOSTNET="/proc/$$/ns/net" CTR="$CTR" PROBE="$PROBE" \
-                CTR_SUBUID="$work/$name.subuid" CTR_SUBGID="$work/$name.subgid" \
+                CTR_SUBUID="$work/$name.subuid" CTR_SUBGID="$work/$name.subgid" CTR_IDMAP_RECORD="$work/$name.idmap" \
                 timeout -k 10 "$limit" nsenter --net="/run/netns/$ns" bash -c ". '$here/lib.sh'; set -e; . '$t'" 2>&1)
         rc=$?
         kill "$watch" 2>/dev/null
