@@ -180,7 +180,10 @@ set_config 'c.pop("hooks")'
 
 # A terminal: the pty master arrives on the console socket; the process has it as stdio.
 set_config 'c["process"]["terminal"] = True; c["process"]["args"] = ["sh", "-c", "tty; sleep 100"]'
-python3 - "$T_ROOT/console.sock" "$T_ROOT/console.out" <<'EOF' &
+# console_server: takes the pty master from the console socket and keeps its first line.
+console_server() {
+        rm -f "$T_ROOT/console.sock" "$T_ROOT/console.out"
+        python3 - "$T_ROOT/console.sock" "$T_ROOT/console.out" <<'EOF' &
 import os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1]); s.listen(1)
@@ -191,8 +194,10 @@ while b"\n" not in out:
     out += os.read(fds[0], 100)
 open(sys.argv[2], "wb").write(out)
 EOF
-srv=$!
-for _ in $(seq 50); do [ -S "$T_ROOT/console.sock" ] && break; sleep 0.05; done
+        srv=$!
+        for _ in $(seq 50); do [ -S "$T_ROOT/console.sock" ] && break; sleep 0.05; done
+}
+console_server
 O create --bundle "$b" --console-socket "$T_ROOT/console.sock" "$id"
 O start "$id"
 wait "$srv" || fail "the console socket server failed"
@@ -206,20 +211,7 @@ set_config 'c["linux"]["namespaces"].append({"type": "user"})
 c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
 c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
 c["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": '"$((hard + 1))"', "soft": 1024}]'
-rm -f "$T_ROOT/console.sock" "$T_ROOT/console.out"
-python3 - "$T_ROOT/console.sock" "$T_ROOT/console.out" <<'EOF' &
-import os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(sys.argv[1]); s.listen(1)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 1, 1)
-out = b""
-while b"\n" not in out:
-    out += os.read(fds[0], 100)
-open(sys.argv[2], "wb").write(out)
-EOF
-srv=$!
-for _ in $(seq 50); do [ -S "$T_ROOT/console.sock" ] && break; sleep 0.05; done
+console_server
 warn=$(O --log "$T_ROOT/warn.log" create --bundle "$b" --console-socket "$T_ROOT/console.sock" "$id" 2>&1) || fail "create: $warn"
 O start "$id"
 wait "$srv" || fail "the console socket server failed"
