@@ -74,7 +74,8 @@ leaks() { # leaks ROOT -> prints what leaked
         local hash
         hash=$(root_hash "$root")
         local cg
-        for cg in /sys/fs/cgroup/ctr.slice /sys/fs/cgroup/unified/ctr.slice; do
+        # cgroup2 and, on hybrid hosts, every v1 hierarchy
+        for cg in /sys/fs/cgroup/ctr.slice /sys/fs/cgroup/*/ctr.slice; do
                 ls -d "$cg"/*-"$hash".scope 2>/dev/null | sed 's/^/cgroup left: /'
         done
         pgrep -af -- "--root $root" | sed 's/^/process left: /'
@@ -87,13 +88,13 @@ cleanup_root() { # best effort: kill what a failed test left, by pid, then remov
         local root=$1 pid cg
         for pid in $(pgrep -f -- "--root $root"); do kill -9 "$pid" 2>/dev/null; done
         sleep 0.2
-        for cg in /sys/fs/cgroup/ctr.slice/*-"$2".scope /sys/fs/cgroup/unified/ctr.slice/*-"$2".scope; do
+        for cg in /sys/fs/cgroup/ctr.slice/*-"$2".scope /sys/fs/cgroup/*/ctr.slice/*-"$2".scope; do
                 [ -d "$cg" ] || continue
                 echo 1 > "$cg/cgroup.kill" 2>/dev/null
                 sleep 0.1
                 rmdir "$cg" 2>/dev/null
         done
-        rmdir /sys/fs/cgroup/unified/ctr.slice /sys/fs/cgroup/ctr.slice 2>/dev/null
+        rmdir /sys/fs/cgroup/*/ctr.slice /sys/fs/cgroup/ctr.slice 2>/dev/null
         grep -- "$root" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r mp; do umount -l "$mp"; done
         rm -rf "$root"
 }
