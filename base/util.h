@@ -2,6 +2,7 @@
  * Used by every module; depends on nothing but libc and error.h. */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,7 @@ static inline void strvp(char ***v) { strv_free(*v); }
 
 char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 size_t strv_len(char *const *v);
 char **strv_copy(char *const *v);
 /* Append a copy of s. */

@@ -1015,3 +1015,11 @@ int ctr_cgroup_stats(const char *path, struct ctr_cg_stats *ret)
         }
         return 0;
 }
+
+int ctr_cgroup_stats_all(const char *path, const char *v1_rel, struct ctr_cg_stats *ret)
+{
+        int r = ctr_cgroup_stats(path, ret);
+        if (r == 0)
+                ctr_cgroup_v1_stats(v1_rel, ret);
+        return r;
+}

@@ -117,6 +117,8 @@ struct ctr_cg_stats {
         uint64_t io_rbytes, io_wbytes;
 };
 int ctr_cgroup_stats(const char *path, struct ctr_cg_stats *ret);
+/* The same, the groups cgroup2 lacked filled from REL in the v1 hierarchies (NULL: none). */
+int ctr_cgroup_stats_all(const char *path, const char *v1_rel, struct ctr_cg_stats *ret);
 /* "KEY VALUE" lines (cpu.stat, memory.events): the value of key, or -ENOENT. */
 int ctr_cgroup_keyed(const char *text, const char *key, uint64_t *ret);
 
@@ -151,7 +153,7 @@ bool ctr_cgroup_v1_has(const char *controller);
 int ctr_cgroup_split_v1(const struct ctr_cg_host *h, struct ctr_cg_limits *l, struct ctr_cg_v1 *ret_v1, bool *ret_any,
                         struct ctr_error *err);
 /* Fill the groups of s that cgroup2 lacked (memory, pids, cpu throttling) from REL in the v1
- * hierarchies. */
+ * hierarchies (ctr_cgroup_stats_all). */
 void ctr_cgroup_v1_stats(const char *rel, struct ctr_cg_stats *s);
 /* Change the limits of REL in place (the OCI runtime's update): the values set in v are written
  * to every hierarchy that has REL; 0 and "" leave a value as it is, -1 lifts it. */

@@ -110,11 +110,10 @@ static void gen_stats(struct ctr_json_gen *g, const struct view *v)
 {
         struct ctr_cg_stats s;
         ctr_json_key_(g, "stats");
-        if (!live(v) || !v->st.cgroup || ctr_cgroup_stats(v->st.cgroup, &s) < 0) {
+        if (!live(v) || !v->st.cgroup || ctr_cgroup_stats_all(v->st.cgroup, v->st.cgroup_v1, &s) < 0) {
                 ctr_json_null(g);
                 return;
         }
-        ctr_cgroup_v1_stats(v->st.cgroup_v1, &s);
         ctr_json_obj_open(g);
         const struct stat_field mem[] = {{"current", true, s.memory_current}, {"peak", s.memory_peak > 0, s.memory_peak},
                                          {"max", true, s.memory_max},         {"oom", true, s.oom},
@@ -136,9 +135,8 @@ static void print_stats(const struct view *v)
 {
         struct ctr_cg_stats s;
         char a[32], b[32];
-        if (!live(v) || !v->st.cgroup || ctr_cgroup_stats(v->st.cgroup, &s) < 0)
+        if (!live(v) || !v->st.cgroup || ctr_cgroup_stats_all(v->st.cgroup, v->st.cgroup_v1, &s) < 0)
                 return;
-        ctr_cgroup_v1_stats(v->st.cgroup_v1, &s);
         if (s.has_memory) {
                 ctr_format_size(s.memory_current, a, sizeof(a));
                 if (s.memory_max == UINT64_MAX)

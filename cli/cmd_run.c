@@ -128,8 +128,7 @@ static void on_exited(void *data, const struct ctr_state *st, int status, bool t
         if (a->json_fd < 0)
                 return;
         struct ctr_cg_stats s = {0};
-        ctr_cgroup_stats(st->cgroup, &s);
-        ctr_cgroup_v1_stats(st->cgroup_v1, &s);
+        ctr_cgroup_stats_all(st->cgroup, st->cgroup_v1, &s);
         struct timespec t1;
         clock_gettime(CLOCK_MONOTONIC, &t1);
         _cleanup_json_gen_ struct ctr_json_gen *g = ctr_json_gen_new(false);

@@ -410,5 +410,4 @@ void ctr_launch_spec(struct ctr_launch *l, struct ctr_spec *s)
         l->until = s->fifo_fd >= 0 ? CTR_LAUNCH_UNTIL_READY : CTR_LAUNCH_UNTIL_EXEC;
         l->child = ctr_launch_child;
         l->child_data = s;
-        l->ret_child_status = NULL;
 }

@@ -425,9 +425,9 @@ int ctr_exec(const struct ctr_paths *p, const char *name, const struct ctr_exec_
                 .v1_rel = v1,
                 .on_step = exec_on_step,
                 .data = &master,
+                .ret_child_status = &child_status,
         };
         ctr_launch_spec(&l, &spec);
-        l.ret_child_status = &child_status;
         struct ctr_launched out;
         if ((r = ctr_launch(&l, &out, err)) < 0) {
                 /* Command not found / not executable keep the shell's 127 / 126. */

@@ -243,7 +243,7 @@ static void unmount_under(const char *rootfs);
 /* --- hooks -------------------------------------------------------------------------------------- */
 
 /* poststart and poststop: a failing hook is a warning, and the rest still run. */
-static void run_hooks_warn(const struct ctr_oci_hook *hooks, size_t n, const char *state, const char *id,
+static void run_hooks_warn(const struct ctr_spec_hook *hooks, size_t n, const char *state, const char *id,
                            const char *what)
 {
         for (size_t i = 0; i < n; i++) {
@@ -368,7 +368,7 @@ static int build_plan(const struct ctr_oci_spec *s, const char *bundle, struct c
 
 /* --- compiling the bundle --------------------------------------------------------------------- */
 
-static int copy_hooks(const struct ctr_oci_hook *h, size_t n, struct ctr_spec_hook **ret, size_t *ret_n)
+static int copy_hooks(const struct ctr_spec_hook *h, size_t n, struct ctr_spec_hook **ret, size_t *ret_n)
 {
         *ret = n ? calloc(n, sizeof(**ret)) : NULL;
         if (n && !*ret)
@@ -601,12 +601,9 @@ static void __attribute__((format(printf, 3, 4))) create_warn(const struct ctr_o
                 return;
         va_list ap;
         va_start(ap, fmt);
-        char *w = NULL;
-        if (vasprintf(&w, fmt, ap) < 0)
-                abort();
+        _cleanup_free_ char *w = xvasprintf(fmt, ap);
         va_end(ap);
         _cleanup_free_ char *line = xasprintf("%s: %s", id, w);
-        free(w);
         strv_push(opts->warnings, line);
 }
 
@@ -1310,9 +1307,9 @@ int ctr_oci_exec(const struct ctr_oci *o, const char *id, const struct ctr_oci_e
         if ((r = compile_exec(&s, &st, &pr, pidfd, console, e->preserve_fds, &spec, err)) < 0)
                 goto out;
         int child_status = 125;
-        struct ctr_launch l = {.cgroup_fd = cgfd, .cgroup_path = st.cgroup, .v1_rel = st.cgroup_v1};
+        struct ctr_launch l = {
+                .cgroup_fd = cgfd, .cgroup_path = st.cgroup, .v1_rel = st.cgroup_v1, .ret_child_status = &child_status};
         ctr_launch_spec(&l, &spec);
-        l.ret_child_status = &child_status;
         struct ctr_launched out;
         if ((r = ctr_launch(&l, &out, err)) < 0) {
                 *ret_status = child_status;

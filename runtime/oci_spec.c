@@ -383,12 +383,12 @@ static int parse_hooks(const ctr_json *root, struct ctr_oci_spec *s, struct ctr_
                         return -EINVAL;
                 if (!a)
                         continue;
-                s->hooks[k] = calloc(ctr_json_len(a) + 1, sizeof(struct ctr_oci_hook));
+                s->hooks[k] = calloc(ctr_json_len(a) + 1, sizeof(struct ctr_spec_hook));
                 if (!s->hooks[k])
                         abort();
                 for (size_t i = 0; i < ctr_json_len(a); i++) {
                         const ctr_json *o = ctr_json_at(a, i);
-                        struct ctr_oci_hook *hk = &s->hooks[k][s->n_hooks[k]++];
+                        struct ctr_spec_hook *hk = &s->hooks[k][s->n_hooks[k]++];
                         int64_t t = 0;
                         if (ctr_json_type(o) != CTR_JSON_OBJECT)
                                 return BAD(err, "%s[%zu] must be an object", where, i);

@@ -44,8 +44,6 @@ struct ctr_oci_rlimit {
         uint64_t soft, hard;
 };
 
-/* The same as the compiled spec's hooks. */
-#define ctr_oci_hook ctr_spec_hook
 
 enum ctr_oci_hook_kind {
         CTR_OCI_PRESTART,
@@ -94,7 +92,7 @@ struct ctr_oci_spec {
         char *hostname, *domainname;
         bool has_process;
         struct ctr_oci_process process;
-        struct ctr_oci_hook *hooks[CTR_OCI_N_HOOKS];
+        struct ctr_spec_hook *hooks[CTR_OCI_N_HOOKS];
         size_t n_hooks[CTR_OCI_N_HOOKS];
         struct ctr_oci_namespace *namespaces;
         size_t n_namespaces;

@@ -237,9 +237,9 @@ int ctr_spawn_init(const struct ctr_spawn *s, pid_t *ret_pid, int *ret_pidfd, st
                 .v1_rel = s->cgroup_v1,
                 .before_go = spawn_before_go,
                 .data = (void *)s,
+                .ret_child_status = s->ret_child_status,
         };
         ctr_launch_spec(&l, &spec);
-        l.ret_child_status = s->ret_child_status;
         struct ctr_launched out;
         if ((r = ctr_launch(&l, &out, err)) < 0)
                 goto out;

@@ -606,12 +606,3 @@ int ctr_userns_after_clone(const struct ctr_idmap *m, const char *rootfs, pid_t 
         *ret_target_fd = fd;
         return 0;
 }
-
-int ctr_userns_become_root(struct ctr_error *err)
-{
-        if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0)
-                return ctr_err_sys(err, errno, "userns", "become root of the user namespace");
-        /* A change of credentials clears the parent-death signal. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        return 0;
-}

@@ -65,5 +65,3 @@ void ctr_userns_start_free(struct ctr_userns_start *u);
  * child, no longer host root, cannot walk the 0700 directories above it). */
 int ctr_userns_after_clone(const struct ctr_idmap *m, const char *rootfs, pid_t pid, int *ret_target_fd,
                            struct ctr_error *err);
-/* Child side, first thing after GO: become root of the namespace. */
-int ctr_userns_become_root(struct ctr_error *err);

@@ -71,12 +71,9 @@ void ctr_spec_warn(struct ctr_spec *s, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
-        char *w = NULL;
-        if (vasprintf(&w, fmt, ap) < 0)
-                abort();
+        _cleanup_free_ char *w = xvasprintf(fmt, ap);
         va_end(ap);
         strv_push(&s->warnings, w);
-        free(w);
 }
 
 static void print_strv(FILE *f, const char *key, char *const *v)
